@@ -1,0 +1,235 @@
+/**
+ * A Lock on a MemoryLeaseStore, with failures you can inject per operation: errors before or
+ * after the server applied the request, delays, hung requests, and watch latency.
+ *
+ * @module
+ */
+import type { Clock } from "../../src/clock.ts";
+import type { Lock, LockErrorReason, LockEvent, Observed } from "../../src/lock.ts";
+import { LockError } from "../../src/lock.ts";
+import type { LeaderElectionRecord } from "../../src/record.ts";
+import { type MemoryLeaseStore, type MemoryVersion, observedOf, type StoredLease } from "./store.ts";
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+export type MemoryOp = "get" | "create" | "update" | "watch";
+
+/** What goes wrong with one operation. */
+export interface Fault {
+  /** The operations it applies to; all when omitted. */
+  readonly ops?: readonly MemoryOp[];
+  /** How many operations it applies to; all from now on when omitted. */
+  readonly times?: number;
+  /** Milliseconds before the server sees the request. */
+  readonly delay?: number;
+  /** Milliseconds between the server applying the request and the caller hearing back. */
+  readonly responseDelay?: number;
+  /** Fail with this reason, before the server applies the request... */
+  readonly error?: LockErrorReason;
+  /** ...or after it did (the response was lost: the write happened, the caller thinks it failed). */
+  readonly applied?: boolean;
+  /** Never answer; only the caller's signal ends the wait. */
+  readonly hang?: boolean;
+}
+
+/** Decides per operation; return undefined for a clean one. */
+export type FaultPlan = (op: MemoryOp) => Fault | undefined;
+
+export interface MemoryLockOptions {
+  readonly namespace: string;
+  readonly name: string;
+  /** Labels merged into the Lease on every write, as client-go's `NewWithLabels`. */
+  readonly labels?: Record<string, string>;
+  /** A name for this client in the store's operation log. */
+  readonly client?: string;
+  /** Milliseconds between a change and this lock's watch delivering it. Default 0. */
+  readonly watchLatency?: number | (() => number);
+  /** This client's time, for its delays and watch latency (a derived clock can stall). Default: the store's. */
+  readonly clock?: Clock;
+  /** Whether this lock offers watch at all. Default true. */
+  readonly watch?: boolean;
+}
+
+export interface MemoryLock extends Lock {
+  /** Adds a fault (or a plan that decides per operation); returns a function that removes it. */
+  inject(fault: Fault | FaultPlan): () => void;
+}
+
+// -------------------------------------------------------------------------------------
+// constructor
+// -------------------------------------------------------------------------------------
+
+export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions): MemoryLock => {
+  const { namespace, name } = options;
+  const labels = options.labels ?? {};
+  const key = `${namespace}/${name}`;
+  const clock = options.clock ?? store.clock;
+  const faults: { plan: FaultPlan; left: number }[] = [];
+  const latency = (): number => (typeof options.watchLatency === "function" ? options.watchLatency() : options.watchLatency ?? 0);
+
+  const take = (op: MemoryOp): Fault => {
+    for (const entry of faults) {
+      const fault = entry.plan(op);
+      if (fault === undefined || entry.left <= 0) continue;
+      entry.left--;
+      return fault;
+    }
+    return {};
+  };
+
+  const pause = (ms: number | undefined, signal: AbortSignal, forever = false): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(aborted(signal));
+      if (!forever && !ms) return resolve();
+      const cancel = forever ? () => {} : clock.setTimer(clock.now() + (ms as number), () => {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      const onAbort = (): void => (cancel(), reject(aborted(signal)));
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+
+  /** One request: the fault's delay, the server applying it (or not), the response's delay. */
+  const serve = async (op: Exclude<MemoryOp, "watch">, signal: AbortSignal, apply: () => StoredLease): Promise<Observed> => {
+    const fault = take(op);
+    await pause(fault.delay, signal);
+    if (fault.hang) await pause(undefined, signal, true);
+    if (fault.error !== undefined && !fault.applied) {
+      store.log(op, key, options.client, fault.error);
+      throw injected(fault.error, op, false);
+    }
+    let lease: StoredLease;
+    try {
+      lease = apply();
+    } catch (error) {
+      store.log(op, key, options.client, (error as LockError).reason);
+      await pause(fault.responseDelay, signal);
+      throw error;
+    }
+    store.log(op, key, options.client, "ok");
+    await pause(fault.responseDelay, signal);
+    if (fault.error !== undefined) throw injected(fault.error, op, true);
+    return observedOf(lease);
+  };
+
+  const lock: MemoryLock = {
+    description: key,
+    inject(fault) {
+      const entry = { plan: typeof fault === "function" ? fault : matching(fault), left: typeof fault === "function" ? Infinity : fault.times ?? Infinity };
+      faults.push(entry);
+      return () => void faults.splice(faults.indexOf(entry), 1);
+    },
+    get: (signal) => serve("get", signal, () => store.get(namespace, name)),
+    create: (record: LeaderElectionRecord, signal) => serve("create", signal, () => store.create(namespace, name, record, labels)),
+    update: (record, version, signal) =>
+      serve("update", signal, () => store.update(namespace, name, record, version as MemoryVersion | undefined, labels)),
+  };
+  if (options.watch === false) return lock;
+
+  return {
+    ...lock,
+    async watch(version, signal) {
+      const fault = take("watch");
+      await pause(fault.delay, signal);
+      if (fault.hang) await pause(undefined, signal, true);
+      if (fault.error !== undefined) {
+        store.log("watch", key, options.client, fault.error);
+        throw injected(fault.error, "watch", false);
+      }
+      const channel = new Channel(clock, latency);
+      const from = (version as MemoryVersion | undefined)?.resourceVersion;
+      try {
+        channel.unsubscribe = store.subscribe(namespace, name, from, channel);
+      } catch (error) {
+        store.log("watch", key, options.client, (error as LockError).reason);
+        throw error;
+      }
+      store.log("watch", key, options.client, "ok");
+      signal.addEventListener("abort", () => channel.end(), { once: true });
+      return channel;
+    },
+  };
+};
+
+// -------------------------------------------------------------------------------------
+// utils
+// -------------------------------------------------------------------------------------
+
+const matching = (fault: Fault): FaultPlan => (op) => (fault.ops === undefined || fault.ops.includes(op) ? fault : undefined);
+
+const injected = (reason: LockErrorReason, op: MemoryOp, applied: boolean): LockError =>
+  new LockError(reason, `injected ${reason} on ${op}${applied ? " after the server applied it" : ""}`);
+
+const aborted = (signal: AbortSignal): LockError =>
+  signal.reason instanceof LockError ? signal.reason : new LockError("Timeout", "the request was aborted", { cause: signal.reason });
+
+/** A watch stream: delivers in order, each event after the lock's latency. */
+class Channel implements AsyncIterable<LockEvent> {
+  unsubscribe: () => void = () => {};
+  readonly #clock: Clock;
+  readonly #latency: () => number;
+  readonly #queue: LockEvent[] = [];
+  #waiting: ((result: IteratorResult<LockEvent>) => void) | undefined;
+  #failWaiting: ((error: unknown) => void) | undefined;
+  #closed: { error: LockError | undefined } | undefined;
+  #lastDelivery = -Infinity;
+
+  constructor(clock: Clock, latency: () => number) {
+    this.#clock = clock;
+    this.#latency = latency;
+  }
+
+  readonly push = (event: LockEvent): void => this.#later(() => this.#deliver(event));
+  readonly fail = (error: LockError): void => this.#later(() => this.#close(error));
+  readonly end = (): void => this.#close(undefined);
+
+  [Symbol.asyncIterator](): AsyncIterator<LockEvent> {
+    return {
+      next: () => {
+        const event = this.#queue.shift();
+        if (event !== undefined) return Promise.resolve({ value: event, done: false });
+        if (this.#closed !== undefined) {
+          return this.#closed.error ? Promise.reject(this.#closed.error) : Promise.resolve({ value: undefined, done: true });
+        }
+        return new Promise((resolve, reject) => {
+          this.#waiting = resolve;
+          this.#failWaiting = reject;
+        });
+      },
+      return: () => {
+        this.end();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  // Keeps order: an event never overtakes the one before it, whatever the latency.
+  #later(run: () => void): void {
+    const clock = this.#clock;
+    const at = Math.max(this.#lastDelivery, clock.now() + this.#latency());
+    this.#lastDelivery = at;
+    if (at <= clock.now()) run();
+    else clock.setTimer(at, run);
+  }
+
+  #deliver(event: LockEvent): void {
+    if (this.#closed !== undefined) return;
+    const waiting = this.#waiting;
+    this.#waiting = this.#failWaiting = undefined;
+    if (waiting) waiting({ value: event, done: false });
+    else this.#queue.push(event);
+  }
+
+  #close(error: LockError | undefined): void {
+    if (this.#closed !== undefined) return;
+    this.#closed = { error };
+    this.unsubscribe();
+    const waiting = this.#waiting;
+    const failWaiting = this.#failWaiting;
+    this.#waiting = this.#failWaiting = undefined;
+    if (error && failWaiting) failWaiting(error);
+    else waiting?.({ value: undefined, done: true });
+  }
+}

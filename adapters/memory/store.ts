@@ -1,0 +1,250 @@
+/**
+ * An in-process store of Leases with the API server's semantics: resourceVersion compare-and-swap,
+ * NotFound, Conflict versus AlreadyExists, the Lease validation rules, no-op updates, and ordered
+ * watches that can resume from a resourceVersion or expire (410).
+ *
+ * @module
+ */
+import { type Clock, systemClock } from "../../src/clock.ts";
+import { type LockEvent, LockError } from "../../src/lock.ts";
+import { emptyRecord, type LeaderElectionRecord, sameRecord } from "../../src/record.ts";
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** A stored Lease: the record plus the metadata the API server keeps. */
+export interface StoredLease {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly resourceVersion: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly record: LeaderElectionRecord;
+}
+
+/** What a memory lock hands back as its version: the object as last seen. */
+export interface MemoryVersion {
+  readonly uid: string;
+  readonly resourceVersion: string;
+}
+
+/** One request as the store saw it, for tests that assert exact sequences of API operations. */
+export interface LoggedOperation {
+  readonly op: "get" | "create" | "update" | "watch";
+  readonly key: string;
+  /** Who asked (the lock's `client` option), if anyone said. */
+  readonly client: string | undefined;
+  /** `ok`, or the reason it failed. */
+  readonly result: string;
+}
+
+export interface MemoryStoreOptions {
+  /** Time source for watch delivery delays. Default: the system clock. */
+  readonly clock?: Clock;
+  /** How many past changes a watch can resume from before it gets 410 Expired. Default 1000. */
+  readonly history?: number;
+}
+
+interface Change {
+  readonly key: string;
+  readonly rv: number;
+  readonly event: LockEvent;
+}
+
+interface Subscriber {
+  readonly key: string;
+  readonly push: (event: LockEvent) => void;
+  readonly fail: (error: LockError) => void;
+  readonly end: () => void;
+}
+
+// -------------------------------------------------------------------------------------
+// store
+// -------------------------------------------------------------------------------------
+
+const MICRO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+const keyOf = (namespace: string, name: string): string => `${namespace}/${name}`;
+const notFound = (name: string): LockError =>
+  new LockError("NotFound", `leases.coordination.k8s.io "${name}" not found`, { status: 404 });
+
+export class MemoryLeaseStore {
+  readonly clock: Clock;
+  readonly #history: number;
+  readonly #leases = new Map<string, StoredLease>();
+  readonly #changes: Change[] = [];
+  readonly #subscribers = new Set<Subscriber>();
+  readonly #log: LoggedOperation[] = [];
+  #rv = 100;
+  #uid = 0;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.clock = options.clock ?? systemClock;
+    this.#history = options.history ?? 1000;
+  }
+
+  /** Every request served so far, in order. */
+  get operations(): readonly LoggedOperation[] {
+    return this.#log;
+  }
+
+  /** The Lease as stored, or undefined. */
+  read(namespace: string, name: string): StoredLease | undefined {
+    return this.#leases.get(keyOf(namespace, name));
+  }
+
+  /**
+   * Writes as another client would, without compare-and-swap (an admin adding labels, a tool
+   * blanking the holder). Emits a watch event like any change.
+   */
+  write(
+    namespace: string,
+    name: string,
+    change: { readonly record?: Partial<LeaderElectionRecord>; readonly labels?: Record<string, string>; readonly annotations?: Record<string, string> },
+  ): StoredLease {
+    const key = keyOf(namespace, name);
+    const current = this.#leases.get(key);
+    const base = current ?? this.#fresh(namespace, name, emptyRecord, {});
+    return this.#commit(key, {
+      ...base,
+      record: { ...base.record, ...change.record },
+      labels: { ...base.labels, ...change.labels },
+      annotations: { ...base.annotations, ...change.annotations },
+    });
+  }
+
+  /** Deletes the Lease, as `kubectl delete lease` would. */
+  delete(namespace: string, name: string): boolean {
+    const key = keyOf(namespace, name);
+    const current = this.#leases.get(key);
+    if (current === undefined) return false;
+    this.#leases.delete(key);
+    const rv = ++this.#rv;
+    this.#emit({ key, rv, event: { type: "deleted", version: { uid: current.uid, resourceVersion: String(rv) } } });
+    return true;
+  }
+
+  /** Ends every open watch, as an API server does when its watch timeout passes or it restarts. */
+  closeWatches(error?: LockError): void {
+    for (const subscriber of [...this.#subscribers]) (error ? subscriber.fail(error) : subscriber.end());
+  }
+
+  /** Forgets the watch history, so that resuming from any older resourceVersion gets 410 Expired. */
+  compact(): void {
+    this.#changes.length = 0;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // the API, as a memory lock calls it
+  // -------------------------------------------------------------------------------------
+
+  /** @internal */
+  log(op: LoggedOperation["op"], key: string, client: string | undefined, result: string): void {
+    this.#log.push({ op, key, client, result });
+  }
+
+  /** @internal */
+  get(namespace: string, name: string): StoredLease {
+    const lease = this.#leases.get(keyOf(namespace, name));
+    if (lease === undefined) throw notFound(name);
+    return lease;
+  }
+
+  /** @internal */
+  create(namespace: string, name: string, record: LeaderElectionRecord, labels: Record<string, string>): StoredLease {
+    const key = keyOf(namespace, name);
+    validate(name, record);
+    if (this.#leases.has(key)) {
+      throw new LockError("AlreadyExists", `leases.coordination.k8s.io "${name}" already exists`, { status: 409 });
+    }
+    return this.#commit(key, this.#fresh(namespace, name, record, labels));
+  }
+
+  /** @internal */
+  update(namespace: string, name: string, record: LeaderElectionRecord, version: MemoryVersion | undefined, labels: Record<string, string>): StoredLease {
+    const key = keyOf(namespace, name);
+    validate(name, record);
+    if (version === undefined || version.resourceVersion === "") {
+      throw new LockError("Invalid", `Lease.coordination.k8s.io "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`, { status: 422 });
+    }
+    const current = this.#leases.get(key);
+    if (current === undefined || current.uid !== version.uid) {
+      // The object we saw is gone (deleted, maybe re-created): the uid precondition fails.
+      throw new LockError("Conflict", `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": Precondition failed: UID in precondition: ${version.uid}, UID in object meta: ${current?.uid ?? ""}`, { status: 409 });
+    }
+    if (current.resourceVersion !== version.resourceVersion) {
+      throw new LockError("Conflict", `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`, { status: 409 });
+    }
+    const next = { ...current, record, labels: { ...current.labels, ...labels } };
+    // An update that changes nothing is a no-op: same resourceVersion, no event.
+    if (sameRecord(current.record, record) && sameLabels(current.labels, next.labels)) return current;
+    return this.#commit(key, next);
+  }
+
+  /** @internal Subscribes to changes after `resourceVersion`, or from the current state when undefined. */
+  subscribe(namespace: string, name: string, resourceVersion: string | undefined, subscriber: Omit<Subscriber, "key">): () => void {
+    const key = keyOf(namespace, name);
+    const entry: Subscriber = { key, ...subscriber };
+    if (resourceVersion === undefined) {
+      const current = this.#leases.get(key);
+      if (current !== undefined) entry.push({ type: "changed", observed: observedOf(current) });
+    } else {
+      const from = Number(resourceVersion);
+      const oldest = this.#changes[0]?.rv ?? this.#rv + 1;
+      if (!Number.isFinite(from) || from < oldest - 1) {
+        throw new LockError("Expired", `too old resource version: ${resourceVersion} (${oldest - 1})`, { status: 410 });
+      }
+      for (const change of this.#changes) if (change.key === key && change.rv > from) entry.push(change.event);
+    }
+    this.#subscribers.add(entry);
+    return () => this.#subscribers.delete(entry);
+  }
+
+  #fresh(namespace: string, name: string, record: LeaderElectionRecord, labels: Record<string, string>): StoredLease {
+    return { namespace, name, uid: `uid-${++this.#uid}`, resourceVersion: "", labels: { ...labels }, annotations: {}, record };
+  }
+
+  #commit(key: string, lease: StoredLease): StoredLease {
+    const rv = ++this.#rv;
+    const stored = { ...lease, resourceVersion: String(rv) };
+    this.#leases.set(key, stored);
+    this.#emit({ key, rv, event: { type: "changed", observed: observedOf(stored) } });
+    return stored;
+  }
+
+  #emit(change: Change): void {
+    this.#changes.push(change);
+    if (this.#changes.length > this.#history) this.#changes.shift();
+    for (const subscriber of this.#subscribers) if (subscriber.key === change.key) subscriber.push(change.event);
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// utils
+// -------------------------------------------------------------------------------------
+
+export const observedOf = (lease: StoredLease): { record: LeaderElectionRecord; version: MemoryVersion } => ({
+  record: lease.record,
+  version: { uid: lease.uid, resourceVersion: lease.resourceVersion },
+});
+
+const sameLabels = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
+  Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
+
+/** The checks the API server makes on a Lease (decoding, then ValidateLeaseSpec). */
+const validate = (name: string, record: LeaderElectionRecord): void => {
+  for (const field of ["acquireTime", "renewTime"] as const) {
+    const value = record[field];
+    if (value !== null && !MICRO_TIME.test(value)) {
+      throw new LockError("BadRequest", `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": ${field} must have exactly six fractional digits`, { status: 400 });
+    }
+  }
+  const causes: string[] = [];
+  if (!(record.leaseDurationSeconds > 0)) causes.push(`spec.leaseDurationSeconds: Invalid value: ${record.leaseDurationSeconds}: must be greater than 0`);
+  if (record.leaseTransitions < 0) causes.push(`spec.leaseTransitions: Invalid value: ${record.leaseTransitions}: must be greater than or equal to 0`);
+  if (record.preferredHolder !== "" && record.strategy === "") causes.push("spec.preferredHolder: Forbidden: may only be specified if `strategy` is defined");
+  if (causes.length > 0) {
+    throw new LockError("Invalid", `Lease.coordination.k8s.io "${name}" is invalid: ${causes.join(", ")}`, { status: 422 });
+  }
+};

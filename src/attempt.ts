@@ -1,0 +1,243 @@
+/**
+ * One attempt to acquire or renew the lease (client-go's `tryAcquireOrRenew`), and one attempt to
+ * release it, as pure functions: each takes what the elector knows and the outcome of the last
+ * request, and says which request to send next or how the attempt ended.
+ *
+ * @module
+ */
+import type { Settings } from "./config.ts";
+import type { LockErrorReason, LockVersion, Observed } from "./lock.ts";
+import { formatMicroTime, type LeaderElectionRecord, sameRecord } from "./record.ts";
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** The inputs the protocol may not fetch itself: the time and the jitter draw. */
+export interface Now {
+  /** Monotonic milliseconds: the only time decisions are based on. */
+  readonly mono: number;
+  /** Wall-clock epoch milliseconds: only written into records. */
+  readonly wall: number;
+  /** A uniform draw in [0, 1) for jitter. */
+  readonly random: number;
+}
+
+/** A record and the local monotonic time at which we first saw it as it is now. */
+export interface Sighting {
+  readonly record: LeaderElectionRecord;
+  readonly at: number;
+}
+
+/** What the elector knows of the lock. */
+export interface View {
+  /** The last record seen or written. */
+  readonly observed: Sighting | undefined;
+  /** What to write against next: from the last successful get, create or update. */
+  readonly version: LockVersion | undefined;
+}
+
+export type Request =
+  | { readonly op: "get" }
+  | { readonly op: "create"; readonly record: LeaderElectionRecord }
+  | { readonly op: "update"; readonly record: LeaderElectionRecord; readonly version: LockVersion };
+
+export type Outcome =
+  | { readonly ok: true; readonly observed: Observed }
+  | { readonly ok: false; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number };
+
+/** An attempt in flight: when it began (its `now` is written as renewTime) and what it awaits. */
+export interface Attempt {
+  readonly started: Now;
+  readonly stage: "fast" | "get" | "create" | "update";
+}
+
+export type Failure =
+  /** Someone else holds a lease that has not expired by our local clock. */
+  | { readonly kind: "held"; readonly holder: string }
+  /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
+  | { readonly kind: "lost" }
+  /** Coordinated election: the coordinator has not named us, or asks us to end our term. */
+  | { readonly kind: "waiting"; readonly why: string }
+  | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number };
+
+export type Progress =
+  | { readonly _tag: "send"; readonly attempt: Attempt; readonly request: Request }
+  | { readonly _tag: "won"; readonly written: Observed; readonly slowpath: boolean }
+  | { readonly _tag: "failed"; readonly failure: Failure };
+
+// -------------------------------------------------------------------------------------
+// records we write
+// -------------------------------------------------------------------------------------
+
+/** What we write when we take the lease fresh: acquireTime = renewTime = the attempt's start. */
+const desired = (settings: Settings, now: Now): LeaderElectionRecord => {
+  const time = formatMicroTime(now.wall);
+  return {
+    holderIdentity: settings.identity,
+    leaseDurationSeconds: settings.leaseDuration / 1000,
+    acquireTime: time,
+    renewTime: time,
+    leaseTransitions: 0,
+    strategy: "",
+    preferredHolder: "",
+  };
+};
+
+/** A renew keeps the term's acquireTime and transitions (coordinated mode also keeps the strategy). */
+const renewal = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
+  ...desired(settings, now),
+  acquireTime: previous.acquireTime,
+  leaseTransitions: previous.leaseTransitions,
+  strategy: settings.coordinated ? previous.strategy : "",
+});
+
+/** A take-over starts a new term: one more transition. */
+const takeover = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
+  ...desired(settings, now),
+  leaseTransitions: previous.leaseTransitions + 1,
+});
+
+/** client-go's release record: nobody holds it, 1 s so even pre-1.14 clients wait only briefly. */
+export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => {
+  const time = formatMicroTime(now.wall);
+  return {
+    holderIdentity: "",
+    leaseDurationSeconds: 1,
+    acquireTime: time,
+    renewTime: time,
+    leaseTransitions: previous.leaseTransitions,
+    strategy: "",
+    preferredHolder: "",
+  };
+};
+
+// -------------------------------------------------------------------------------------
+// what we know
+// -------------------------------------------------------------------------------------
+
+/** The observed lease is still valid: unchanged for less than the record's own duration. */
+export const valid = (observed: Sighting | undefined, mono: number): boolean =>
+  observed !== undefined && observed.at + observed.record.leaseDurationSeconds * 1000 > mono;
+
+/** When the observed lease expires by our clock. */
+export const expiry = (observed: Sighting): number => observed.at + observed.record.leaseDurationSeconds * 1000;
+
+/** A read: the sighting's time moves only when the record changed. */
+export const see = (view: View, observed: Observed, mono: number): View => ({
+  observed: view.observed !== undefined && sameRecord(view.observed.record, observed.record)
+    ? view.observed
+    : { record: observed.record, at: mono },
+  version: observed.version,
+});
+
+/** Our own successful write. */
+const wrote = (observed: Observed, mono: number): View => ({
+  observed: { record: observed.record, at: mono },
+  version: observed.version,
+});
+
+const failed = (failure: Failure): Progress => ({ _tag: "failed", failure });
+const send = (started: Now, stage: Attempt["stage"], request: Request): Progress => ({
+  _tag: "send",
+  attempt: { started, stage },
+  request,
+});
+const errorOf = (outcome: Outcome & { ok: false }): Failure =>
+  outcome.retryAfter === undefined
+    ? { kind: "error", reason: outcome.reason, message: outcome.message }
+    : { kind: "error", reason: outcome.reason, message: outcome.message, retryAfter: outcome.retryAfter };
+
+// -------------------------------------------------------------------------------------
+// acquire or renew
+// -------------------------------------------------------------------------------------
+
+/**
+ * Starts an attempt. When we hold a lease that is still valid and have the object we wrote, try
+ * the fast path: update without reading first.
+ */
+export const begin = (settings: Settings, view: View, now: Now): Progress => {
+  const mine = view.observed?.record.holderIdentity === settings.identity;
+  if (!settings.coordinated && mine && valid(view.observed, now.mono) && view.version !== undefined) {
+    const record = renewal(settings, (view.observed as Sighting).record, now);
+    return send(now, "fast", { op: "update", record, version: view.version });
+  }
+  return send(now, "get", { op: "get" });
+};
+
+/** Takes the outcome of the attempt's last request; returns what we now know and what comes next. */
+export const advance = (
+  settings: Settings,
+  view: View,
+  attempt: Attempt,
+  outcome: Outcome,
+  now: Now,
+): readonly [View, Progress] => {
+  const started = attempt.started;
+  switch (attempt.stage) {
+    case "fast":
+      // Any failure, a 409 included, falls back to the slow path within the same attempt.
+      if (outcome.ok) return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath: false }];
+      return [view, send(started, "get", { op: "get" })];
+
+    case "get": {
+      if (!outcome.ok) {
+        if (outcome.reason !== "NotFound") return [view, failed(errorOf(outcome))];
+        return afterNotFound(settings, view, started);
+      }
+      const seen = see(view, outcome.observed, now.mono);
+      return [seen, settings.coordinated ? coordinatedNext(settings, seen, started) : slowNext(settings, seen, started)];
+    }
+
+    case "create":
+    case "update":
+      if (outcome.ok) {
+        const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
+        return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
+      }
+      if (outcome.reason === "Conflict" || outcome.reason === "AlreadyExists") return [view, failed({ kind: "lost" })];
+      return [view, failed(errorOf(outcome))];
+  }
+};
+
+/** After a fresh read: wait while someone else's lease is valid, otherwise write. */
+const slowNext = (settings: Settings, view: View, started: Now): Progress => {
+  const current = (view.observed as Sighting).record;
+  const holder = current.holderIdentity;
+  if (holder !== "" && holder !== settings.identity && valid(view.observed, started.mono)) {
+    return failed({ kind: "held", holder });
+  }
+  const record = holder === settings.identity ? renewal(settings, current, started) : takeover(settings, current, started);
+  return send(started, "update", { op: "update", record, version: view.version });
+};
+
+/**
+ * The object is gone. Create it, unless we last saw someone else holding a still-valid lease:
+ * that holder may still be acting, so its term must lapse first (client-go creates at once).
+ * Re-creating continues the transitions count we saw, so fencing epochs never go backwards.
+ */
+const afterNotFound = (settings: Settings, view: View, started: Now): readonly [View, Progress] => {
+  const gone: View = { observed: view.observed, version: undefined };
+  if (settings.coordinated) return [gone, failed({ kind: "waiting", why: "the Lease does not exist; the coordinator creates it" })];
+  const last = view.observed?.record;
+  if (last !== undefined && last.holderIdentity !== "" && last.holderIdentity !== settings.identity && valid(view.observed, started.mono)) {
+    return [gone, failed({ kind: "held", holder: last.holderIdentity })];
+  }
+  const transitions = last === undefined ? 0 : last.holderIdentity === settings.identity ? last.leaseTransitions : last.leaseTransitions + 1;
+  return [gone, send(started, "create", { op: "create", record: { ...desired(settings, started), leaseTransitions: transitions } })];
+};
+
+/** Coordinated leader election: the coordinator names the holder; we only ever renew. */
+const coordinatedNext = (settings: Settings, view: View, started: Now): Progress => {
+  const current = (view.observed as Sighting).record;
+  if (!valid(view.observed, started.mono)) return failed({ kind: "waiting", why: "the Lease has expired" });
+  if (current.holderIdentity !== settings.identity) {
+    return current.holderIdentity === ""
+      ? failed({ kind: "waiting", why: "the coordinator has not named a holder" })
+      : failed({ kind: "held", holder: current.holderIdentity });
+  }
+  if (current.preferredHolder !== "") {
+    return failed({ kind: "waiting", why: `the coordinator ended our term in favour of ${current.preferredHolder}` });
+  }
+  return send(started, "update", { op: "update", record: renewal(settings, current, started), version: view.version });
+};

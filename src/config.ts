@@ -1,0 +1,195 @@
+/**
+ * Elector options: defaults, and validation with client-go's messages in client-go's order,
+ * followed by ours. Every problem is reported at once.
+ *
+ * @module
+ */
+import * as E from "fp-ts/lib/Either.js";
+import * as z from "zod/mini";
+import type { Clock } from "./clock.ts";
+import type { Lock } from "./lock.ts";
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** Fencing information for one term of leadership. */
+export interface Term {
+  /** Our identity, as written into the Lease. */
+  readonly identity: string;
+  /** The Lease's `leaseTransitions` when we acquired it: grows with every change of holder. */
+  readonly transitions: number;
+  /** The `acquireTime` written when this term began. */
+  readonly acquireTime: string | null;
+}
+
+export interface ElectorOptions {
+  /** Where the record lives (`tenure/memory`, `tenure/kubernetes`, or your own). */
+  readonly lock: Lock;
+  /** Unique per process; `hostname_uuid` is the convention. */
+  readonly identity: string;
+  /** Milliseconds others wait, from their last sight of a change, before taking over. Whole seconds. Default 15 000. */
+  readonly leaseDuration?: number | undefined;
+  /** Milliseconds the leader may go without a successful renew before it steps down. Default 10 000. */
+  readonly renewDeadline?: number | undefined;
+  /** Milliseconds between attempts. Default 2 000. */
+  readonly retryPeriod?: number | undefined;
+  /** Blank the Lease when `run` ends while leading, so a successor takes over at once. Default false. */
+  readonly releaseOnCancel?: boolean | undefined;
+  /** Name in health-check messages and metrics. Default: the lock's description. */
+  readonly name?: string | undefined;
+  /** Per-request timeout while a candidate. Default max(1 s, renewDeadline / 2), as client-go. */
+  readonly requestTimeout?: number | undefined;
+  /** Followers watch the lock instead of polling, when it can watch. Default true. */
+  readonly watch?: boolean | undefined;
+  /** Coordinated leader election (KEP-4355): never create or take over, only renew when named holder. */
+  readonly coordinated?: boolean | undefined;
+  /** Runs when we become leader. Work until `signal` aborts: leadership may be lost from then on. */
+  readonly onStartedLeading: (signal: AbortSignal, term: Term) => void | Promise<void>;
+  /** Runs when `run` ends, always, even if we never led (as client-go). */
+  readonly onStoppedLeading: () => void;
+  /** Runs when the observed holder changes; `""` after a release. */
+  readonly onNewLeader?: ((identity: string) => void) | undefined;
+  /** Time source; a virtual clock in tests. Default: the system's monotonic clock. */
+  readonly clock?: Clock | undefined;
+  /** Source of the jitter draw in [0, 1). Default `Math.random`. */
+  readonly random?: (() => number) | undefined;
+}
+
+/** Validated timing and behaviour, in milliseconds: what the protocol runs on. */
+export interface Settings {
+  readonly identity: string;
+  readonly leaseDuration: number;
+  readonly renewDeadline: number;
+  readonly retryPeriod: number;
+  readonly requestTimeout: number;
+  readonly releaseOnCancel: boolean;
+  readonly watch: boolean;
+  readonly coordinated: boolean;
+}
+
+/** client-go's defaults (and component-base's): 15 s, 10 s, 2 s, jitter 1.2. */
+export const DEFAULTS: {
+  readonly leaseDuration: number;
+  readonly renewDeadline: number;
+  readonly retryPeriod: number;
+  readonly jitterFactor: number;
+} = { leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000, jitterFactor: 1.2 };
+
+/** Invalid options: `issues` lists every problem, in client-go's order first. */
+export class ConfigError extends Error {
+  override readonly name: string = "ConfigError";
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super(`invalid elector options:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+    this.issues = issues;
+  }
+}
+
+// -------------------------------------------------------------------------------------
+// validation
+// -------------------------------------------------------------------------------------
+
+const millis = (field: string) =>
+  z.optional(
+    z.number({ error: `${field} must be a number of milliseconds` }).check(
+      z.refine(Number.isFinite, `${field} must be a finite number of milliseconds`),
+    ),
+  );
+const callback = (message: string) => z.custom<unknown>((value) => typeof value === "function", { message });
+const optionalCallback = (field: string) => z.optional(callback(`${field} must be a function`));
+
+const shape = z.object({
+  leaseDuration: millis("leaseDuration"),
+  renewDeadline: millis("renewDeadline"),
+  retryPeriod: millis("retryPeriod"),
+  requestTimeout: millis("requestTimeout"),
+  releaseOnCancel: z.optional(z.boolean({ error: "releaseOnCancel must be true or false" })),
+  watch: z.optional(z.boolean({ error: "watch must be true or false" })),
+  coordinated: z.optional(z.boolean({ error: "coordinated must be true or false" })),
+  name: z.optional(z.string({ error: "name must be a string" })),
+  identity: z.optional(z.string({ error: "identity must be a string" })),
+  onNewLeader: optionalCallback("onNewLeader"),
+  random: optionalCallback("random"),
+});
+
+const isLock = (value: unknown): boolean =>
+  typeof value === "object" && value !== null &&
+  ["get", "create", "update"].every((method) => typeof (value as Record<string, unknown>)[method] === "function");
+
+const isClock = (value: unknown): boolean =>
+  typeof value === "object" && value !== null &&
+  ["now", "wall", "setTimer"].every((method) => typeof (value as Record<string, unknown>)[method] === "function");
+
+/**
+ * Checks options and fills in defaults. The first messages are client-go's, verbatim and in its
+ * order; ours follow (tenure requires whole seconds because the Lease stores whole seconds, where
+ * client-go silently truncates and the server then rejects 0).
+ */
+export const parseSettings = (options: unknown): E.Either<ConfigError, Settings> => {
+  if (typeof options !== "object" || options === null) {
+    return E.left(new ConfigError(["options must be an object with at least lock, identity, onStartedLeading and onStoppedLeading"]));
+  }
+  const input = options as Record<string, unknown>;
+  const parsed = shape.safeParse(input);
+  const typeIssues = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+  const bad = new Set(parsed.success ? [] : parsed.error.issues.map((issue) => String(issue.path[0])));
+  const number = (key: string, fallback: number): number | undefined =>
+    bad.has(key) ? undefined : ((input[key] as number | undefined) ?? fallback);
+
+  const leaseDuration = number("leaseDuration", DEFAULTS.leaseDuration);
+  const renewDeadline = number("renewDeadline", DEFAULTS.renewDeadline);
+  const retryPeriod = number("retryPeriod", DEFAULTS.retryPeriod);
+  const identity = bad.has("identity") ? undefined : ((input["identity"] as string | undefined) ?? "");
+
+  const issues: string[] = [];
+  // client-go's NewLeaderElector, in order.
+  if (leaseDuration !== undefined && renewDeadline !== undefined && leaseDuration <= renewDeadline) {
+    issues.push("leaseDuration must be greater than renewDeadline");
+  }
+  if (renewDeadline !== undefined && retryPeriod !== undefined && renewDeadline <= DEFAULTS.jitterFactor * retryPeriod) {
+    issues.push("renewDeadline must be greater than retryPeriod*JitterFactor");
+  }
+  if (leaseDuration !== undefined && leaseDuration <= 0) issues.push("leaseDuration must be greater than zero");
+  if (renewDeadline !== undefined && renewDeadline <= 0) issues.push("renewDeadline must be greater than zero");
+  if (retryPeriod !== undefined && retryPeriod <= 0) issues.push("retryPeriod must be greater than zero");
+  if (typeof input["onStartedLeading"] !== "function") issues.push("OnStartedLeading callback must not be nil");
+  if (typeof input["onStoppedLeading"] !== "function") issues.push("OnStoppedLeading callback must not be nil");
+  if (input["lock"] === undefined || input["lock"] === null) issues.push("Lock must not be nil.");
+  if (identity === "") issues.push("Lock identity is empty");
+
+  // Ours.
+  issues.push(...typeIssues);
+  if (input["lock"] !== undefined && input["lock"] !== null && !isLock(input["lock"])) {
+    issues.push("lock must have get, create and update methods (use memoryLock, leaseLock or your own Lock)");
+  }
+  if (input["clock"] !== undefined && !isClock(input["clock"])) {
+    issues.push("clock must have now, wall and setTimer methods");
+  }
+  if (leaseDuration !== undefined && leaseDuration > 0) {
+    if (leaseDuration < 1000) {
+      issues.push(`leaseDuration must be at least 1 second (1000 ms): got ${leaseDuration} ms`);
+    } else if (!Number.isInteger(leaseDuration / 1000)) {
+      const down = Math.floor(leaseDuration / 1000) * 1000;
+      issues.push(
+        `leaseDuration must be a whole number of seconds, because the Lease stores whole seconds: got ${leaseDuration} ms; use ${down} or ${down + 1000}`,
+      );
+    }
+  }
+  const requestTimeout = number("requestTimeout", Math.max(1000, (renewDeadline ?? DEFAULTS.renewDeadline) / 2));
+  if (input["requestTimeout"] !== undefined && requestTimeout !== undefined && requestTimeout <= 0) {
+    issues.push("requestTimeout must be greater than zero");
+  }
+
+  if (issues.length > 0) return E.left(new ConfigError(issues));
+  return E.right({
+    identity: identity as string,
+    leaseDuration: leaseDuration as number,
+    renewDeadline: renewDeadline as number,
+    retryPeriod: retryPeriod as number,
+    requestTimeout: requestTimeout as number,
+    releaseOnCancel: (input["releaseOnCancel"] as boolean | undefined) ?? false,
+    watch: (input["watch"] as boolean | undefined) ?? true,
+    coordinated: (input["coordinated"] as boolean | undefined) ?? false,
+  });
+};

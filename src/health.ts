@@ -1,0 +1,47 @@
+/**
+ * Health and metrics of an elector, from its protocol state.
+ *
+ * @module
+ */
+import type { Settings } from "./config.ts";
+import type { State } from "./protocol.ts";
+
+/**
+ * client-go's `Check`: an error only when we lead and nothing was renewed for
+ * leaseDuration + tolerance (a wedged leader); otherwise `undefined`, followers included.
+ */
+export const checkHealth = (
+  settings: Settings,
+  name: string,
+  state: State,
+  mono: number,
+  tolerance: number,
+): Error | undefined =>
+  state.phase.tag === "leader" && state.lastWrite !== undefined && mono - state.lastWrite > settings.leaseDuration + tolerance
+    ? new Error(`failed election to renew leadership on lease ${name}`)
+    : undefined;
+
+/** A snapshot in the terms of client-go's two metrics, plus what users ask for most. */
+export interface ElectorMetrics {
+  /** The lease name, client-go's metric label. */
+  readonly name: string;
+  /** `leader_election_master_status`: 1 while leading. */
+  readonly masterStatus: 0 | 1;
+  /** `leader_election_slowpath_total`: renewals that had to read the lease first. */
+  readonly slowpathTotal: number;
+  /** Milliseconds since our last successful write, if any. */
+  readonly sinceLastWrite: number | undefined;
+  /** The holder we last observed, `""` for none. */
+  readonly observedHolder: string;
+  /** The observed `leaseTransitions`. */
+  readonly transitions: number | undefined;
+}
+
+export const metricsOf = (name: string, state: State, mono: number, leading: boolean): ElectorMetrics => ({
+  name,
+  masterStatus: leading ? 1 : 0,
+  slowpathTotal: state.slowpath,
+  sinceLastWrite: state.lastWrite === undefined ? undefined : mono - state.lastWrite,
+  observedHolder: state.observed?.record.holderIdentity ?? "",
+  transitions: state.observed?.record.leaseTransitions,
+});

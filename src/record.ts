@@ -1,0 +1,87 @@
+/**
+ * The leader election record: what a Lease's spec says about who leads, as client-go's
+ * `leaderelection` reads and writes it.
+ *
+ * Times are kept as the exact text received (`MicroTime`), so microseconds written by another
+ * client round-trip unchanged and change detection compares full precision.
+ *
+ * @module
+ */
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** A Kubernetes MicroTime as text, e.g. `2026-11-23T18:43:06.123456Z`. */
+export type MicroTime = string;
+
+export interface LeaderElectionRecord {
+  /** Who holds the lease; `""` means nobody (released, or never held). */
+  readonly holderIdentity: string;
+  /** How long others must see the record unchanged before they may take over. */
+  readonly leaseDurationSeconds: number;
+  readonly acquireTime: MicroTime | null;
+  readonly renewTime: MicroTime | null;
+  /** How many times the lease changed hands (the fencing epoch). */
+  readonly leaseTransitions: number;
+  /** Coordinated leader election strategy; `""` when unset. */
+  readonly strategy: string;
+  /** Coordinated leader election: the holder the coordinator wants next; `""` when unset. */
+  readonly preferredHolder: string;
+}
+
+// -------------------------------------------------------------------------------------
+// constructors
+// -------------------------------------------------------------------------------------
+
+/** The record of a Lease whose spec is empty. */
+export const emptyRecord: LeaderElectionRecord = {
+  holderIdentity: "",
+  leaseDurationSeconds: 0,
+  acquireTime: null,
+  renewTime: null,
+  leaseTransitions: 0,
+  strategy: "",
+  preferredHolder: "",
+};
+
+/**
+ * Formats a wall-clock instant (epoch milliseconds, fractions allowed) the way the API server
+ * requires: UTC, exactly six fractional digits, `Z`. Three digits (`toISOString()`) or nine are
+ * rejected with 400 BadRequest.
+ */
+export const formatMicroTime = (epochMs: number): MicroTime => {
+  const whole = Math.floor(epochMs);
+  const micros = Math.floor((epochMs - whole) * 1000);
+  const iso = new Date(whole).toISOString(); // 2026-11-23T18:43:06.123Z
+  return `${iso.slice(0, 23)}${String(micros).padStart(3, "0")}Z`;
+};
+
+/** The same instant at second precision, as the legacy annotation records store times. */
+export const formatSeconds = (epochMs: number): string =>
+  `${new Date(Math.floor(epochMs)).toISOString().slice(0, 19)}Z`;
+
+// -------------------------------------------------------------------------------------
+// utils
+// -------------------------------------------------------------------------------------
+
+/**
+ * Whether two records differ in anything at all. Compares every field, with times as full
+ * strings; deliberately not the object's resourceVersion, so label writes by others cannot keep
+ * a dead leader alive.
+ */
+export const sameRecord = (a: LeaderElectionRecord, b: LeaderElectionRecord): boolean =>
+  a.holderIdentity === b.holderIdentity &&
+  a.leaseDurationSeconds === b.leaseDurationSeconds &&
+  a.acquireTime === b.acquireTime &&
+  a.renewTime === b.renewTime &&
+  a.leaseTransitions === b.leaseTransitions &&
+  a.strategy === b.strategy &&
+  a.preferredHolder === b.preferredHolder;
+
+/** Epoch milliseconds of a MicroTime or RFC3339 text, for display only; never used to decide. */
+export const parseTime = (text: MicroTime | null): number | undefined => {
+  if (text === null) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? undefined : ms;
+};

@@ -1,0 +1,86 @@
+/**
+ * Keeps a watch on the lock open for the elector: resumes where it left off, starts over from
+ * the current state when the server has forgotten that point (410 Expired), and backs off while
+ * the watch fails, reporting that followers must poll meanwhile.
+ *
+ * @module
+ */
+import type { Clock } from "./clock.ts";
+import { type Lock, type LockVersion, type Observed, reasonOf } from "./lock.ts";
+
+export interface WatchHandlers {
+  /** The record as it now is; `undefined` when the object was deleted. */
+  readonly seen: (observed: Observed | undefined) => void;
+  /** Whether events are flowing, so that followers may wait for them instead of polling. */
+  readonly health: (active: boolean) => void;
+}
+
+/** Longest pause between watch attempts; also how long a forbidden watch waits before trying again. */
+export const MAX_WATCH_BACKOFF: number = 5 * 60_000;
+
+/** Watches from `from` until the returned function is called. */
+export const keepWatching = (
+  lock: Required<Pick<Lock, "watch">>,
+  from: LockVersion,
+  clock: Clock,
+  retryPeriod: number,
+  handlers: WatchHandlers,
+): () => void => {
+  const controller = new AbortController();
+  let active = false;
+  const setActive = (value: boolean): void => {
+    if (value === active || controller.signal.aborted) return;
+    active = value;
+    handlers.health(value);
+  };
+  const pause = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const cancel = clock.setTimer(clock.now() + ms, resolve);
+      controller.signal.addEventListener("abort", () => (cancel(), resolve()), { once: true });
+    });
+
+  const loop = async (): Promise<void> => {
+    let position: LockVersion | undefined = from;
+    let failures = 0;
+    while (!controller.signal.aborted) {
+      const opened = clock.now();
+      let events = 0;
+      try {
+        const stream = await lock.watch(position, controller.signal);
+        setActive(true);
+        for await (const event of stream) {
+          if (controller.signal.aborted) return;
+          events++;
+          failures = 0;
+          if (event.type === "changed") {
+            position = event.observed.version;
+            handlers.seen(event.observed);
+          } else {
+            position = event.version;
+            if (event.type === "deleted") handlers.seen(undefined);
+          }
+        }
+        // The server closed the stream (its timeout): reopen at once, unless streams keep
+        // ending straight away (a proxy cutting them), which counts as failing.
+        failures = events === 0 && clock.now() - opened < 1000 ? failures + 1 : 0;
+      } catch (error) {
+        if (controller.signal.aborted) return;
+        if (reasonOf(error) === "Expired" && position !== undefined) {
+          position = undefined; // start over from the object as it is now
+          continue;
+        }
+        failures++;
+        if (reasonOf(error) === "Forbidden") {
+          setActive(false);
+          await pause(MAX_WATCH_BACKOFF);
+          continue;
+        }
+      }
+      if (failures === 0) continue;
+      setActive(false);
+      await pause(Math.min(retryPeriod * 2 ** (failures - 1), MAX_WATCH_BACKOFF));
+    }
+  };
+  void loop();
+  return () => controller.abort();
+};
