@@ -262,7 +262,9 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
   const [reported, commands] = report({ ...base, phase: { ...leader, term } });
   const [watched, watch] = startWatch(settings, { ...reported, working: true });
-  return [watched, [...commands, ...watch, { _tag: "StartLeading", term }]];
+  // A watch that starts from our own write has nothing older to deliver.
+  const caughtUp = watch.length > 0 ? { ...watched, phase: { ...leader, term, echo: undefined } } : watched;
+  return [caughtUp, [...commands, ...watch, { _tag: "StartLeading", term }]];
 };
 
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {

@@ -32,6 +32,8 @@ export interface Fault {
   readonly applied?: boolean;
   /** Never answer; only the caller's signal ends the wait. */
   readonly hang?: boolean;
+  /** With `error`: milliseconds the server asks the caller to wait (a 429's Retry-After). */
+  readonly retryAfter?: number;
 }
 
 /** Decides per operation; return undefined for a clean one. */
@@ -98,7 +100,7 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
     if (fault.hang) await pause(undefined, signal, true);
     if (fault.error !== undefined && !fault.applied) {
       store.log(op, key, options.client, fault.error);
-      throw injected(fault.error, op, false);
+      throw injected(fault, op, false);
     }
     let lease: StoredLease;
     try {
@@ -110,7 +112,7 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
     }
     store.log(op, key, options.client, "ok");
     await pause(fault.responseDelay, signal);
-    if (fault.error !== undefined) throw injected(fault.error, op, true);
+    if (fault.error !== undefined) throw injected(fault, op, true);
     return observedOf(lease);
   };
 
@@ -136,7 +138,7 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
       if (fault.hang) await pause(undefined, signal, true);
       if (fault.error !== undefined) {
         store.log("watch", key, options.client, fault.error);
-        throw injected(fault.error, "watch", false);
+        throw injected(fault, "watch", false);
       }
       const channel = new Channel(clock, latency);
       const from = (version as MemoryVersion | undefined)?.resourceVersion;
@@ -159,8 +161,10 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
 
 const matching = (fault: Fault): FaultPlan => (op) => (fault.ops === undefined || fault.ops.includes(op) ? fault : undefined);
 
-const injected = (reason: LockErrorReason, op: MemoryOp, applied: boolean): LockError =>
-  new LockError(reason, `injected ${reason} on ${op}${applied ? " after the server applied it" : ""}`);
+const injected = (fault: Fault, op: MemoryOp, applied: boolean): LockError =>
+  new LockError(fault.error as LockErrorReason, `injected ${fault.error} on ${op}${applied ? " after the server applied it" : ""}`, {
+    ...(fault.retryAfter === undefined ? {} : { retryAfter: fault.retryAfter }),
+  });
 
 const aborted = (signal: AbortSignal): LockError =>
   signal.reason instanceof LockError ? signal.reason : new LockError("Timeout", "the request was aborted", { cause: signal.reason });
