@@ -59,6 +59,17 @@ export class VirtualClock implements Clock {
     return this.#timers[0]?.at;
   }
 
+  /** Fires the next timer (moving time to it) and lets what it started settle; false when none is left. */
+  async step(): Promise<boolean> {
+    this.#prune();
+    const timer = this.#timers.shift();
+    if (timer === undefined) return false;
+    this.#now = Math.max(this.#now, timer.at);
+    timer.fn();
+    await settle();
+    return true;
+  }
+
   /** Moves time forward by `ms`, firing every timer due on the way, in order. */
   async advance(ms: number): Promise<void> {
     await this.advanceTo(this.#now + ms);
@@ -137,7 +148,8 @@ export class DerivedClock implements Clock {
   }
 
   setTimer(at: number, fn: () => void): () => void {
-    const baseAt = (at - this.#offset) / this.#rate;
+    // Rounded up, so that when it fires now() has reached `at` despite floating point.
+    const baseAt = (at - this.#offset) / this.#rate + 1e-6;
     let cancelled = false;
     let cancelInner = (): void => {};
     const fire = (): void => {
