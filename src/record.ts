@@ -48,14 +48,24 @@ export const emptyRecord: LeaderElectionRecord = {
 /**
  * Formats a wall-clock instant (epoch milliseconds, fractions allowed) the way the API server
  * requires: UTC, exactly six fractional digits, `Z`. Three digits (`toISOString()`) or nine are
- * rejected with 400 BadRequest.
+ * rejected with 400 BadRequest. Sub-microseconds are truncated, never rounded (as Go does).
  */
 export const formatMicroTime = (epochMs: number): MicroTime => {
   const whole = Math.floor(epochMs);
-  const micros = Math.floor((epochMs - whole) * 1000);
   const iso = new Date(whole).toISOString(); // 2026-11-23T18:43:06.123Z
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, "0")}Z`;
+  return `${iso.slice(0, 23)}${microsOf(epochMs, whole)}Z`;
 };
+
+/**
+ * The microseconds within the millisecond, truncated, as three digits. For the non-negative
+ * epochs the elector writes, this truncates the decimal JavaScript prints for the number (the
+ * shortest that round-trips): `586652.288` means 288 µs, although its binary value is
+ * 586652.28799999994… and `(x - floor(x)) * 1000` truncates to 287.
+ */
+const microsOf = (epochMs: number, whole: number): string =>
+  epochMs >= 0
+    ? (/\.(\d{1,3})\d*$/.exec(String(epochMs))?.[1] ?? "").padEnd(3, "0") // no match for 1e-7 or 1e21: 000
+    : String(Math.floor((epochMs - whole) * 1000)).padStart(3, "0");
 
 /** The same instant at second precision, as the legacy annotation records store times. */
 export const formatSeconds = (epochMs: number): string =>

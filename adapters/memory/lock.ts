@@ -121,7 +121,10 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
     inject(fault) {
       const entry = { plan: typeof fault === "function" ? fault : matching(fault), left: typeof fault === "function" ? Infinity : fault.times ?? Infinity };
       faults.push(entry);
-      return () => void faults.splice(faults.indexOf(entry), 1);
+      return () => {
+        const index = faults.indexOf(entry);
+        if (index !== -1) faults.splice(index, 1); // a second call must not remove another fault
+      };
     },
     get: (signal) => serve("get", signal, () => store.get(namespace, name)),
     create: (record: LeaderElectionRecord, signal) => serve("create", signal, () => store.create(namespace, name, record, labels)),

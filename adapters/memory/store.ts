@@ -154,6 +154,7 @@ export class MemoryLeaseStore {
   /** @internal */
   create(namespace: string, name: string, record: LeaderElectionRecord, labels: Record<string, string>): StoredLease {
     const key = keyOf(namespace, name);
+    decode(record);
     validate(name, record);
     if (this.#leases.has(key)) {
       throw new LockError("AlreadyExists", `leases.coordination.k8s.io "${name}" already exists`, { status: 409 });
@@ -164,7 +165,7 @@ export class MemoryLeaseStore {
   /** @internal */
   update(namespace: string, name: string, record: LeaderElectionRecord, version: MemoryVersion | undefined, labels: Record<string, string>): StoredLease {
     const key = keyOf(namespace, name);
-    validate(name, record);
+    decode(record);
     if (version === undefined || version.resourceVersion === "") {
       throw new LockError("Invalid", `Lease.coordination.k8s.io "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`, { status: 422 });
     }
@@ -176,6 +177,9 @@ export class MemoryLeaseStore {
     if (current.resourceVersion !== version.resourceVersion) {
       throw new LockError("Conflict", `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`, { status: 409 });
     }
+    // The API server validates an update only once its preconditions hold: a stale write of an
+    // invalid spec is a 409, not a 422.
+    validate(name, record);
     const next = { ...current, record, labels: { ...current.labels, ...labels } };
     // An update that changes nothing is a no-op: same resourceVersion, no event.
     if (sameRecord(current.record, record) && sameLabels(current.labels, next.labels)) return current;
@@ -232,14 +236,18 @@ export const observedOf = (lease: StoredLease): { record: LeaderElectionRecord; 
 const sameLabels = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
-/** The checks the API server makes on a Lease (decoding, then ValidateLeaseSpec). */
-const validate = (name: string, record: LeaderElectionRecord): void => {
+/** Decoding the request body, before anything else: a MicroTime needs exactly six digits. */
+const decode = (record: LeaderElectionRecord): void => {
   for (const field of ["acquireTime", "renewTime"] as const) {
     const value = record[field];
     if (value !== null && !MICRO_TIME.test(value)) {
       throw new LockError("BadRequest", `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": ${field} must have exactly six fractional digits`, { status: 400 });
     }
   }
+};
+
+/** The API server's ValidateLeaseSpec. */
+const validate = (name: string, record: LeaderElectionRecord): void => {
   const causes: string[] = [];
   if (!(record.leaseDurationSeconds > 0)) causes.push(`spec.leaseDurationSeconds: Invalid value: ${record.leaseDurationSeconds}: must be greater than 0`);
   if (record.leaseTransitions < 0) causes.push(`spec.leaseTransitions: Invalid value: ${record.leaseTransitions}: must be greater than or equal to 0`);
