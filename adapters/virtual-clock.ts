@@ -170,8 +170,8 @@ export class DerivedClock implements Clock {
     this.#stalledUntil = Math.max(this.#stalledUntil, this.#base.now() + ms);
   }
 
-  /** Whether a stall is in progress. */
+  /** Whether a stall is in progress, up to and including its last instant (when what fell due fires). */
   stalled(): boolean {
-    return this.#base.now() < this.#stalledUntil;
+    return this.#base.now() <= this.#stalledUntil;
   }
 }

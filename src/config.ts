@@ -7,7 +7,7 @@
 import * as E from "fp-ts/lib/Either.js";
 import * as z from "zod/mini";
 import type { Clock } from "./clock.ts";
-import type { Lock } from "./lock.ts";
+import type { Lock, LockError } from "./lock.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -48,6 +48,11 @@ export interface ElectorOptions {
   readonly onStartedLeading: (signal: AbortSignal, term: Term) => void | Promise<void>;
   /** Runs when `run` ends, always, even if we never led (as client-go). */
   readonly onStoppedLeading: () => void;
+  /**
+   * Hears about failed requests (not the lost races and missing objects that are part of the
+   * protocol): a Forbidden, an unreachable server, a timeout. The elector keeps retrying.
+   */
+  readonly onError?: ((error: LockError) => void) | undefined;
   /** Runs when the observed holder changes; `""` after a release. */
   readonly onNewLeader?: ((identity: string) => void) | undefined;
   /** Time source; a virtual clock in tests. Default: the system's monotonic clock. */
@@ -110,6 +115,7 @@ const shape = z.object({
   name: z.optional(z.string({ error: "name must be a string" })),
   identity: z.optional(z.string({ error: "identity must be a string" })),
   onNewLeader: optionalCallback("onNewLeader"),
+  onError: optionalCallback("onError"),
   random: optionalCallback("random"),
 });
 

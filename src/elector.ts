@@ -205,10 +205,25 @@ class Driver implements Elector {
     const cancelTimer = this.#clock.setTimer(mono + timeout, () => {
       const error = new LockError("Timeout", `${request.op} on ${this.#lock.description} timed out after ${Math.round(timeout)} ms`);
       controller.abort(error);
+      this.#report(error);
       done(failure(error));
     });
     this.#requests.set(id, { controller, cancelTimer });
-    call(this.#lock, request, controller.signal).then((observed) => done({ ok: true, observed }), (error) => done(failure(error)));
+    call(this.#lock, request, controller.signal).then(
+      (observed) => done({ ok: true, observed }),
+      (error: unknown) => {
+        if (this.#requests.has(id)) this.#report(error);
+        done(failure(error));
+      },
+    );
+  }
+
+  /** Tells onError about faults; lost races and missing objects are the protocol working. */
+  #report(error: unknown): void {
+    const reason = reasonOf(error);
+    if (reason === "Conflict" || reason === "AlreadyExists" || reason === "NotFound") return;
+    const lockError = error instanceof LockError ? error : new LockError(reason, error instanceof Error ? error.message : String(error), { cause: error });
+    this.#callback(() => this.#options.onError?.(lockError));
   }
 
   #cancel(id: number): void {
@@ -224,6 +239,7 @@ class Driver implements Elector {
     this.#stopWatching = keepWatching({ watch: lock.watch.bind(lock) }, from, this.#clock, this.#settings.retryPeriod, {
       seen: (observed) => this.#dispatch({ _tag: "Seen", observed }),
       health: (active) => this.#dispatch({ _tag: "WatchHealth", active }),
+      failed: (error) => this.#report(error),
     });
   }
 

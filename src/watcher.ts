@@ -13,6 +13,8 @@ export interface WatchHandlers {
   readonly seen: (observed: Observed | undefined) => void;
   /** Whether events are flowing, so that followers may wait for them instead of polling. */
   readonly health: (active: boolean) => void;
+  /** A watch attempt failed (followers poll meanwhile). */
+  readonly failed: (error: unknown) => void;
 }
 
 /** Longest pause between watch attempts; also how long a forbidden watch waits before trying again. */
@@ -70,6 +72,7 @@ export const keepWatching = (
           continue;
         }
         failures++;
+        handlers.failed(error);
         if (reasonOf(error) === "Forbidden") {
           setActive(false);
           await pause(MAX_WATCH_BACKOFF);
