@@ -1,0 +1,13 @@
+/**
+ * `tenure/kubernetes` on node: the shared adapter with this runtime's transport.
+ *
+ * @module
+ */
+import { runtime } from "../runtime/node.ts";
+import type { Cluster } from "./cluster.ts";
+import { type InClusterOptions, inClusterWith } from "./in-cluster.ts";
+
+export * from "./index.ts";
+
+/** The Cluster a pod sees: service-account token (rotating), CA and namespace. */
+export const inCluster = (options?: InClusterOptions): Promise<Cluster> => inClusterWith(runtime, options);

@@ -1,0 +1,107 @@
+/**
+ * Failed Kubernetes requests as LockErrors: the reason from `Status.reason` (both "stale
+ * resourceVersion" and "already exists" are HTTP 409), and a message that says what to do.
+ *
+ * @module
+ */
+import { LockError, type LockErrorReason } from "../../src/lock.ts";
+import { asStatus, type Status } from "./wire.ts";
+
+/** What was being done, for messages: `get lease default/demo`. */
+export interface Action {
+  readonly verb: string;
+  readonly resource: string;
+  readonly namespace: string;
+  readonly name?: string;
+}
+
+const REASONS: Record<string, LockErrorReason> = {
+  NotFound: "NotFound",
+  Conflict: "Conflict",
+  AlreadyExists: "AlreadyExists",
+  Expired: "Expired",
+  Gone: "Expired",
+  Unauthorized: "Unauthorized",
+  Forbidden: "Forbidden",
+  Invalid: "Invalid",
+  BadRequest: "BadRequest",
+  TooManyRequests: "TooManyRequests",
+  Timeout: "Timeout",
+  ServerTimeout: "Timeout",
+  InternalError: "ServerError",
+  ServiceUnavailable: "ServerError",
+};
+
+const byStatus = (code: number): LockErrorReason => {
+  switch (code) {
+    case 400:
+      return "BadRequest";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "NotFound";
+    case 409:
+      return "Conflict"; // client-go's IsConflict: a 409 whose reason is unknown
+    case 410:
+      return "Expired";
+    case 422:
+      return "Invalid";
+    case 429:
+      return "TooManyRequests";
+    case 504:
+      return "Timeout";
+    default:
+      return code >= 500 ? "ServerError" : "Unknown";
+  }
+};
+
+const describe = (action: Action): string =>
+  `${action.verb} ${action.resource} ${action.namespace}${action.name === undefined ? "" : `/${action.name}`}`;
+
+const advice = (reason: LockErrorReason, action: Action): string => {
+  switch (reason) {
+    case "Forbidden":
+      return ` Grant the identity RBAC permission to ${action.verb} ${action.resource} in namespace ${action.namespace} (see the Role in tenure's README).`;
+    case "Unauthorized":
+      return " The credentials were rejected: the token may have expired or been revoked, or the client certificate is not trusted.";
+    case "TooManyRequests":
+      return " The API server is throttling requests (API Priority and Fairness); tenure waits and retries.";
+    default:
+      return "";
+  }
+};
+
+/** The LockError for an HTTP error response whose body (if JSON) has been parsed. */
+export const errorOfResponse = (status: number, body: unknown, headers: Headers, action: Action): LockError => {
+  const kube: Status | undefined = asStatus(body);
+  const reason = (kube?.reason !== undefined ? REASONS[kube.reason] : undefined) ?? byStatus(kube?.code ?? status);
+  const retrySeconds = Number(headers.get("retry-after") ?? kube?.details?.retryAfterSeconds ?? NaN);
+  const causes = (kube?.details?.causes ?? []).map((c) => c.message).filter((m): m is string => m !== undefined);
+  const said = kube?.message ?? (typeof body === "string" && body !== "" ? body.slice(0, 200) : "no details");
+  const message = `${describe(action)}: HTTP ${status} ${reason}: ${said}${causes.length > 0 && !said.includes(causes[0] as string) ? ` (${causes.join("; ")})` : ""}.${advice(reason, action)}`;
+  return new LockError(reason, message, {
+    status,
+    cause: kube,
+    ...(Number.isFinite(retrySeconds) ? { retryAfter: retrySeconds * 1000 } : {}),
+  });
+};
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|TLS|SSL|certificate/i;
+
+/** The LockError for a request that got no response: aborted, timed out, or a network or TLS failure. */
+export const errorOfFailure = (error: unknown, server: string, action: Action, signal: AbortSignal): LockError => {
+  if (signal.aborted) {
+    return signal.reason instanceof LockError
+      ? signal.reason
+      : new LockError("Timeout", `${describe(action)}: cancelled before the server answered`, { cause: error });
+  }
+  if (error instanceof LockError) return error;
+  const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
+  const detail = [cause?.code, cause?.message ?? (error instanceof Error ? error.message : String(error))].filter(Boolean).join(": ");
+  if (TLS_CODES.test(detail)) {
+    return new LockError("Network", `${describe(action)}: TLS verification of ${server} failed (${detail}). The server's certificate is not signed by the configured CA: check the CA file or certificate-authority-data.`, { cause: error });
+  }
+  return new LockError("Network", `${describe(action)}: could not reach ${server} (${detail}). Check the server address and that the API server is reachable from here.`, { cause: error });
+};

@@ -1,0 +1,11 @@
+/**
+ * What `tenure/kubernetes` offers on every runtime; the per-runtime entries add `inCluster` and
+ * `fromKubeconfig` wired to that runtime's transport.
+ *
+ * @module
+ */
+export { type Cluster, cluster, type ClusterOptions, type Credentials, type Fetch, tokenCredentials } from "./cluster.ts";
+export { type InClusterOptions, SERVICE_ACCOUNT_DIR } from "./in-cluster.ts";
+export { leaseLock, type LeaseLockOptions } from "./lease-lock.ts";
+export { fileTokenCredentials } from "./token-file.ts";
+export type { TlsOptions } from "../runtime/runtime.ts";

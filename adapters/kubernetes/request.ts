@@ -1,0 +1,148 @@
+/**
+ * One request to the API server: credentials (refreshed and retried once after a 401), JSON in and
+ * out, `Warning` headers reported once, responses capped in size, and every failure turned into a
+ * LockError that says what happened.
+ *
+ * @module
+ */
+import { LockError } from "../../src/lock.ts";
+import type { Cluster } from "./cluster.ts";
+import { type Action, errorOfFailure, errorOfResponse } from "./errors.ts";
+
+export interface Call {
+  readonly method: "GET" | "POST" | "PUT";
+  /** Path and query, already encoded. */
+  readonly path: string;
+  readonly body?: unknown;
+  readonly signal: AbortSignal;
+  readonly action: Action;
+}
+
+const USER_AGENT = "tenure/0.1 (leader election)";
+
+/** Sends the call and returns the decoded JSON body of a successful answer. */
+export const requestJson = async (cluster: Cluster, call: Call): Promise<unknown> => {
+  const response = await send(cluster, call);
+  return parseJson(await readCapped(response, cluster.maxResponseBytes, call), call);
+};
+
+/** Sends the call; resolves with a successful response (body unread), throws a LockError otherwise. */
+export const send = async (cluster: Cluster, call: Call, retried = false): Promise<Response> => {
+  const headers: Record<string, string> = { accept: "application/json", "user-agent": USER_AGENT };
+  const authorization = await cluster.credentials?.authorization();
+  if (authorization !== undefined) headers["authorization"] = authorization;
+  if (call.body !== undefined) headers["content-type"] = "application/json";
+  let response: Response;
+  try {
+    response = await cluster.fetch(cluster.server + call.path, {
+      method: call.method,
+      headers,
+      signal: call.signal,
+      ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+    });
+  } catch (error) {
+    throw errorOfFailure(error, cluster.server, call.action, call.signal);
+  }
+  for (const warning of warningsOf(response.headers)) cluster.warn(`the API server warns: ${warning}`);
+  if (response.ok) return response;
+
+  const text = await readCapped(response, cluster.maxResponseBytes, call).catch(() => "");
+  const error = errorOfResponse(response.status, tryJson(text), response.headers, call.action);
+  // Bound tokens rotate: re-read and try once more before giving up.
+  if (error.reason === "Unauthorized" && !retried && cluster.credentials !== undefined) {
+    await cluster.credentials.refresh();
+    return send(cluster, call, true);
+  }
+  throw error;
+};
+
+/** Reads a body up to `limit` bytes; a larger one is a Decode error, never a crash. */
+export const readCapped = async (response: Response, limit: number, call: Call): Promise<string> => {
+  const declared = Number(response.headers.get("content-length") ?? NaN);
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge(call, limit);
+  }
+  const reader = response.body?.getReader();
+  if (reader === undefined) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge(call, limit);
+      }
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch (error) {
+    if (error instanceof LockError) throw error;
+    throw errorOfFailure(error, "", call.action, call.signal);
+  }
+  return text + decoder.decode();
+};
+
+/**
+ * The lines of a streamed body (a watch), each at most `limit` bytes. Ends when the stream ends;
+ * a cut-off last line is a Decode error.
+ */
+export async function* lines(response: Response, limit: number, call: Call): AsyncGenerator<string> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return;
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        throw errorOfFailure(error, "", call.action, call.signal);
+      }
+      if (chunk.done) break;
+      buffer += decoder.decode(chunk.value, { stream: true });
+      let newline = buffer.indexOf("\n");
+      while (newline !== -1) {
+        const line = buffer.slice(0, newline).trim();
+        buffer = buffer.slice(newline + 1);
+        if (line !== "") yield line;
+        newline = buffer.indexOf("\n");
+      }
+      if (buffer.length > limit) throw tooLarge(call, limit);
+    }
+    buffer += decoder.decode();
+    if (buffer.trim() !== "") throw new LockError("Decode", `${call.action.verb} ${call.action.resource}: the stream ended in the middle of an event`);
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+export const parseJson = (text: string, call: Call): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new LockError("Decode", `${call.action.verb} ${call.action.resource}: the server's answer is not JSON: ${text.slice(0, 120)}`);
+  }
+};
+
+const tryJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+};
+
+const tooLarge = (call: Call, limit: number): LockError =>
+  new LockError("Decode", `${call.action.verb} ${call.action.resource}: the response is larger than ${limit} bytes (maxResponseBytes), refused`);
+
+/** RFC 7234 warn-text from `Warning: 299 - "text"` headers. */
+const warningsOf = (headers: Headers): string[] => {
+  const raw = headers.get("warning");
+  if (raw === null) return [];
+  return [...raw.matchAll(/\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/g)].map((m) => (m[1] ?? "").replace(/\\(.)/g, "$1"));
+};

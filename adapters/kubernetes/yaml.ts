@@ -1,0 +1,413 @@
+/**
+ * The YAML that kubeconfig files are written in, because tenure's dependencies are fixed and none of
+ * them reads YAML. A strict subset: what kubectl, kind, minikube, the EKS/GKE/AKS tools and people
+ * write, and a YamlError with a line and column for anything else, never a guess.
+ *
+ * Supported: block mappings and sequences (compact `- name: x`, and kubectl's unindented
+ * `key:\n- item`); plain, single- and double-quoted scalars, also wrapped onto more-indented lines
+ * (go-yaml and PyYAML wrap long strings at 80 columns: GKE's `installHint`); block scalars `|` `>`
+ * with chomping (`-` `+`) and indentation indicators (kubelogin writes `installHint: |2`);
+ * single-line flow collections; comments; one document with `---` / `...`; CRLF; a BOM. A document
+ * starting with `{` or `[` is JSON.
+ *
+ * Plain scalars are typed by the YAML 1.2 core schema: null (`null` `~` empty), booleans
+ * (`true` `True` `TRUE`, and false alike), integers (decimal, `0o17`, `0x1F`), floats, `.inf`,
+ * `.nan`. Everything else is a string: `v1`, `1.2.3`, dates, and YAML 1.1's `yes`/`on`. Quoted
+ * scalars and all keys are strings. An integer beyond 2^53 is an error rather than rounded.
+ *
+ * Rejected: anchors, aliases, tags, merge keys (`<<`), complex keys (`?`), directives, multiple
+ * documents, duplicate keys, tabs in indentation, multi-line flow collections, and JSON-only
+ * documents that are not valid JSON.
+ *
+ * @module
+ */
+
+/** Input this parser cannot read, and where. */
+export class YamlError extends Error {
+  readonly line: number;
+  readonly column: number;
+  constructor(line: number, column: number, problem: string, hint: string) {
+    super(`kubeconfig line ${line}, column ${column}: ${problem} (${hint})`);
+    this.name = "YamlError";
+    this.line = line;
+    this.column = column;
+  }
+}
+
+interface Line {
+  /** 1-based, for messages. */
+  readonly no: number;
+  readonly text: string;
+  /** Where this line's node starts: its indentation, or just past `- ` in a compact sequence entry. */
+  start: number;
+}
+
+/** Deeper than any kubeconfig, shallow enough that malicious input cannot overflow the stack. */
+const MAX_DEPTH = 100;
+const ESCAPES = new Map(Object.entries({ "0": "\0", a: "\x07", b: "\b", t: "\t", "\t": "\t", n: "\n", v: "\v", f: "\f", r: "\r", e: "\x1b", " ": " ", '"': '"', "/": "/", "\\": "\\", N: "\x85", _: "\xa0", L: "\u2028", P: "\u2029" }));
+const HEX_ESCAPES = new Map([["x", 2], ["u", 4], ["U", 8]]);
+/** Where a plain scalar ends: `: ` (a key), ` #` (a comment), and in flow also `,[]{}`. */
+const BLOCK_STOP = /:(?=[ \t]|$)|[ \t]#/g;
+const FLOW_STOP = /[,[\]{}]|:(?=[ \t,[\]{}]|$)|[ \t]#/g;
+const MARKER = /^(?:---|\.\.\.)(?:[ \t]|$)/;
+const INDENTATION = "entries of one mapping or sequence must line up exactly";
+
+const fail = (l: Line, p: number, problem: string, hint: string): never => {
+  throw new YamlError(l.no, p + 1, problem, hint);
+};
+const isSpace = (c: string | undefined): boolean => c === " " || c === "\t";
+const skipSpaces = (t: string, p: number): number => {
+  while (isSpace(t[p])) p++;
+  return p;
+};
+const isDash = (t: string, p: number): boolean => t[p] === "-" && (t[p + 1] === undefined || isSpace(t[p + 1]));
+/** Defines rather than assigns, so that a key `__proto__` is data, not the prototype. */
+const define = (o: Record<string, unknown>, k: string, v: unknown): void => {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+};
+
+/** Only spaces and a comment may follow a complete value on its line. */
+const trailing = (l: Line, p: number): void => {
+  const q = skipSpaces(l.text, p);
+  if (q < l.text.length && !(l.text[q] === "#" && q > p))
+    fail(l, q, `unexpected ${JSON.stringify(l.text.slice(q, q + 12))}`, "only a comment may follow a value on its line; quote the value if it contains this");
+};
+
+const int = (n: number, l: Line, p: number): number =>
+  Number.isSafeInteger(n) ? n : fail(l, p, "an integer too large to represent exactly", "quote it if it is meant as a string");
+
+/** The YAML 1.2 core schema, applied to plain scalars only. */
+const resolve = (s: string, l: Line, p: number): unknown => {
+  if (/^(?:null|Null|NULL|~|)$/.test(s)) return null;
+  if (/^(?:true|True|TRUE)$/.test(s)) return true;
+  if (/^(?:false|False|FALSE)$/.test(s)) return false;
+  if (/^[-+]?[0-9]+$/.test(s)) return int(Number(s), l, p);
+  if (/^0o[0-7]+$/.test(s)) return int(parseInt(s.slice(2), 8), l, p);
+  if (/^0x[0-9a-fA-F]+$/.test(s)) return int(parseInt(s.slice(2), 16), l, p);
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(s)) return Number(s);
+  if (/^[-+]?\.(?:inf|Inf|INF)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
+  if (/^\.(?:nan|NaN|NAN)$/.test(s)) return NaN;
+  return s;
+};
+
+/** A plain scalar from `p` to `stop` (trailing spaces trimmed), and where it stopped. */
+const scanPlain = (t: string, p: number, stop: RegExp): [string, number] => {
+  stop.lastIndex = p;
+  const end = stop.exec(t)?.index ?? t.length;
+  let e = end;
+  while (e > p && isSpace(t[e - 1])) e--;
+  return [t.slice(p, e), end];
+};
+
+/** scanPlain, after rejecting what a plain scalar cannot start with. */
+const plain = (l: Line, p: number, stop: RegExp): [string, number] => {
+  const c = l.text[p] ?? "";
+  const next = l.text[p + 1];
+  if (c !== "" && "&*!".includes(c))
+    fail(l, p, "anchors (&), aliases (*) and tags (!) are not supported in kubeconfig", "write the value out in full, or quote it if it is a string");
+  const alone = next === undefined || isSpace(next) || (stop === FLOW_STOP && ",[]{}".includes(next));
+  if (c === "" || ",[]{}#|>%@`".includes(c) || ("-?:".includes(c) && alone))
+    fail(l, p, c === "" ? "a missing value" : `a plain value cannot start with ${JSON.stringify(c)}`, "quote the value; a nested mapping or sequence starts on the next line");
+  return scanPlain(l.text, p, stop);
+};
+
+/** Folded block scalar lines: one break between two normal lines becomes a space; others are kept. */
+const fold = (lines: readonly string[]): string => {
+  let out = "";
+  let breaks = 0;
+  let prev: string | undefined;
+  for (const line of lines) {
+    if (line === "") {
+      breaks++;
+      continue;
+    }
+    const folds = prev !== undefined && !isSpace(prev[0]) && !isSpace(line[0]);
+    out += prev === undefined ? "\n".repeat(breaks) : folds && breaks === 0 ? " " : "\n".repeat(folds ? breaks : breaks + 1);
+    out += line;
+    prev = line;
+    breaks = 0;
+  }
+  return out;
+};
+
+const parseJson = (src: string): unknown => {
+  try {
+    return JSON.parse(src);
+  } catch (error) {
+    // V8 sometimes says "at position N"; when no engine says where, line 1 column 1 it is.
+    const message = error instanceof Error ? error.message : String(error);
+    const before = src.slice(0, Number(/position (\d+)/.exec(message)?.[1] ?? 0)).split(/\r\n?|\n/);
+    throw new YamlError(before.length, (before.at(-1)?.length ?? 0) + 1, `invalid JSON: ${message}`, "a kubeconfig starting with { or [ is read as JSON");
+  }
+};
+
+const parseDocument = (src: string): unknown => {
+  const raw = src.split(/\r\n?|\n/);
+  if (raw.at(-1) === "") raw.pop(); // the last line break ends the last line; it does not start another
+  const lines: Line[] = raw.map((text, n) => ({ no: n + 1, text, start: /^ */.exec(text)![0].length }));
+  let i = 0; // the first line not yet consumed
+  let started = false; // content or `---` seen: another `---` would start a second document
+  let ended = false; // `...` seen
+  let depth = 0;
+
+  /** The next line with content, past blank lines, comments and document markers. */
+  const peek = (): Line | undefined => {
+    for (; i < lines.length; i++) {
+      const l = lines[i]!;
+      const p = skipSpaces(l.text, l.start);
+      if (p === l.text.length || l.text[p] === "#") continue;
+      if (p !== l.start) fail(l, l.text.indexOf("\t", l.start), "a tab in indentation", "YAML allows only spaces for indentation");
+      if (ended) fail(l, l.start, "content after the document end marker '...'", "a kubeconfig holds a single document");
+      if (l.start === 0 && l.text[0] === "%") fail(l, 0, "a YAML directive", "directives are not supported in kubeconfig; remove the line");
+      if (l.start === 0 && MARKER.test(l.text)) {
+        if (l.text[0] === ".") ended = true;
+        else if (started) fail(l, 0, "a second document", "a kubeconfig holds a single document");
+        trailing(l, 3);
+        started = true;
+        continue;
+      }
+      started = true;
+      return l;
+    }
+    return undefined;
+  };
+
+  /**
+   * A quoted scalar from its opening quote at `p`, and the position after its closing quote on
+   * line `lines[i]`. With `wrap` it may continue onto later lines, folded as YAML does (a break is a
+   * space, an empty line a newline, `\` at the end of a line joins); without, an unclosed quote
+   * gives undefined.
+   */
+  const quoted = (l: Line, p: number, wrap: boolean): [string, number] | undefined => {
+    const q = l.text[p]!;
+    const special = q === '"' ? /["\\]/g : /'/g;
+    let line = l;
+    let out = "";
+    let from = p + 1;
+    for (;;) {
+      const t = line.text;
+      special.lastIndex = from;
+      const m = special.exec(t);
+      if (m === null || (m[0] === "\\" && m.index === t.length - 1)) {
+        if (!wrap) return undefined;
+        let e = m?.index ?? t.length;
+        if (m === null) while (e > from && isSpace(t[e - 1])) e--;
+        out += t.slice(from, e);
+        let breaks = 0;
+        do {
+          line = lines[++i] ?? fail(l, p, "a quoted string that is never closed", `add the closing ${q}`);
+          breaks++;
+        } while (skipSpaces(line.text, 0) === line.text.length);
+        if (MARKER.test(line.text)) fail(line, 0, "a document marker inside a quoted string", `add the closing ${q}`);
+        out += m === null && breaks === 1 ? " " : "\n".repeat(breaks - 1);
+        from = skipSpaces(line.text, 0);
+        continue;
+      }
+      out += t.slice(from, m.index);
+      if (m[0] === q && (q === '"' || t[m.index + 1] !== "'")) return [out, m.index + 1];
+      if (q === "'") {
+        out += "'"; // '' in a single-quoted string
+        from = m.index + 2;
+        continue;
+      }
+      const e = t[m.index + 1]!;
+      const width = HEX_ESCAPES.get(e);
+      if (width === undefined) {
+        out += ESCAPES.get(e) ?? fail(line, m.index, `an unknown escape \\${e}`, "write a backslash as \\\\, or use single quotes");
+        from = m.index + 2;
+        continue;
+      }
+      const hex = t.slice(m.index + 2, m.index + 2 + width);
+      const code = new RegExp(`^[0-9a-fA-F]{${width}}$`).test(hex) ? parseInt(hex, 16) : -1;
+      if (code < 0 || code > 0x10ffff) fail(line, m.index, `an invalid escape \\${e}${hex}`, `\\${e} takes ${width} hex digits`);
+      out += String.fromCodePoint(code);
+      from = m.index + 2 + width;
+    }
+  };
+
+  /** If `l` is a `key: ...` line, the key and the position after its colon. */
+  const key = (l: Line): [string, number] | undefined => {
+    const t = l.text;
+    const p = l.start;
+    if (isDash(t, p) || "|>[{".includes(t[p]!)) return undefined;
+    const found = t[p] === '"' || t[p] === "'" ? quoted(l, p, false) : plain(l, p, BLOCK_STOP);
+    if (found === undefined) return undefined;
+    const q = skipSpaces(t, found[1]);
+    return t[q] === ":" && (t[q + 1] === undefined || isSpace(t[q + 1])) ? [found[0], q + 1] : undefined;
+  };
+
+  /** The rest of a plain scalar wrapped onto lines indented more than `parent`, folded. */
+  const continuation = (parent: number): string => {
+    let out = "";
+    let breaks = 0;
+    for (let j = i; j < lines.length; j++) {
+      const l = lines[j]!;
+      const p = skipSpaces(l.text, 0);
+      if (p === l.text.length) {
+        breaks++;
+        continue;
+      }
+      if (l.start <= parent || l.text[p] === "#" || MARKER.test(l.text)) break;
+      const [s, end] = scanPlain(l.text, p, BLOCK_STOP);
+      if (l.text[end] === ":") fail(l, end, "': ' inside a plain value", "quote the value, or indent a nested key under its parent");
+      out += (breaks === 0 ? " " : "\n".repeat(breaks)) + s;
+      breaks = 0;
+      i = j + 1;
+      if (end < l.text.length) break; // a comment ends the scalar
+    }
+    return out;
+  };
+
+  /** A literal (|) or folded (>) block scalar with its header at `p`; `parent` is its key's or dash's column. */
+  const blockScalar = (l: Line, p: number, parent: number): string => {
+    const header = /([|>])(?:([1-9])([-+]?)|([-+])([1-9]?))?/y;
+    header.lastIndex = p;
+    const [all, style, n1, c1, c2, n2] = header.exec(l.text)!;
+    const chomp = c1 || c2;
+    let indent = n1 || n2 ? parent + Number(n1 || n2) : -1; // else the first non-empty line's
+    trailing(l, p + all.length);
+    const body: string[] = [];
+    for (i++; i < lines.length; i++) {
+      const { text, start } = lines[i]!;
+      if (start === text.length) {
+        body.push(indent < 0 ? "" : text.slice(indent)); // spaces beyond the indentation are content
+        continue;
+      }
+      if (indent < 0) indent = start > parent ? start : Infinity;
+      if (start < indent) break;
+      body.push(text.slice(indent));
+    }
+    let n = body.length;
+    while (n > 0 && body[n - 1] === "") n--;
+    if (n === 0) return chomp === "+" ? "\n".repeat(body.length) : "";
+    const content = style === ">" ? fold(body.slice(0, n)) : body.slice(0, n).join("\n");
+    return content + (chomp === "-" ? "" : "\n") + (chomp === "+" ? "\n".repeat(body.length - n) : "");
+  };
+
+  /** A flow collection on one line, from its bracket at `p`, and the position after it. */
+  const flow = (l: Line, p: number): [unknown, number] => {
+    if (++depth > MAX_DEPTH) fail(l, p, "nesting too deep", `more than ${MAX_DEPTH} levels`);
+    const t = l.text;
+    const close = t[p] === "[" ? "]" : "}";
+    const list: unknown[] = [];
+    const map: Record<string, unknown> = {};
+    const scalar = (q: number, typed: boolean): [unknown, number] => {
+      if (t[q] === '"' || t[q] === "'") return quoted(l, q, false) ?? fail(l, q, "a quoted string not closed on its line", "inside [ ] or { } strings must be on one line");
+      if (t[q] === "[" || t[q] === "{") return typed ? flow(l, q) : fail(l, q, "a collection as a key", "keys must be strings");
+      const [s, end] = plain(l, q, FLOW_STOP);
+      return [typed ? resolve(s, l, q) : s, end];
+    };
+    let q = skipSpaces(t, p + 1);
+    while (t[q] !== close) {
+      if (q === t.length || t[q] === "#") fail(l, p, `a ${t[p]} not closed on its line`, "multi-line flow collections are not supported: put it on one line or use block style");
+      const [first, end] = scalar(q, close === "]");
+      q = skipSpaces(t, end);
+      if (close === "]") list.push(first);
+      else {
+        const k = first as string;
+        if (t[q] !== ":") fail(l, q, "a key without ':'", "write {key: value, ...}");
+        if (Object.hasOwn(map, k)) fail(l, q, `duplicate key ${JSON.stringify(k)}`, "each key may appear once");
+        q = skipSpaces(t, q + 1);
+        const [v, after] = t[q] === "," || t[q] === "}" ? [null, q] : scalar(q, true);
+        define(map, k, v);
+        q = skipSpaces(t, after);
+      }
+      if (t[q] === ",") q = skipSpaces(t, q + 1);
+      else if (t[q] !== close) fail(l, q, `expected ',' or '${close}'`, "quote values that contain , [ ] { } or ': '");
+    }
+    depth--;
+    return [close === "]" ? list : map, q + 1];
+  };
+
+  /** The value at `p` on `l` (after `key:` or `- `) and any lines it continues onto. */
+  const value = (l: Line, p: number, parent: number): unknown => {
+    const t = l.text;
+    if (t[p] === "|" || t[p] === ">") return blockScalar(l, p, parent);
+    if (t[p] === '"' || t[p] === "'") {
+      const [s, end] = quoted(l, p, true)!;
+      trailing(lines[i]!, end);
+      i++;
+      return s;
+    }
+    if (t[p] === "[" || t[p] === "{") {
+      const [v, end] = flow(l, p);
+      trailing(l, end);
+      i++;
+      return v;
+    }
+    const [s, end] = plain(l, p, BLOCK_STOP);
+    if (t[end] === ":") fail(l, end, "': ' inside a plain value", "quote the value; a nested mapping starts on the next line");
+    i++;
+    return resolve(end < t.length ? s : s + continuation(parent), l, p);
+  };
+
+  /** What follows `key:` or `-` with nothing after it: the more-indented lines below, or null. */
+  const block = (parent: number): unknown => {
+    const l = peek();
+    return l === undefined || l.start <= parent ? null : node(l, parent);
+  };
+
+  const mapping = (indent: number): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    const seen = new Map<string, number>();
+    for (let l = peek(); l !== undefined && l.start >= indent; l = peek()) {
+      if (l.start > indent) fail(l, l.start, "unexpected indentation", INDENTATION);
+      const [k, after] = key(l) ?? fail(l, l.start, isDash(l.text, l.start) ? "a sequence item among mapping keys" : "expected 'key: value'", INDENTATION);
+      if (k === "<<") fail(l, l.start, "a merge key (<<)", "merge keys are not supported in kubeconfig; write the entries out");
+      const first = seen.get(k);
+      if (first !== undefined) fail(l, l.start, `duplicate key ${JSON.stringify(k)}`, `it is already on line ${first}`);
+      seen.set(k, l.no);
+      const p = skipSpaces(l.text, after);
+      if (p < l.text.length && l.text[p] !== "#") define(out, k, value(l, p, indent));
+      else {
+        i++;
+        // kubectl does not indent a sequence under its key: `contexts:\n- context:`
+        const next = peek();
+        define(out, k, next !== undefined && next.start === indent && isDash(next.text, indent) ? sequence(indent) : block(indent));
+      }
+    }
+    return out;
+  };
+
+  const sequence = (indent: number): unknown[] => {
+    const out: unknown[] = [];
+    for (let l = peek(); l !== undefined && l.start >= indent; l = peek()) {
+      if (l.start > indent) fail(l, l.start, "unexpected indentation", INDENTATION);
+      if (!isDash(l.text, indent)) break; // the next key of a mapping whose sequence this is
+      const p = skipSpaces(l.text, indent + 1);
+      if (p === l.text.length || l.text[p] === "#") {
+        i++;
+        out.push(block(indent));
+        continue;
+      }
+      const tab = l.text.indexOf("\t", indent);
+      if (tab >= 0 && tab < p) fail(l, tab, "a tab after '-'", "YAML allows only spaces for indentation");
+      l.start = p; // a compact entry: the node starts after the dash
+      out.push(node(l, indent));
+    }
+    return out;
+  };
+
+  /** The node starting at `l.start`; `parent` is the indentation of what contains it. */
+  const node = (l: Line, parent: number): unknown => {
+    if (++depth > MAX_DEPTH) fail(l, l.start, "nesting too deep", `more than ${MAX_DEPTH} levels`);
+    const result = isDash(l.text, l.start) ? sequence(l.start) : key(l) !== undefined ? mapping(l.start) : value(l, l.start, parent);
+    depth--;
+    return result;
+  };
+
+  const first = peek();
+  const root = first === undefined ? null : node(first, -1);
+  const rest = peek();
+  if (rest !== undefined) fail(rest, rest.start, "a line that does not fit the structure above it", INDENTATION);
+  return root;
+};
+
+/**
+ * Parses a kubeconfig file in YAML (the subset described above) or JSON.
+ * @throws YamlError for anything outside the subset or malformed, with its line and column.
+ */
+export const parseYaml = (text: string): unknown => {
+  const src = text.startsWith("\uFEFF") ? text.slice(1) : text;
+  return /^\s*[[{]/.test(src) ? parseJson(src) : parseDocument(src);
+};

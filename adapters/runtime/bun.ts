@@ -1,0 +1,40 @@
+/**
+ * Bun: TLS through fetch's `tls` option (an explicit `ca` replaces the default roots), files
+ * through `Bun.file`, plugins through `Bun.spawn`. Only the slice of `Bun` used here is typed.
+ *
+ * @module
+ */
+import type { Fetch } from "../kubernetes/cluster.ts";
+import type { Runtime } from "./runtime.ts";
+
+interface BunLike {
+  file(path: string): { text(): Promise<string> };
+  env: Record<string, string | undefined>;
+  spawn(command: string[], options: { env: Record<string, string | undefined>; stdin: "ignore"; stdout: "pipe"; stderr: "pipe" }): {
+    exited: Promise<number>;
+    stdout: ReadableStream<Uint8Array>;
+    stderr: ReadableStream<Uint8Array>;
+  };
+}
+
+const bun = (): BunLike => (globalThis as unknown as { Bun: BunLike }).Bun;
+
+export const runtime: Runtime = {
+  name: "bun",
+  tlsFetch: (tls) => {
+    const options = {
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+      ...(tls.key === undefined ? {} : { key: tls.key }),
+      rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
+    };
+    return ((url, init) => fetch(url, { ...init, tls: options } as RequestInit)) as Fetch;
+  },
+  readFile: (path) => bun().file(path).text(),
+  env: (name) => bun().env[name],
+  exec: async (command, args, env) => {
+    const child = bun().spawn([command, ...args], { env: { ...bun().env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+    const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
+    return { code, stdout, stderr };
+  },
+};

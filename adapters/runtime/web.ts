@@ -1,0 +1,24 @@
+/**
+ * Any other runtime (the `default` export condition): plain `fetch`, which trusts only public CAs
+ * and cannot present a client certificate, and no file access. Build a Cluster with your own
+ * `fetch` there. Imports nothing runtime-specific, so bundles stay small.
+ *
+ * @module
+ */
+import type { Fetch } from "../kubernetes/cluster.ts";
+import { type Runtime, unsupported } from "./runtime.ts";
+
+const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+
+export const runtime: Runtime = {
+  name: "web",
+  tlsFetch: (tls) => {
+    if (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined || tls.insecureSkipTlsVerify === true) {
+      throw unsupported("this runtime", "set a custom CA or client certificate on fetch", "pass your own `fetch` to cluster({ server, fetch }) that trusts the cluster's CA");
+    }
+    return ((url, init) => fetch(url, init)) as Fetch;
+  },
+  readFile: () => Promise.reject(unsupported("this runtime", "read files", "build the Cluster yourself with cluster({ server, token, fetch })")),
+  env: (name) => env?.[name],
+  exec: () => Promise.reject(unsupported("this runtime", "run credential plugins", "pass a token or credentials to cluster() yourself")),
+};
