@@ -42,7 +42,13 @@ export type Loss =
 
 export type Phase =
   | { readonly tag: "idle" }
-  | { readonly tag: "candidate"; readonly attempt: Attempt | undefined; readonly wakeAt: number }
+  | {
+    readonly tag: "candidate";
+    readonly attempt: Attempt | undefined;
+    readonly wakeAt: number;
+    /** The last attempt lost a race: the winner is not known yet, so read again at once (once). */
+    readonly raced: boolean;
+  }
   | {
     readonly tag: "leader";
     readonly term: Term;
@@ -165,7 +171,7 @@ export const step = (settings: Settings, state: State, event: Event, now: Now): 
 
   switch (event._tag) {
     case "Start":
-      return phase.tag === "idle" ? attempt({ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono } }, settings, now) : [state, []];
+      return phase.tag === "idle" ? attempt({ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false } }, settings, now) : [state, []];
 
     case "Stop": {
       const withFailure = state.failure === undefined && event.failure !== undefined ? { ...state, failure: event.failure } : state;
@@ -279,9 +285,12 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
   }
   const [reported, commands] = report(state);
   const [watched, watch] = startWatch(settings, reported);
-  if (state.freedDuringAttempt) return withCommands(attempt(watched, settings, now), [...commands, ...watch]);
+  // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
+  const raced = failure.kind === "lost" && !(phase as Extract<Phase, { tag: "candidate" }>).raced;
+  const next: State = { ...watched, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced } };
+  if (raced || state.freedDuringAttempt) return withCommands(attempt(next, settings, now), [...commands, ...watch]);
   const wakeAt = candidateWake(settings, watched, failure, now);
-  return [{ ...watched, phase: { tag: "candidate", attempt: undefined, wakeAt } }, [...commands, ...watch]];
+  return [{ ...next, phase: { ...next.phase, wakeAt } as Phase }, [...commands, ...watch]];
 };
 
 /**

@@ -15,7 +15,7 @@ const NOW = 5_000_000_000; // monotonic ms; far from zero so "past" stays positi
 const record = (fields: Partial<LeaderElectionRecord>): LeaderElectionRecord => ({ ...emptyRecord, ...fields });
 const candidate = (observed?: Sighting): State => ({
   ...initial,
-  phase: { tag: "candidate", attempt: undefined, wakeAt: 0 },
+  phase: { tag: "candidate", attempt: undefined, wakeAt: 0, raced: false },
   observed,
 });
 
@@ -186,8 +186,10 @@ describe("extra rows derived from client-go's code", () => {
     script.override = (request) => (request.op === "update" ? { ok: false, reason: "Conflict", message: "conflict" } : undefined);
     script.send({ _tag: "Wake" }, NOW);
     assert.equal(script.state.phase.tag, "candidate");
-    assert.deepEqual(script.ops, ["get", "update(Conflict)"]);
+    // tenure reads once more at once to learn the winner (client-go waits a jittered period).
+    assert.deepEqual(script.ops, ["get", "update(Conflict)", "get", "update(Conflict)"]);
     assert.equal(script.state.observed?.record.holderIdentity, "");
+    assert.ok(script.state.phase.tag === "candidate" && script.state.phase.wakeAt >= NOW + 2_000, "then waits");
   });
 
   it("a POST answered 409 AlreadyExists fails the attempt", () => {
@@ -195,7 +197,8 @@ describe("extra rows derived from client-go's code", () => {
     script.override = (request) => (request.op === "create" ? { ok: false, reason: "AlreadyExists", message: "exists" } : undefined);
     script.send({ _tag: "Wake" }, NOW);
     assert.equal(script.state.phase.tag, "candidate");
-    assert.deepEqual(script.ops, ["get(NotFound)", "create(AlreadyExists)"]);
+    assert.deepEqual(script.ops, ["get(NotFound)", "create(AlreadyExists)", "get(NotFound)", "create(AlreadyExists)"]);
+    assert.ok(script.state.phase.tag === "candidate" && script.state.phase.wakeAt >= NOW + 2_000, "then waits");
   });
 
   for (const reason of ["ServerError", "Timeout"] as const) {

@@ -253,6 +253,17 @@ const setInterval0 = (w: ReturnType<typeof world>, ms: number, fn: () => void): 
 };
 
 describe("followers", () => {
+  it("learn the winner at once after losing the race to create the Lease", async () => {
+    const w = world();
+    const [a, b] = [w.candidate("a"), w.candidate("b")];
+    await w.clock.advance(0);
+    assert.ok(a.elector.isLeader());
+    assert.deepEqual(w.ops("b"), ["get(NotFound)", "create(AlreadyExists)", "get"]);
+    assert.deepEqual(b.events, [[0, "leader a"]]);
+    assert.ok(w.store.operations.some((o) => o.client === "b" && o.op === "watch"), "and watches from then on");
+  });
+
+
   it("take a released lease as soon as the watch shows it", async () => {
     const w = world({ releaseOnCancel: true });
     const a = w.candidate("a");
