@@ -26,6 +26,8 @@ export interface Now {
 /** A record and the local monotonic time at which we first saw it as it is now. */
 export interface Sighting {
   readonly record: LeaderElectionRecord;
+  /** The lock's extra change text, if it has one (see `Observed.change`). */
+  readonly change?: string | undefined;
   readonly at: number;
 }
 
@@ -123,17 +125,18 @@ export const valid = (observed: Sighting | undefined, mono: number): boolean =>
 /** When the observed lease expires by our clock. */
 export const expiry = (observed: Sighting): number => observed.at + observed.record.leaseDurationSeconds * 1000;
 
-/** A read: the sighting's time moves only when the record changed. */
+/** A read: the sighting's time moves only when the record (or the lock's change text) changed. */
 export const see = (view: View, observed: Observed, mono: number): View => ({
-  observed: view.observed !== undefined && sameRecord(view.observed.record, observed.record)
+  observed: view.observed !== undefined && sameRecord(view.observed.record, observed.record) &&
+      view.observed.change === observed.change
     ? view.observed
-    : { record: observed.record, at: mono },
+    : { record: observed.record, change: observed.change, at: mono },
   version: observed.version,
 });
 
 /** Our own successful write. */
 const wrote = (observed: Observed, mono: number): View => ({
-  observed: { record: observed.record, at: mono },
+  observed: { record: observed.record, change: observed.change, at: mono },
   version: observed.version,
 });
 

@@ -22,6 +22,12 @@ export type LockVersion = unknown;
 export interface Observed {
   readonly record: LeaderElectionRecord;
   readonly version: LockVersion;
+  /**
+   * Optional text that also counts when judging whether the lease changed (client-go's raw
+   * record). A MultiLock puts its secondary's record here, so that a holder renewing only the
+   * secondary still shows as alive.
+   */
+  readonly change?: string;
 }
 
 /** One event of a watch on the lock's object. */

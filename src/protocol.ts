@@ -419,7 +419,7 @@ const releaseResult = (settings: Settings, state: State, outcome: Outcome, now: 
     return [releasing(state, "waiting", now.mono + settings.retryPeriod), []];
   }
   if (phase.stage === "update") {
-    const released = { ...state, observed: { record: outcome.observed.record, at: now.mono }, version: outcome.observed.version };
+    const released = { ...state, observed: { record: outcome.observed.record, change: outcome.observed.change, at: now.mono }, version: outcome.observed.version };
     return reportThenFinish(released);
   }
   const read = { ...state, ...see(state, outcome.observed, now.mono) };

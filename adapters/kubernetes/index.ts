@@ -9,3 +9,5 @@ export { type InClusterOptions, SERVICE_ACCOUNT_DIR } from "./in-cluster.ts";
 export { leaseLock, type LeaseLockOptions } from "./lease-lock.ts";
 export { fileTokenCredentials } from "./token-file.ts";
 export type { TlsOptions } from "../runtime/runtime.ts";
+export { type AnnotationLockOptions, configMapLock, endpointsLock, LEADER_ANNOTATION } from "./annotation-lock.ts";
+export { multiLock, UNKNOWN_LEADER } from "./multi-lock.ts";

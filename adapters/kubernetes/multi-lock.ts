@@ -1,0 +1,64 @@
+/**
+ * client-go's MultiLock, for migrating a fleet from an annotation lock to a Lease without two
+ * leaders: both are written together; a holder mismatch reads as `leaderelection.k8s.io/unknown`
+ * (so nobody takes over until it settles); and a change in either counts as the lease being alive,
+ * so a new client renewing only the Lease keeps old clients waiting.
+ *
+ * @module
+ */
+import { isLockError, type Lock, type LockVersion, type Observed } from "../../src/lock.ts";
+
+export const UNKNOWN_LEADER = "leaderelection.k8s.io/unknown";
+
+interface Versions {
+  readonly primary: LockVersion;
+  readonly secondary: LockVersion | undefined;
+}
+
+const notFound = (error: unknown): boolean => isLockError(error) && error.reason === "NotFound";
+
+const combine = (primary: Observed, secondary: Observed | undefined): Observed => ({
+  record: secondary === undefined || secondary.record.holderIdentity === primary.record.holderIdentity
+    ? primary.record
+    : { ...primary.record, holderIdentity: UNKNOWN_LEADER },
+  version: { primary: primary.version, secondary: secondary?.version } satisfies Versions,
+  // client-go compares the concatenated raw records of both.
+  change: JSON.stringify(secondary?.record ?? null),
+});
+
+/** `primary` is the old lock (endpointsLock / configMapLock), `secondary` the Lease. No watch: it polls. */
+export const multiLock = (primary: Lock, secondary: Lock): Lock => ({
+  description: `${primary.description}+${secondary.description}`,
+  get: async (signal) => {
+    const first = await primary.get(signal);
+    try {
+      return combine(first, await secondary.get(signal));
+    } catch (error) {
+      // Only an old client holds it so far: the primary alone tells.
+      if (notFound(error)) return combine(first, undefined);
+      throw error;
+    }
+  },
+  create: async (record, signal) => {
+    let first: Observed;
+    try {
+      first = await primary.create(record, signal);
+    } catch (error) {
+      if (!isLockError(error) || error.reason !== "AlreadyExists") throw error;
+      first = await primary.get(signal);
+    }
+    return combine(first, await secondary.create(record, signal));
+  },
+  update: async (record, version, signal) => {
+    const versions = version as Versions;
+    const first = await primary.update(record, versions.primary, signal);
+    let second: Observed;
+    try {
+      second = await secondary.update(record, (await secondary.get(signal)).version, signal);
+    } catch (error) {
+      if (!notFound(error)) throw error;
+      second = await secondary.create(record, signal);
+    }
+    return combine(first, second);
+  },
+});

@@ -1,0 +1,65 @@
+/**
+ * The whole test suite, in stages: `node .build/test/run.js [stage...]` (default: all).
+ * Stages that need the real cluster share one, started once (its first build takes minutes and
+ * says so). Every stage runs even when an earlier one failed; the summary says which failed.
+ */
+import { spawn } from "node:child_process";
+import { startCluster } from "./cluster/cluster.ts";
+import type { TestCluster } from "./cluster/client.ts";
+
+interface Stage {
+  readonly name: string;
+  readonly about: string;
+  readonly cluster: boolean;
+  readonly command: readonly string[];
+}
+
+const node = process.execPath;
+const STAGES: readonly Stage[] = [
+  { name: "unit", about: "pure core, driver, memory lock, codecs (Node 20)", cluster: false, command: [node, "--test", ".build/test/src", ".build/test/adapters"] },
+  { name: "e2e", about: "Kubernetes adapter against kube-apiserver + etcd", cluster: true, command: [node, "--test", ".build/test/e2e"] },
+  { name: "interop", about: "tenure and client-go's own elector on the same locks", cluster: true, command: [node, "--test", ".build/test/interop"] },
+];
+
+const wanted = process.argv.slice(2).filter((a) => a !== "all");
+const unknown = wanted.filter((w) => !STAGES.some((s) => s.name === w));
+if (unknown.length > 0) {
+  console.error(`unknown stage ${unknown.join(", ")}; stages: ${STAGES.map((s) => s.name).join(", ")}, all`);
+  process.exit(2);
+}
+const stages = STAGES.filter((s) => wanted.length === 0 || wanted.includes(s.name));
+
+const run = (command: readonly string[], env: NodeJS.ProcessEnv): Promise<number> =>
+  new Promise((resolve) => {
+    const [file, ...args] = command as [string, ...string[]];
+    const child = spawn(file, args, { stdio: "inherit", env });
+    child.once("error", (error) => {
+      console.error(`could not run ${file}: ${error.message}`);
+      resolve(127);
+    });
+    child.once("exit", (code, signal) => resolve(code ?? (signal === null ? 1 : 128)));
+  });
+
+let cluster: TestCluster | undefined;
+const results: { name: string; ok: boolean; seconds: number }[] = [];
+try {
+  for (const stage of stages) {
+    console.log(`\n━━ ${stage.name}: ${stage.about}`);
+    const started = performance.now();
+    if (stage.cluster && cluster === undefined) {
+      cluster = await startCluster();
+      console.log(`[cluster] ready in ${((performance.now() - started) / 1000).toFixed(1)} s at ${cluster.server}`);
+    }
+    const env = { ...process.env, ...(cluster === undefined ? {} : { TENURE_CLUSTER: cluster.infoFile }) };
+    const code = await run(stage.command, env);
+    results.push({ name: stage.name, ok: code === 0, seconds: (performance.now() - started) / 1000 });
+  }
+} finally {
+  await cluster?.stop();
+}
+
+console.log("\n━━ summary");
+for (const r of results) console.log(`  ${r.ok ? "✓" : "✗"} ${r.name.padEnd(12)} ${r.seconds.toFixed(1).padStart(6)} s`);
+const failed = results.filter((r) => !r.ok);
+if (failed.length > 0) console.log(`\n${failed.length} stage(s) failed: ${failed.map((r) => r.name).join(", ")}`);
+process.exit(failed.length === 0 ? 0 : 1);
