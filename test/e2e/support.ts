@@ -10,6 +10,7 @@ import { connectCluster } from "../cluster/connect.ts";
 import type { TestCluster } from "../cluster/client.ts";
 import { type Cluster, cluster, inCluster } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
+import { sleep } from "../support/wait.ts";
 import { createElector, type Elector, type ElectorOptions, type Lock, type LockError, type Term } from "../../src/index.ts";
 
 export const kube: TestCluster = await connectCluster();
@@ -86,17 +87,7 @@ export const podCluster = (box: Sandbox): Promise<Cluster> => {
 export const adminCluster = (): Cluster =>
   cluster({ server: kube.server, fetch: runtime.tlsFetch({ ca: kube.caPem }), token: kube.adminToken });
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every 10 ms until it holds; false after `limit` ms. */
-export const eventually = async (check: () => boolean | Promise<boolean>, limit = 10_000): Promise<boolean> => {
-  const end = performance.now() + limit;
-  while (performance.now() < end) {
-    if (await check()) return true;
-    await sleep(10);
-  }
-  return check();
-};
+export { eventually, sleep } from "../support/wait.ts";
 
 /** Short timings for real-time tests. */
 export const FAST = { leaseDuration: 3_000, renewDeadline: 2_000, retryPeriod: 500 } as const;
