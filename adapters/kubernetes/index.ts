@@ -6,6 +6,8 @@
  */
 export { type Cluster, cluster, type ClusterOptions, type Credentials, type Fetch, tokenCredentials } from "./cluster.ts";
 export { type InClusterOptions, SERVICE_ACCOUNT_DIR } from "./in-cluster.ts";
+export { type KubeconfigOptions } from "./kubeconfig.ts";
+export type { ExecConfig } from "./exec-credential.ts";
 export { leaseLock, type LeaseLockOptions } from "./lease-lock.ts";
 export { fileTokenCredentials } from "./token-file.ts";
 export type { TlsOptions } from "../runtime/runtime.ts";

@@ -3,7 +3,7 @@
  * the documented Role, three electors, graceful and crash failover, and the failure modes.
  */
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { cluster, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
@@ -108,7 +108,7 @@ describe("failures give clear errors and never false leadership", () => {
 
   it("a wrong CA: the TLS error names the CA as the problem", async () => {
     const box = await sandbox("wrong-ca");
-    await writeFile(`${box.serviceAccountDir}/ca.crt`, await (await import("node:fs/promises")).readFile(kube.clientCaFile, "utf8"));
+    await writeFile(`${box.serviceAccountDir}/ca.crt`, await readFile(kube.clientCaFile, "utf8"));
     const a = contend("pod-a", leaseLock(await podCluster(box), { name: "lock" }));
     assert.ok(await eventually(() => a.errors.length > 0, 5_000));
     assert.equal(a.elector.isLeader(), false);

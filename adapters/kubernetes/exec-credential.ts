@@ -1,0 +1,126 @@
+/**
+ * Exec credential plugins (`client.authentication.k8s.io/v1` and `v1beta1` ExecCredential), as
+ * cloud providers use them (`aws eks get-token`, `gke-gcloud-auth-plugin`, `kubelogin`): run the
+ * command, read a token or a client certificate from its output, cache it until it expires, and
+ * run it again after a 401.
+ *
+ * @module
+ */
+import * as z from "zod/mini";
+import { LockError } from "../../src/lock.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import type { Credentials } from "./cluster.ts";
+
+export interface ExecConfig {
+  readonly apiVersion: string;
+  readonly command: string;
+  readonly args?: readonly string[] | null | undefined;
+  readonly env?: readonly { readonly name: string; readonly value: string }[] | null | undefined;
+  readonly installHint?: string | undefined;
+  readonly provideClusterInfo?: boolean | undefined;
+  readonly interactiveMode?: string | undefined;
+}
+
+/** What the plugin may need to know about the cluster (when provideClusterInfo is set). */
+export interface ExecClusterInfo {
+  readonly server: string;
+  readonly "certificate-authority-data"?: string;
+  readonly "insecure-skip-tls-verify"?: boolean;
+}
+
+export interface ClientCertificate {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** Credentials from a plugin: a bearer token, a client certificate, or both. */
+export interface ExecCredentials extends Credentials {
+  clientCertificate(): Promise<ClientCertificate | undefined>;
+}
+
+export const EXEC_API_VERSIONS: readonly string[] = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
+
+const output = z.object({
+  apiVersion: z.string(),
+  kind: z.literal("ExecCredential"),
+  status: z.object({
+    token: z.optional(z.string()),
+    clientCertificateData: z.optional(z.string()),
+    clientKeyData: z.optional(z.string()),
+    expirationTimestamp: z.optional(z.string()),
+  }),
+});
+
+interface Issued {
+  readonly token: string | undefined;
+  readonly certificate: ClientCertificate | undefined;
+  /** Epoch ms after which the plugin must run again; undefined: until a 401. */
+  readonly expires: number | undefined;
+}
+
+export const execCredentials = (
+  runtime: Runtime,
+  exec: ExecConfig,
+  cluster: ExecClusterInfo,
+  now: () => number = Date.now,
+): ExecCredentials => {
+  const name = exec.command;
+  const fail = (why: string): LockError =>
+    new LockError("Unauthorized", `the kubeconfig's exec credential plugin "${name}" ${why}${exec.installHint ? `\n${exec.installHint}` : ""}`);
+
+  if (!EXEC_API_VERSIONS.includes(exec.apiVersion)) {
+    throw new TypeError(`kubeconfig exec plugin "${name}": apiVersion ${exec.apiVersion} is not supported; use one of ${EXEC_API_VERSIONS.join(", ")}`);
+  }
+  if (exec.interactiveMode === "Always") {
+    throw new TypeError(`kubeconfig exec plugin "${name}" needs an interactive terminal (interactiveMode: Always), which an elector does not have`);
+  }
+
+  const run = async (): Promise<Issued> => {
+    const info = {
+      apiVersion: exec.apiVersion,
+      kind: "ExecCredential",
+      spec: { interactive: false, ...(exec.provideClusterInfo ? { cluster } : {}) },
+    };
+    const env = Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value]));
+    const result = await runtime.exec(exec.command, exec.args ?? [], { ...env, KUBERNETES_EXEC_INFO: JSON.stringify(info) }).catch((error: unknown) => {
+      throw fail(`could not be run: ${error instanceof Error ? error.message : String(error)}`);
+    });
+    if (result.code !== 0) throw fail(`failed with exit code ${result.code}: ${result.stderr.trim().slice(0, 300)}`);
+    let json: unknown;
+    try {
+      json = JSON.parse(result.stdout);
+    } catch {
+      throw fail("did not print JSON");
+    }
+    const parsed = output.safeParse(json);
+    if (!parsed.success) throw fail(`printed something that is not an ExecCredential: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    if (parsed.data.apiVersion !== exec.apiVersion) throw fail(`answered in ${parsed.data.apiVersion}, but the kubeconfig asks for ${exec.apiVersion}`);
+    const status = parsed.data.status;
+    const hasCert = status.clientCertificateData !== undefined && status.clientKeyData !== undefined;
+    if (status.token === undefined && !hasCert) throw fail("returned neither a token nor a client certificate");
+    const expires = status.expirationTimestamp === undefined ? undefined : Date.parse(status.expirationTimestamp);
+    return {
+      token: status.token,
+      certificate: hasCert ? { cert: status.clientCertificateData as string, key: status.clientKeyData as string } : undefined,
+      expires: expires !== undefined && Number.isFinite(expires) ? expires : undefined,
+    };
+  };
+
+  let issued: Issued | undefined;
+  let running: Promise<Issued> | undefined;
+  const current = async (): Promise<Issued> => {
+    if (issued !== undefined && (issued.expires === undefined || now() < issued.expires)) return issued;
+    return (running ??= run().then((fresh) => (issued = fresh)).finally(() => (running = undefined)));
+  };
+
+  return {
+    authorization: async () => {
+      const token = (await current()).token;
+      return token === undefined ? undefined : `Bearer ${token}`;
+    },
+    clientCertificate: async () => (await current()).certificate,
+    refresh: async () => {
+      issued = undefined;
+    },
+  };
+};
