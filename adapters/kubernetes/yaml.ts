@@ -13,11 +13,13 @@
  * Plain scalars are typed by the YAML 1.2 core schema: null (`null` `~` empty), booleans
  * (`true` `True` `TRUE`, and false alike), integers (decimal, `0o17`, `0x1F`), floats, `.inf`,
  * `.nan`. Everything else is a string: `v1`, `1.2.3`, dates, and YAML 1.1's `yes`/`on`. Quoted
- * scalars and all keys are strings. An integer beyond 2^53 is an error rather than rounded.
+ * scalars and all keys are strings. An integer literal that a double cannot hold exactly (beyond
+ * 2^53) is an error rather than silently rounded.
  *
  * Rejected: anchors, aliases, tags, merge keys (`<<`), complex keys (`?`), directives, multiple
- * documents, duplicate keys, tabs in indentation, multi-line flow collections, and JSON-only
- * documents that are not valid JSON.
+ * documents, duplicate keys, tabs in indentation, multi-line flow collections, and a document
+ * starting with `{` or `[` that is not valid JSON (JSON.parse reads it, so there the last of
+ * duplicate keys wins).
  *
  * @module
  */
@@ -73,17 +75,15 @@ const trailing = (l: Line, p: number): void => {
     fail(l, q, `unexpected ${JSON.stringify(l.text.slice(q, q + 12))}`, "only a comment may follow a value on its line; quote the value if it contains this");
 };
 
-const int = (n: number, l: Line, p: number): number =>
-  Number.isSafeInteger(n) ? n : fail(l, p, "an integer too large to represent exactly", "quote it if it is meant as a string");
-
 /** The YAML 1.2 core schema, applied to plain scalars only. */
 const resolve = (s: string, l: Line, p: number): unknown => {
   if (/^(?:null|Null|NULL|~|)$/.test(s)) return null;
   if (/^(?:true|True|TRUE)$/.test(s)) return true;
   if (/^(?:false|False|FALSE)$/.test(s)) return false;
-  if (/^[-+]?[0-9]+$/.test(s)) return int(Number(s), l, p);
-  if (/^0o[0-7]+$/.test(s)) return int(parseInt(s.slice(2), 8), l, p);
-  if (/^0x[0-9a-fA-F]+$/.test(s)) return int(parseInt(s.slice(2), 16), l, p);
+  if (/^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(s)) {
+    const n = Number(s);
+    return Number.isFinite(n) && BigInt(n) === BigInt(s) ? n : fail(l, p, "an integer that a JavaScript number cannot hold exactly", "quote it if it is meant as a string");
+  }
   if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(s)) return Number(s);
   if (/^[-+]?\.(?:inf|Inf|INF)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
   if (/^\.(?:nan|NaN|NAN)$/.test(s)) return NaN;
@@ -117,15 +117,12 @@ const fold = (lines: readonly string[]): string => {
   let breaks = 0;
   let prev: string | undefined;
   for (const line of lines) {
-    if (line === "") {
-      breaks++;
-      continue;
+    if (line === "") breaks++;
+    else {
+      const folds = prev !== undefined && !isSpace(prev[0]) && !isSpace(line[0]);
+      out += (prev === undefined ? "\n".repeat(breaks) : folds && breaks === 0 ? " " : "\n".repeat(folds ? breaks : breaks + 1)) + line;
+      [prev, breaks] = [line, 0];
     }
-    const folds = prev !== undefined && !isSpace(prev[0]) && !isSpace(line[0]);
-    out += prev === undefined ? "\n".repeat(breaks) : folds && breaks === 0 ? " " : "\n".repeat(folds ? breaks : breaks + 1);
-    out += line;
-    prev = line;
-    breaks = 0;
   }
   return out;
 };
@@ -143,7 +140,8 @@ const parseJson = (src: string): unknown => {
 
 const parseDocument = (src: string): unknown => {
   const raw = src.split(/\r\n?|\n/);
-  if (raw.at(-1) === "") raw.pop(); // the last line break ends the last line; it does not start another
+  const finalBreak = raw.at(-1) === "";
+  if (finalBreak) raw.pop(); // the last line break ends the last line; it does not start another
   const lines: Line[] = raw.map((text, n) => ({ no: n + 1, text, start: /^ */.exec(text)![0].length }));
   let i = 0; // the first line not yet consumed
   let started = false; // content or `---` seen: another `---` would start a second document
@@ -205,20 +203,16 @@ const parseDocument = (src: string): unknown => {
       }
       out += t.slice(from, m.index);
       if (m[0] === q && (q === '"' || t[m.index + 1] !== "'")) return [out, m.index + 1];
-      if (q === "'") {
-        out += "'"; // '' in a single-quoted string
-        from = m.index + 2;
-        continue;
-      }
       const e = t[m.index + 1]!;
       const width = HEX_ESCAPES.get(e);
-      if (width === undefined) {
-        out += ESCAPES.get(e) ?? fail(line, m.index, `an unknown escape \\${e}`, "write a backslash as \\\\, or use single quotes");
+      if (q === "'" || width === undefined) {
+        // '' in a single-quoted string, or a one-character escape
+        out += q === "'" ? "'" : (ESCAPES.get(e) ?? fail(line, m.index, `an unknown escape \\${e}`, "write a backslash as \\\\, or use single quotes"));
         from = m.index + 2;
         continue;
       }
       const hex = t.slice(m.index + 2, m.index + 2 + width);
-      const code = new RegExp(`^[0-9a-fA-F]{${width}}$`).test(hex) ? parseInt(hex, 16) : -1;
+      const code = /^[0-9a-fA-F]*$/.test(hex) && hex.length === width ? parseInt(hex, 16) : -1;
       if (code < 0 || code > 0x10ffff) fail(line, m.index, `an invalid escape \\${e}${hex}`, `\\${e} takes ${width} hex digits`);
       out += String.fromCodePoint(code);
       from = m.index + 2 + width;
@@ -249,7 +243,7 @@ const parseDocument = (src: string): unknown => {
       }
       if (l.start <= parent || l.text[p] === "#" || MARKER.test(l.text)) break;
       const [s, end] = scanPlain(l.text, p, BLOCK_STOP);
-      if (l.text[end] === ":") fail(l, end, "': ' inside a plain value", "quote the value, or indent a nested key under its parent");
+      if (l.text[end] === ":") fail(l, end, "': ' inside a plain value", "quote the value, or check the indentation of this line");
       out += (breaks === 0 ? " " : "\n".repeat(breaks)) + s;
       breaks = 0;
       i = j + 1;
@@ -267,21 +261,25 @@ const parseDocument = (src: string): unknown => {
     let indent = n1 || n2 ? parent + Number(n1 || n2) : -1; // else the first non-empty line's
     trailing(l, p + all.length);
     const body: string[] = [];
+    let leading = 0; // the most spaces on an empty line before the indentation is known
     for (i++; i < lines.length; i++) {
       const { text, start } = lines[i]!;
       if (start === text.length) {
+        if (indent < 0) leading = Math.max(leading, start);
         body.push(indent < 0 ? "" : text.slice(indent)); // spaces beyond the indentation are content
         continue;
       }
       if (indent < 0) indent = start > parent ? start : Infinity;
+      if (leading > indent) fail(lines[i]!, start, "an empty line above has more spaces than this first line of the block", "remove the trailing spaces");
       if (start < indent) break;
       body.push(text.slice(indent));
     }
     let n = body.length;
     while (n > 0 && body[n - 1] === "") n--;
-    if (n === 0) return chomp === "+" ? "\n".repeat(body.length) : "";
+    const breaks = body.length - n + 1 - (body.length > 0 && i === lines.length && !finalBreak ? 1 : 0); // after the content
+    if (n === 0) return chomp === "+" ? "\n".repeat(breaks - 1) : "";
     const content = style === ">" ? fold(body.slice(0, n)) : body.slice(0, n).join("\n");
-    return content + (chomp === "-" ? "" : "\n") + (chomp === "+" ? "\n".repeat(body.length - n) : "");
+    return content + (chomp === "+" ? "\n".repeat(breaks) : chomp === "-" || breaks === 0 ? "" : "\n");
   };
 
   /** A flow collection on one line, from its bracket at `p`, and the position after it. */
@@ -313,7 +311,7 @@ const parseDocument = (src: string): unknown => {
         q = skipSpaces(t, after);
       }
       if (t[q] === ",") q = skipSpaces(t, q + 1);
-      else if (t[q] !== close) fail(l, q, `expected ',' or '${close}'`, "quote values that contain , [ ] { } or ': '");
+      else if (t[q] !== close && q < t.length && t[q] !== "#") fail(l, q, `expected ',' or '${close}'`, "quote values that contain , [ ] { } or ': '");
     }
     depth--;
     return [close === "]" ? list : map, q + 1];
@@ -323,15 +321,9 @@ const parseDocument = (src: string): unknown => {
   const value = (l: Line, p: number, parent: number): unknown => {
     const t = l.text;
     if (t[p] === "|" || t[p] === ">") return blockScalar(l, p, parent);
-    if (t[p] === '"' || t[p] === "'") {
-      const [s, end] = quoted(l, p, true)!;
-      trailing(lines[i]!, end);
-      i++;
-      return s;
-    }
-    if (t[p] === "[" || t[p] === "{") {
-      const [v, end] = flow(l, p);
-      trailing(l, end);
+    if ("\"'[{".includes(t[p]!)) {
+      const [v, end] = t[p] === "[" || t[p] === "{" ? flow(l, p) : quoted(l, p, true)!;
+      trailing(lines[i]!, end); // a quoted string may have ended on a later line
       i++;
       return v;
     }
@@ -353,7 +345,7 @@ const parseDocument = (src: string): unknown => {
     for (let l = peek(); l !== undefined && l.start >= indent; l = peek()) {
       if (l.start > indent) fail(l, l.start, "unexpected indentation", INDENTATION);
       const [k, after] = key(l) ?? fail(l, l.start, isDash(l.text, l.start) ? "a sequence item among mapping keys" : "expected 'key: value'", INDENTATION);
-      if (k === "<<") fail(l, l.start, "a merge key (<<)", "merge keys are not supported in kubeconfig; write the entries out");
+      if (k === "<<" && l.text[l.start] === "<") fail(l, l.start, "a merge key (<<)", "merge keys are not supported in kubeconfig; write the entries out");
       const first = seen.get(k);
       if (first !== undefined) fail(l, l.start, `duplicate key ${JSON.stringify(k)}`, `it is already on line ${first}`);
       seen.set(k, l.no);
