@@ -45,3 +45,27 @@ export const metricsOf = (name: string, state: State, mono: number, leading: boo
   observedHolder: state.observed?.record.holderIdentity ?? "",
   transitions: state.observed?.record.leaseTransitions,
 });
+
+/** What a health check needs of an elector. */
+export interface Checkable {
+  check(tolerance?: number): Error | undefined;
+}
+
+/**
+ * client-go's HealthzAdaptor, for a `/healthz` handler created before the elector: healthy until
+ * an elector is set, then the elector's `check(tolerance)` (kube-controller-manager uses 20 s).
+ */
+export interface HealthzAdaptor {
+  readonly name: "leaderElection";
+  setElector(elector: Checkable): void;
+  check(): Error | undefined;
+}
+
+export const healthzAdaptor = (tolerance: number): HealthzAdaptor => {
+  let elector: Checkable | undefined;
+  return {
+    name: "leaderElection",
+    setElector: (next) => void (elector = next),
+    check: () => elector?.check(tolerance),
+  };
+};

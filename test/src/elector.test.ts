@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { LeadershipLostError } from "../../src/index.ts";
+import { healthzAdaptor, LeadershipLostError } from "../../src/index.ts";
 import type { Fault } from "../../adapters/memory.ts";
 import { type Candidate, when, world } from "../support/candidates.ts";
 
@@ -93,10 +93,17 @@ describe("health check (client-go TestLeaderElectionHealthChecker), LD 1 min, to
     return { w, self, other };
   };
 
+  it("(a) no elector set yet: healthy", () => {
+    assert.equal(healthzAdaptor(20_000).check(), undefined);
+  });
+
   it("(b) a leader that renewed nothing for an hour (wedged) fails", async () => {
     const { w, self } = await leaderAndFollower();
     w.clock.jump(3_600_000); // the event loop was blocked: no timer ran
     assert.equal(self.elector.check(20_000)?.message, "failed election to renew leadership on lease foo/bar");
+    const adaptor = healthzAdaptor(20_000);
+    adaptor.setElector(self.elector);
+    assert.equal(adaptor.check()?.message, "failed election to renew leadership on lease foo/bar");
   });
 
   it("(c) a follower is healthy an hour later", async () => {
