@@ -1,0 +1,147 @@
+/**
+ * Campaigning and leading: attempts to acquire or renew (see attempt.ts), what a candidate waits
+ * for between them, and what the watch's events mean to a candidate and to a leader.
+ *
+ * @module
+ */
+import { type Attempt, advance, begin, expiry, type Failure, type Now, type Outcome, type Progress, see } from "../attempt.ts";
+import { DEFAULTS, type Settings, type Term } from "../config.ts";
+import type { Observed } from "../lock.ts";
+import { sameRecord } from "../record.ts";
+import { report, sendRequest, startWatch, withCommands } from "./common.ts";
+import { loseLeadership } from "./release.ts";
+import type { Phase, State, Step } from "./state.ts";
+
+/** Begins an acquire or renew attempt in the current (candidate or leader) phase. */
+export const attempt = (state: State, settings: Settings, now: Now): Step =>
+  progress(settings, { ...state, freedDuringAttempt: false }, begin(settings, state, now), now);
+
+/** Acts on where an attempt has got to. */
+const progress = (settings: Settings, state: State, next: Progress, now: Now): Step => {
+  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  switch (next._tag) {
+    case "send":
+      return sendRequest(settings, { ...state, phase: { ...phase, attempt: next.attempt } }, next.request, now);
+    case "won":
+      return won(settings, state, next, now);
+    case "failed":
+      return lostAttempt(settings, state, next.failure, now);
+  }
+};
+
+/** client-go's wait.Jitter: uniform in [retryPeriod, 2.2 x retryPeriod). */
+const jitter = (settings: Settings, now: Now): number => settings.retryPeriod * (1 + now.random * DEFAULTS.jitterFactor);
+
+const won = (settings: Settings, state: State, progress: Extract<Progress, { _tag: "won" }>, now: Now): Step => {
+  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  const started = (phase.attempt as Attempt).started;
+  const record = progress.written.record;
+  const base: State = {
+    ...state,
+    lastWrite: now.mono,
+    slowpath: phase.tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath,
+  };
+  const leader = {
+    tag: "leader",
+    authorityUntil: started.mono + settings.renewDeadline,
+    attempt: undefined,
+    wakeAt: now.mono + settings.retryPeriod,
+    echo: state.watched !== undefined && sameRecord(state.watched, record) ? undefined : record,
+  } as const;
+  if (phase.tag === "leader") {
+    return [{ ...base, phase: { ...leader, term: phase.term } }, []];
+  }
+  const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
+  const [reported, commands] = report({ ...base, phase: { ...leader, term } });
+  const [watched, watch] = startWatch(settings, { ...reported, working: true });
+  // A watch that starts from our own write has nothing older to deliver.
+  const caughtUp = watch.length > 0 ? { ...watched, phase: { ...leader, term, echo: undefined } } : watched;
+  return [caughtUp, [...commands, ...watch, { _tag: "StartLeading", term }]];
+};
+
+const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
+  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  if (phase.tag === "leader") {
+    const cleared = { ...state, phase: { ...phase, attempt: undefined } };
+    if (failure.kind === "held") return loseLeadership(settings, cleared, { kind: "holder", holder: failure.holder }, now);
+    if (failure.kind === "waiting") return loseLeadership(settings, cleared, { kind: "endOfTerm", why: failure.why }, now);
+    // Retry on the renew cadence until the authority deadline decides.
+    const retryAt = Math.max(now.mono, (phase.attempt as Attempt).started.mono + settings.retryPeriod);
+    return [{ ...cleared, phase: { ...cleared.phase, wakeAt: retryAt } }, []];
+  }
+  const [reported, commands] = report(state);
+  const [watched, watch] = startWatch(settings, reported);
+  // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
+  const raced = failure.kind === "lost" && !(phase as Extract<Phase, { tag: "candidate" }>).raced;
+  const next: State = { ...watched, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced } };
+  if (raced || state.freedDuringAttempt) return withCommands(attempt(next, settings, now), [...commands, ...watch]);
+  const wakeAt = candidateWake(settings, watched, failure, now);
+  return [{ ...next, phase: { ...next.phase, wakeAt } as Phase }, [...commands, ...watch]];
+};
+
+/**
+ * When a candidate tries again: at the exact local expiry of a lease held by someone else (and,
+ * without a working watch, at the next jittered poll if that comes first); after errors and lost
+ * races, after a jittered retry period (or the server's Retry-After, if longer).
+ */
+const candidateWake = (settings: Settings, state: State, failure: Failure, now: Now): number => {
+  const poll = now.mono + jitter(settings, now);
+  if (failure.kind === "held" && state.observed !== undefined) {
+    const expires = expiry(state.observed);
+    return state.watching ? expires : Math.min(expires, poll);
+  }
+  if (failure.kind === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
+  return poll;
+};
+
+/**
+ * A watch event. A candidate waits for the new expiry, or tries at once when the lease is free;
+ * a leader ignores the echo of its own writes and steps down when another holder shows up.
+ */
+export const seen = (settings: Settings, watchedState: State, observed: Observed | undefined, now: Now): Step => {
+  const state = { ...watchedState, watched: observed?.record };
+  const phase = state.phase;
+  // Free, or still ours from an earlier run with the same identity: worth an attempt at once.
+  const free = observed === undefined || observed.record.holderIdentity === "" ||
+    observed.record.holderIdentity === settings.identity;
+  if (phase.tag === "candidate") {
+    if (phase.attempt !== undefined) return [free ? { ...state, freedDuringAttempt: true } : state, []];
+    if (observed === undefined) return attempt({ ...state, version: undefined }, settings, now);
+    const updated = { ...state, ...see(state, observed, now.mono) };
+    const [reported, commands] = report(updated);
+    if (free) return withCommands(attempt(reported, settings, now), commands);
+    const wakeAt = candidateWake(settings, reported, { kind: "held", holder: observed.record.holderIdentity }, now);
+    return [{ ...reported, phase: { ...phase, wakeAt } }, commands];
+  }
+  if (phase.tag === "leader") {
+    // Events up to the echo of our own last write are history, older than what we know.
+    if (phase.echo !== undefined) {
+      const caughtUp = observed !== undefined && sameRecord(observed.record, phase.echo);
+      return [caughtUp ? { ...state, phase: { ...phase, echo: undefined } } : state, []];
+    }
+    if (observed === undefined) {
+      // Deleted under us: re-create it on the next attempt (the stale object cannot be updated).
+      const gone = { ...state, version: undefined };
+      return phase.attempt === undefined ? attempt(gone, settings, now) : [gone, []];
+    }
+    if (observed.record.holderIdentity === settings.identity) return [state, []];
+    const updated = { ...state, ...see(state, observed, now.mono) };
+    const [lost, commands] = loseLeadership(settings, updated, { kind: "holder", holder: observed.record.holderIdentity }, now);
+    const [reported, more] = report(lost);
+    return [reported, [...commands, ...more]];
+  }
+  return [state, []];
+};
+
+/** The outcome of the attempt's request. */
+export const attemptResult = (settings: Settings, state: State, outcome: Outcome, now: Now): Step => {
+  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  const [view, next] = advance(settings, state, phase.attempt as Attempt, outcome, now);
+  return progress(settings, { ...state, ...view }, next, now);
+};
+
+/** Time for the next attempt (a renew, a retry, a lease's expiry)? */
+export const campaignWake = (settings: Settings, state: State, now: Now): Step => {
+  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  return phase.attempt === undefined && now.mono >= phase.wakeAt ? attempt(state, settings, now) : [state, []];
+};

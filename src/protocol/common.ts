@@ -1,0 +1,49 @@
+/**
+ * What every phase does the same way: send a request (with the timeout the phase allows), report
+ * a new leader, start the watch, finish the run.
+ *
+ * @module
+ */
+import type { Now, Request } from "../attempt.ts";
+import type { Settings } from "../config.ts";
+import type { Command, State, Step } from "./state.ts";
+
+const timeoutFor = (settings: Settings, state: State, now: Now): number =>
+  state.phase.tag === "leader"
+    ? Math.max(0, Math.min(settings.requestTimeout, state.phase.authorityUntil - now.mono))
+    : state.phase.tag === "releasing"
+    ? Math.max(0, state.phase.until - now.mono)
+    : settings.requestTimeout;
+
+export const sendRequest = (settings: Settings, state: State, request: Request, now: Now): Step => {
+  const id = state.nextId;
+  const next = { ...state, inflight: id, nextId: id + 1 };
+  return [next, [{ _tag: "Send", id, request, timeout: timeoutFor(settings, next, now) }]];
+};
+
+/** Starts watching once we have a version to watch from, when the settings allow it. */
+export const startWatch = (settings: Settings, state: State): Step =>
+  settings.watch && !state.watchStarted && state.version !== undefined
+    ? [{ ...state, watchStarted: true }, [{ _tag: "Watch", from: state.version }]]
+    : [state, []];
+
+/** Tells onNewLeader when the observed holder differs from the one last reported. */
+export const report = (state: State): Step => {
+  const holder = state.observed?.record.holderIdentity ?? "";
+  return holder === state.reported ? [state, []] : [{ ...state, reported: holder }, [{ _tag: "NewLeader", identity: holder }]];
+};
+
+export const withCommands = ([state, commands]: Step, before: readonly Command[]): Step => [state, [...before, ...commands]];
+
+export const reportThenFinish = (state: State): Step => {
+  const [reported, commands] = report(state);
+  return withCommands(finish(reported), commands);
+};
+
+export const finish = (state: State): Step => {
+  const cancel: Command[] = state.inflight === undefined ? [] : [{ _tag: "Cancel", id: state.inflight }];
+  return [
+    { ...state, inflight: undefined, phase: { tag: "stopped" } },
+    [...cancel, { _tag: "Finish", failure: state.failure }],
+  ];
+};

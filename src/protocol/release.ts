@@ -1,0 +1,67 @@
+/**
+ * Stepping down and releasing: the leader's signal is aborted at once; the Lease is blanked only
+ * once the work has settled, only if asked to, and only while it is still ours.
+ *
+ * @module
+ */
+import { type Now, type Outcome, releaseRecord, type Request, see } from "../attempt.ts";
+import type { Settings } from "../config.ts";
+import { finish, reportThenFinish, sendRequest, withCommands } from "./common.ts";
+import type { Command, Loss, Phase, State, Step } from "./state.ts";
+
+/** Aborts the leader's signal at once; the release (if any) waits for the work to settle. */
+export const loseLeadership = (settings: Settings, state: State, loss: Loss, now: Now): Step => {
+  const cancel: Command[] = state.inflight === undefined ? [] : [{ _tag: "Cancel", id: state.inflight }];
+  const down: State = { ...state, inflight: undefined, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline } };
+  const stop: Command = { _tag: "StopLeading", loss };
+  return state.working ? [down, [...cancel, stop]] : withCommands(afterStepDown(settings, down, now), [...cancel, stop]);
+};
+
+/**
+ * Release only once the work has settled (never blank a lease while the old leader may still be
+ * acting) and only if asked to; otherwise the lease simply expires.
+ */
+export const afterStepDown = (settings: Settings, state: State, now: Now): Step => {
+  if (!settings.releaseOnCancel || state.working) return finish(state);
+  const releasing: Phase = { tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
+  return releaseGet(settings, { ...state, phase: releasing }, now);
+};
+
+const releasing = (state: State, stage: "get" | "update" | "waiting", retryAt = 0): State => ({
+  ...state,
+  phase: { ...(state.phase as Extract<Phase, { tag: "releasing" }>), stage, retryAt },
+});
+
+const releaseGet = (settings: Settings, state: State, now: Now): Step =>
+  sendRequest(settings, releasing(state, "get"), { op: "get" }, now);
+
+/**
+ * Release: read first, blank the lease only if it is still ours (client-go checks only its local
+ * view), read again after a conflict, and retry other failures until the deadline.
+ */
+export const releaseResult = (settings: Settings, state: State, outcome: Outcome, now: Now): Step => {
+  const phase = state.phase as Extract<Phase, { tag: "releasing" }>;
+  if (!outcome.ok) {
+    if (outcome.reason === "NotFound") return finish(state);
+    if (outcome.reason === "Conflict") return releaseGet(settings, state, now);
+    return [releasing(state, "waiting", now.mono + settings.retryPeriod), []];
+  }
+  if (phase.stage === "update") {
+    const released = { ...state, observed: { record: outcome.observed.record, change: outcome.observed.change, at: now.mono }, version: outcome.observed.version };
+    return reportThenFinish(released);
+  }
+  const read = { ...state, ...see(state, outcome.observed, now.mono) };
+  const record = outcome.observed.record;
+  if (record.holderIdentity !== settings.identity) return reportThenFinish(read);
+  const request: Request = { op: "update", record: releaseRecord(record, now), version: outcome.observed.version };
+  return sendRequest(settings, releasing(read, "update"), request, now);
+};
+
+/** The wait for the work, or the release's deadline or retry, has come. */
+export const releaseWake = (settings: Settings, state: State, now: Now): Step => {
+  const phase = state.phase;
+  if (phase.tag === "steppingDown") return now.mono >= phase.until ? afterStepDown(settings, state, now) : [state, []];
+  if (phase.tag !== "releasing") return [state, []];
+  if (now.mono >= phase.until) return finish(state);
+  return phase.stage === "waiting" && now.mono >= phase.retryAt ? releaseGet(settings, state, now) : [state, []];
+};
