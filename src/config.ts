@@ -4,8 +4,9 @@
  *
  * @module
  */
-import * as E from "fp-ts/lib/Either.js";
-import * as z from "zod/mini";
+// Only the type: fp-ts's lib/ build is CommonJS, which bundlers cannot shake, and an Either is
+// plain data anyway.
+import type { Either } from "fp-ts/lib/Either.js";
 import type { Clock } from "./clock.ts";
 import type { Lock, LockError } from "./lock.ts";
 
@@ -42,8 +43,6 @@ export interface ElectorOptions {
   readonly requestTimeout?: number | undefined;
   /** Followers watch the lock instead of polling, when it can watch. Default true. */
   readonly watch?: boolean | undefined;
-  /** Coordinated leader election (KEP-4355): never create or take over, only renew when named holder. */
-  readonly coordinated?: boolean | undefined;
   /** Runs when we become leader. Work until `signal` aborts: leadership may be lost from then on. */
   readonly onStartedLeading: (signal: AbortSignal, term: Term) => void | Promise<void>;
   /** Runs when `run` ends, always, even if we never led (as client-go). */
@@ -70,7 +69,6 @@ export interface Settings {
   readonly requestTimeout: number;
   readonly releaseOnCancel: boolean;
   readonly watch: boolean;
-  readonly coordinated: boolean;
 }
 
 /** client-go's defaults (and component-base's): 15 s, 10 s, 2 s, jitter 1.2. */
@@ -95,29 +93,33 @@ export class ConfigError extends Error {
 // validation
 // -------------------------------------------------------------------------------------
 
-const millis = (field: string) =>
-  z.optional(
-    z.number({ error: `${field} must be a number of milliseconds` }).check(
-      z.refine(Number.isFinite, `${field} must be a finite number of milliseconds`),
-    ),
-  );
-const callback = (message: string) => z.custom<unknown>((value) => typeof value === "function", { message });
-const optionalCallback = (field: string) => z.optional(callback(`${field} must be a function`));
+const KINDS = {
+  millis: ["a number of milliseconds", (value: unknown) => typeof value === "number" && Number.isFinite(value)],
+  boolean: ["true or false", (value: unknown) => typeof value === "boolean"],
+  string: ["a string", (value: unknown) => typeof value === "string"],
+  function: ["a function", (value: unknown) => typeof value === "function"],
+} as const;
 
-const shape = z.object({
-  leaseDuration: millis("leaseDuration"),
-  renewDeadline: millis("renewDeadline"),
-  retryPeriod: millis("retryPeriod"),
-  requestTimeout: millis("requestTimeout"),
-  releaseOnCancel: z.optional(z.boolean({ error: "releaseOnCancel must be true or false" })),
-  watch: z.optional(z.boolean({ error: "watch must be true or false" })),
-  coordinated: z.optional(z.boolean({ error: "coordinated must be true or false" })),
-  name: z.optional(z.string({ error: "name must be a string" })),
-  identity: z.optional(z.string({ error: "identity must be a string" })),
-  onNewLeader: optionalCallback("onNewLeader"),
-  onError: optionalCallback("onError"),
-  random: optionalCallback("random"),
-});
+/**
+ * The type of every optional field, checked by hand: zod/mini alone would more than double the
+ * core's size in a bundle (it validates the kubeconfig files instead, where it earns its keep).
+ */
+const FIELDS: readonly (readonly [string, keyof typeof KINDS])[] = [
+  ["leaseDuration", "millis"],
+  ["renewDeadline", "millis"],
+  ["retryPeriod", "millis"],
+  ["requestTimeout", "millis"],
+  ["releaseOnCancel", "boolean"],
+  ["watch", "boolean"],
+  ["name", "string"],
+  ["identity", "string"],
+  ["onNewLeader", "function"],
+  ["onError", "function"],
+  ["random", "function"],
+];
+
+const left = <E>(value: E): Either<E, never> => ({ _tag: "Left", left: value });
+const right = <A>(value: A): Either<never, A> => ({ _tag: "Right", right: value });
 
 const isLock = (value: unknown): boolean =>
   typeof value === "object" && value !== null &&
@@ -132,14 +134,14 @@ const isClock = (value: unknown): boolean =>
  * order; ours follow (tenure requires whole seconds because the Lease stores whole seconds, where
  * client-go silently truncates and the server then rejects 0).
  */
-export const parseSettings = (options: unknown): E.Either<ConfigError, Settings> => {
+export const parseSettings = (options: unknown): Either<ConfigError, Settings> => {
   if (typeof options !== "object" || options === null) {
-    return E.left(new ConfigError(["options must be an object with at least lock, identity, onStartedLeading and onStoppedLeading"]));
+    return left(new ConfigError(["options must be an object with at least lock, identity, onStartedLeading and onStoppedLeading"]));
   }
   const input = options as Record<string, unknown>;
-  const parsed = shape.safeParse(input);
-  const typeIssues = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
-  const bad = new Set(parsed.success ? [] : parsed.error.issues.map((issue) => String(issue.path[0])));
+  const mistyped = FIELDS.filter(([field, kind]) => input[field] !== undefined && !KINDS[kind][1](input[field]));
+  const typeIssues = mistyped.map(([field, kind]) => `${field} must be ${KINDS[kind][0]}`);
+  const bad = new Set(mistyped.map(([field]) => field));
   const number = (key: string, fallback: number): number | undefined =>
     bad.has(key) ? undefined : ((input[key] as number | undefined) ?? fallback);
 
@@ -187,8 +189,8 @@ export const parseSettings = (options: unknown): E.Either<ConfigError, Settings>
     issues.push("requestTimeout must be greater than zero");
   }
 
-  if (issues.length > 0) return E.left(new ConfigError(issues));
-  return E.right({
+  if (issues.length > 0) return left(new ConfigError(issues));
+  return right({
     identity: identity as string,
     leaseDuration: leaseDuration as number,
     renewDeadline: renewDeadline as number,
@@ -196,6 +198,5 @@ export const parseSettings = (options: unknown): E.Either<ConfigError, Settings>
     requestTimeout: requestTimeout as number,
     releaseOnCancel: (input["releaseOnCancel"] as boolean | undefined) ?? false,
     watch: (input["watch"] as boolean | undefined) ?? true,
-    coordinated: (input["coordinated"] as boolean | undefined) ?? false,
   });
 };

@@ -8,8 +8,7 @@
  *
  * @module
  */
-import * as E from "fp-ts/lib/Either.js";
-import type { Outcome } from "./attempt.ts";
+import type { Outcome, Request } from "./attempt.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type ElectorOptions, parseSettings, type Settings, type Term } from "./config.ts";
 import { checkHealth, type ElectorMetrics, metricsOf } from "./health.ts";
@@ -54,11 +53,9 @@ const describeLoss = (loss: Loss): string => {
     case "stopped":
       return "the elector was stopped";
     case "renewDeadline":
-      return "no renew succeeded within renewDeadline, so another candidate may take over";
+      return "no renew succeeded within renewDeadline";
     case "holder":
       return loss.holder === "" ? "the lease was released by someone else" : `${loss.holder} holds the lease now`;
-    case "endOfTerm":
-      return loss.why;
     case "failed":
       return "a callback failed";
   }
@@ -71,8 +68,8 @@ const describeLoss = (loss: Loss): string => {
 /** Validates the options (throwing one ConfigError that lists every problem) and builds an elector. */
 export const createElector = (options: ElectorOptions): Elector => {
   const parsed = parseSettings(options);
-  if (E.isLeft(parsed)) throw parsed.left;
-  return new Driver(parsed.right, options);
+  if (parsed._tag === "Left") throw parsed.left;
+  return drive(parsed.right, options);
 };
 
 interface InFlight {
@@ -80,212 +77,194 @@ interface InFlight {
   readonly cancelTimer: () => void;
 }
 
-class Driver implements Elector {
-  readonly #settings: Settings;
-  readonly #options: ElectorOptions;
-  readonly #lock: Lock;
-  readonly #clock: Clock;
-  readonly #random: () => number;
-  readonly #name: string;
-  #state: State = initial;
-  #queue: Event[] = [];
-  #busy = false;
-  #timer: { readonly at: number; readonly cancel: () => void } | undefined;
-  #requests = new Map<number, InFlight>();
-  #leaderControl: AbortController | undefined;
-  #stopWatching: (() => void) | undefined;
-  #settle: { resolve: () => void; reject: (cause: unknown) => void; detach: () => void } | undefined;
-  #started = false;
+// A closure rather than a class: its state is private by construction, and it minifies.
+const drive = (settings: Settings, options: ElectorOptions): Elector => {
+  const lock: Lock = options.lock;
+  const clock: Clock = options.clock ?? systemClock;
+  const random = options.random ?? Math.random;
+  const name = options.name ?? lock.description;
+  let state: State = initial;
+  const queue: Event[] = [];
+  let busy = false;
+  let timer: { readonly at: number; readonly cancel: () => void } | undefined;
+  const requests = new Map<number, InFlight>();
+  let leaderControl: AbortController | undefined;
+  let stopWatching: (() => void) | undefined;
+  let settle: { resolve: () => void; reject: (cause: unknown) => void; detach: () => void } | undefined;
+  let started = false;
 
-  constructor(settings: Settings, options: ElectorOptions) {
-    this.#settings = settings;
-    this.#options = options;
-    this.#lock = options.lock;
-    this.#clock = options.clock ?? systemClock;
-    this.#random = options.random ?? Math.random;
-    this.#name = options.name ?? options.lock.description;
-  }
-
-  run(signal?: AbortSignal): Promise<void> {
-    if (this.#started) {
-      return Promise.reject(new Error("run may be called only once: an elector is one-shot; create a new elector to campaign again"));
-    }
-    this.#started = true;
-    return new Promise<void>((resolve, reject) => {
-      const stop = (): void => this.#dispatch({ _tag: "Stop" });
-      signal?.addEventListener("abort", stop, { once: true });
-      this.#settle = { resolve, reject, detach: () => signal?.removeEventListener("abort", stop) };
-      this.#dispatch({ _tag: "Start" });
-      if (signal?.aborted) stop();
-    });
-  }
-
-  isLeader(): boolean {
-    return leading(this.#state, this.#clock.now());
-  }
-
-  leader(): string | undefined {
-    const holder = this.#state.observed?.record.holderIdentity;
-    return holder === undefined || holder === "" ? undefined : holder;
-  }
-
-  check(tolerance = 0): Error | undefined {
-    return checkHealth(this.#settings, this.#name, this.#state, this.#clock.now(), tolerance);
-  }
-
-  get term(): Term | undefined {
-    const phase = this.#state.phase;
-    return phase.tag === "leader" && this.isLeader() ? phase.term : undefined;
-  }
-
-  metrics(): ElectorMetrics {
-    return metricsOf(this.#name, this.#state, this.#clock.now(), this.isLeader());
-  }
+  const isLeader = (): boolean => leading(state, clock.now());
 
   // Events are queued so that callbacks which re-enter (a throwing onNewLeader) run in order.
-  #dispatch(event: Event): void {
-    this.#queue.push(event);
-    if (this.#busy) return;
-    this.#busy = true;
+  const dispatch = (event: Event): void => {
+    queue.push(event);
+    if (busy) return;
+    busy = true;
     try {
-      for (let next = this.#queue.shift(); next !== undefined; next = this.#queue.shift()) {
-        const now = { mono: this.#clock.now(), wall: this.#clock.wall(), random: this.#random() };
-        const [state, commands] = step(this.#settings, this.#state, next, now);
-        this.#state = state;
-        for (const command of commands) this.#execute(command, now.mono);
+      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+        const now = { mono: clock.now(), wall: clock.wall(), random: random() };
+        const [after, commands] = step(settings, state, next, now);
+        state = after;
+        for (const command of commands) execute(command, now.mono);
       }
-      this.#reschedule();
+      reschedule();
     } finally {
-      this.#busy = false;
+      busy = false;
     }
-  }
+  };
 
-  #reschedule(): void {
-    const at = nextWake(this.#state);
-    if (at === this.#timer?.at) return;
-    this.#timer?.cancel();
-    this.#timer = undefined;
+  const reschedule = (): void => {
+    const at = nextWake(state);
+    if (at === timer?.at) return;
+    timer?.cancel();
+    timer = undefined;
     if (at === undefined) return;
-    const cancel = this.#clock.setTimer(at, () => {
-      this.#timer = undefined;
-      this.#dispatch({ _tag: "Wake" });
+    const cancel = clock.setTimer(at, () => {
+      timer = undefined;
+      dispatch({ _tag: "Wake" });
     });
-    this.#timer = { at, cancel };
-  }
+    timer = { at, cancel };
+  };
 
-  #execute(command: Command, mono: number): void {
+  const execute = (command: Command, mono: number): void => {
     switch (command._tag) {
       case "Send":
-        return this.#send(command.id, command.request, command.timeout, mono);
+        return send(command.id, command.request, command.timeout, mono);
       case "Cancel":
-        return this.#cancel(command.id);
+        return cancel(command.id);
       case "Watch":
-        return this.#watch(command.from);
+        return watch(command.from);
       case "NewLeader":
-        return this.#callback(() => this.#options.onNewLeader?.(command.identity));
+        return callback(() => options.onNewLeader?.(command.identity));
       case "StartLeading":
-        return this.#startLeading(command.term);
+        return startLeading(command.term);
       case "StopLeading":
-        return this.#leaderControl?.abort(new LeadershipLostError(this.#lock.description, command.loss));
+        return leaderControl?.abort(new LeadershipLostError(lock.description, command.loss));
       case "Finish":
-        return this.#finish(command.failure);
+        return finish(command.failure);
     }
-  }
+  };
 
-  #send(id: number, request: Extract<Command, { _tag: "Send" }>["request"], timeout: number, mono: number): void {
+  const send = (id: number, request: Request, timeout: number, mono: number): void => {
     const controller = new AbortController();
     const done = (outcome: Outcome): void => {
-      const inflight = this.#requests.get(id);
+      const inflight = requests.get(id);
       if (inflight === undefined) return;
-      this.#requests.delete(id);
+      requests.delete(id);
       inflight.cancelTimer();
-      this.#dispatch({ _tag: "Result", id, outcome });
+      dispatch({ _tag: "Result", id, outcome });
     };
     // Our own timer, so that a Lock ignoring its signal still cannot hold the elector up.
-    const cancelTimer = this.#clock.setTimer(mono + timeout, () => {
-      const error = new LockError("Timeout", `${request.op} on ${this.#lock.description} timed out after ${Math.round(timeout)} ms`);
+    const cancelTimer = clock.setTimer(mono + timeout, () => {
+      const error = new LockError("Timeout", `${request.op} on ${lock.description} timed out after ${Math.round(timeout)} ms`);
       controller.abort(error);
-      this.#report(error);
+      report(error);
       done(failure(error));
     });
-    this.#requests.set(id, { controller, cancelTimer });
-    call(this.#lock, request, controller.signal).then(
+    requests.set(id, { controller, cancelTimer });
+    call(lock, request, controller.signal).then(
       (observed) => done({ ok: true, observed }),
       (error: unknown) => {
-        if (this.#requests.has(id)) this.#report(error);
+        if (requests.has(id)) report(error);
         done(failure(error));
       },
     );
-  }
+  };
 
   /** Tells onError about faults; lost races and missing objects are the protocol working. */
-  #report(error: unknown): void {
+  const report = (error: unknown): void => {
     const reason = reasonOf(error);
     if (reason === "Conflict" || reason === "AlreadyExists" || reason === "NotFound") return;
     const lockError = error instanceof LockError ? error : new LockError(reason, error instanceof Error ? error.message : String(error), { cause: error });
-    this.#callback(() => this.#options.onError?.(lockError));
-  }
+    callback(() => options.onError?.(lockError));
+  };
 
-  #cancel(id: number): void {
-    const inflight = this.#requests.get(id);
-    this.#requests.delete(id);
+  const cancel = (id: number): void => {
+    const inflight = requests.get(id);
+    requests.delete(id);
     inflight?.cancelTimer();
     inflight?.controller.abort(new LockError("Timeout", "request cancelled: the elector moved on"));
-  }
+  };
 
-  #watch(from: LockVersion): void {
-    const lock = this.#lock;
-    if (lock.watch === undefined || this.#stopWatching !== undefined) return;
-    this.#stopWatching = keepWatching({ watch: lock.watch.bind(lock) }, from, this.#clock, this.#settings.retryPeriod, {
-      seen: (observed) => this.#dispatch({ _tag: "Seen", observed }),
-      health: (active) => this.#dispatch({ _tag: "WatchHealth", active }),
-      failed: (error) => this.#report(error),
+  const watch = (from: LockVersion): void => {
+    if (lock.watch === undefined || stopWatching !== undefined) return;
+    stopWatching = keepWatching({ watch: lock.watch.bind(lock) }, from, clock, settings.retryPeriod, {
+      seen: (observed) => dispatch({ _tag: "Seen", observed }),
+      health: (active) => dispatch({ _tag: "WatchHealth", active }),
+      failed: report,
     });
-  }
+  };
 
-  #callback(run: () => void): void {
+  const callback = (run: () => void): void => {
     try {
       run();
     } catch (cause) {
-      this.#dispatch({ _tag: "Stop", failure: { cause } });
+      dispatch({ _tag: "Stop", failure: { cause } });
     }
-  }
+  };
 
-  #startLeading(term: Term): void {
+  const startLeading = (term: Term): void => {
     const control = new AbortController();
-    this.#leaderControl = control;
+    leaderControl = control;
     // Asynchronously, as client-go's goroutine: leadership does not end when the work returns.
     Promise.resolve()
-      .then(() => this.#options.onStartedLeading(control.signal, term))
+      .then(() => options.onStartedLeading(control.signal, term))
       .then(
-        () => this.#dispatch({ _tag: "WorkSettled" }),
+        () => dispatch({ _tag: "WorkSettled" }),
         (cause: unknown) => {
-          this.#dispatch({ _tag: "Stop", failure: { cause } });
-          this.#dispatch({ _tag: "WorkSettled" });
+          dispatch({ _tag: "Stop", failure: { cause } });
+          dispatch({ _tag: "WorkSettled" });
         },
       );
-  }
+  };
 
-  #finish(failure: { readonly cause: unknown } | undefined): void {
-    this.#stopWatching?.();
-    this.#timer?.cancel();
-    this.#timer = undefined;
-    for (const id of [...this.#requests.keys()]) this.#cancel(id);
+  const finish = (failure: { readonly cause: unknown } | undefined): void => {
+    stopWatching?.();
+    timer?.cancel();
+    timer = undefined;
+    for (const id of [...requests.keys()]) cancel(id);
     let cause = failure;
     try {
-      this.#options.onStoppedLeading();
+      options.onStoppedLeading();
     } catch (error) {
       cause ??= { cause: error };
     }
-    const settle = this.#settle;
-    this.#settle = undefined;
-    settle?.detach();
-    if (cause === undefined) settle?.resolve();
-    else settle?.reject(cause.cause);
-  }
-}
+    const done = settle;
+    settle = undefined;
+    done?.detach();
+    if (cause === undefined) done?.resolve();
+    else done?.reject(cause.cause);
+  };
 
-const call = (lock: Lock, request: Extract<Command, { _tag: "Send" }>["request"], signal: AbortSignal): Promise<Observed> => {
+  return {
+    run: (signal) => {
+      if (started) {
+        return Promise.reject(new Error("run may be called only once; create a new elector to campaign again"));
+      }
+      started = true;
+      return new Promise<void>((resolve, reject) => {
+        const stop = (): void => dispatch({ _tag: "Stop" });
+        signal?.addEventListener("abort", stop, { once: true });
+        settle = { resolve, reject, detach: () => signal?.removeEventListener("abort", stop) };
+        dispatch({ _tag: "Start" });
+        if (signal?.aborted) stop();
+      });
+    },
+    isLeader,
+    leader: () => {
+      const holder = state.observed?.record.holderIdentity;
+      return holder === undefined || holder === "" ? undefined : holder;
+    },
+    check: (tolerance = 0) => checkHealth(settings, name, state, clock.now(), tolerance),
+    get term() {
+      const phase = state.phase;
+      return phase.tag === "leader" && isLeader() ? phase.term : undefined;
+    },
+    metrics: () => metricsOf(name, state, clock.now(), isLeader()),
+  };
+};
+
+const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Observed> => {
   try {
     switch (request.op) {
       case "get":

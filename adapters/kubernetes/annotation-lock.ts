@@ -7,7 +7,6 @@
  * @module
  */
 import * as t from "io-ts";
-import * as E from "fp-ts/lib/Either.js";
 import { type Lock, LockError, type Observed } from "../../src/lock.ts";
 import { emptyRecord, type LeaderElectionRecord, parseTime } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
@@ -94,7 +93,7 @@ const recordOfAnnotation = (text: string | undefined, kind: Kind, name: string):
     throw new LockError("Decode", `the ${LEADER_ANNOTATION} annotation of ${kind.resource} ${name} is not JSON: ${text.slice(0, 80)}`);
   }
   const decoded = legacyRecord.decode(json);
-  if (E.isLeft(decoded) || typeof json !== "object" || json === null) {
+  if (decoded._tag === "Left" || typeof json !== "object" || json === null) {
     throw new LockError("Decode", `the ${LEADER_ANNOTATION} annotation of ${kind.resource} ${name} is not a leader election record: ${text.slice(0, 80)}`);
   }
   const r = decoded.right;

@@ -15,47 +15,30 @@ export interface Action {
   readonly name?: string;
 }
 
-const REASONS: Record<string, LockErrorReason> = {
-  NotFound: "NotFound",
-  Conflict: "Conflict",
-  AlreadyExists: "AlreadyExists",
-  Expired: "Expired",
+/** Status.reason values that are not already LockError reasons of the same name. */
+const ALIASES: Record<string, LockErrorReason> = {
   Gone: "Expired",
-  Unauthorized: "Unauthorized",
-  Forbidden: "Forbidden",
-  Invalid: "Invalid",
-  BadRequest: "BadRequest",
-  TooManyRequests: "TooManyRequests",
-  Timeout: "Timeout",
   ServerTimeout: "Timeout",
   InternalError: "ServerError",
   ServiceUnavailable: "ServerError",
 };
+const KNOWN = new Set<string>(["NotFound", "Conflict", "AlreadyExists", "Expired", "Unauthorized", "Forbidden", "Invalid", "BadRequest", "TooManyRequests", "Timeout"]);
+const reasonOfStatus = (reason: string): LockErrorReason | undefined =>
+  KNOWN.has(reason) ? (reason as LockErrorReason) : ALIASES[reason];
 
-const byStatus = (code: number): LockErrorReason => {
-  switch (code) {
-    case 400:
-      return "BadRequest";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "NotFound";
-    case 409:
-      return "Conflict"; // client-go's IsConflict: a 409 whose reason is unknown
-    case 410:
-      return "Expired";
-    case 422:
-      return "Invalid";
-    case 429:
-      return "TooManyRequests";
-    case 504:
-      return "Timeout";
-    default:
-      return code >= 500 ? "ServerError" : "Unknown";
-  }
+/** By HTTP status when the body names no reason; a 409 of unknown reason is a Conflict, as client-go's IsConflict. */
+const BY_CODE: Record<number, LockErrorReason> = {
+  400: "BadRequest",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "NotFound",
+  409: "Conflict",
+  410: "Expired",
+  422: "Invalid",
+  429: "TooManyRequests",
+  504: "Timeout",
 };
+const byStatus = (code: number): LockErrorReason => BY_CODE[code] ?? (code >= 500 ? "ServerError" : "Unknown");
 
 const describe = (action: Action): string =>
   `${action.verb} ${action.resource} ${action.namespace}${action.name === undefined ? "" : `/${action.name}`}`;
@@ -66,8 +49,6 @@ const advice = (reason: LockErrorReason, action: Action): string => {
       return ` Grant the identity RBAC permission to ${action.verb} ${action.resource} in namespace ${action.namespace} (see the Role in tenure's README).`;
     case "Unauthorized":
       return " The credentials were rejected: the token may have expired or been revoked, or the client certificate is not trusted.";
-    case "TooManyRequests":
-      return " The API server is throttling requests (API Priority and Fairness); tenure waits and retries.";
     default:
       return "";
   }
@@ -76,7 +57,7 @@ const advice = (reason: LockErrorReason, action: Action): string => {
 /** The LockError for an HTTP error response whose body (if JSON) has been parsed. */
 export const errorOfResponse = (status: number, body: unknown, headers: Headers, action: Action): LockError => {
   const kube: Status | undefined = asStatus(body);
-  const reason = (kube?.reason !== undefined ? REASONS[kube.reason] : undefined) ?? byStatus(kube?.code ?? status);
+  const reason = (kube?.reason === undefined ? undefined : reasonOfStatus(kube.reason)) ?? byStatus(kube?.code ?? status);
   const retrySeconds = Number(headers.get("retry-after") ?? kube?.details?.retryAfterSeconds ?? NaN);
   const causes = (kube?.details?.causes ?? []).map((c) => c.message).filter((m): m is string => m !== undefined);
   const said = kube?.message ?? (typeof body === "string" && body !== "" ? body.slice(0, 200) : "no details");

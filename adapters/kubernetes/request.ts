@@ -56,45 +56,11 @@ export const send = async (cluster: Cluster, call: Call, retried = false): Promi
   throw error;
 };
 
-/** Reads a body up to `limit` bytes; a larger one is a Decode error, never a crash. */
-export const readCapped = async (response: Response, limit: number, call: Call): Promise<string> => {
-  const declared = Number(response.headers.get("content-length") ?? NaN);
-  if (declared > limit) {
-    await response.body?.cancel().catch(() => {});
-    throw tooLarge(call, limit);
-  }
-  const reader = response.body?.getReader();
-  if (reader === undefined) return "";
-  const decoder = new TextDecoder();
-  let text = "";
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(call, limit);
-      }
-      text += decoder.decode(value, { stream: true });
-    }
-  } catch (error) {
-    if (error instanceof LockError) throw error;
-    throw errorOfFailure(error, "", call.action, call.signal);
-  }
-  return text + decoder.decode();
-};
-
-/**
- * The lines of a streamed body (a watch), each at most `limit` bytes. Ends when the stream ends;
- * a cut-off last line is a Decode error.
- */
-export async function* lines(response: Response, limit: number, call: Call): AsyncGenerator<string> {
+/** The body as text, chunk by chunk; a broken connection becomes a LockError. */
+async function* texts(response: Response, call: Call): AsyncGenerator<string> {
   const reader = response.body?.getReader();
   if (reader === undefined) return;
   const decoder = new TextDecoder();
-  let buffer = "";
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -104,21 +70,44 @@ export async function* lines(response: Response, limit: number, call: Call): Asy
         throw errorOfFailure(error, "", call.action, call.signal);
       }
       if (chunk.done) break;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      let newline = buffer.indexOf("\n");
-      while (newline !== -1) {
-        const line = buffer.slice(0, newline).trim();
-        buffer = buffer.slice(newline + 1);
-        if (line !== "") yield line;
-        newline = buffer.indexOf("\n");
-      }
-      if (buffer.length > limit) throw tooLarge(call, limit);
+      yield decoder.decode(chunk.value, { stream: true });
     }
-    buffer += decoder.decode();
-    if (buffer.trim() !== "") throw new LockError("Decode", `${call.action.verb} ${call.action.resource}: the stream ended in the middle of an event`);
+    yield decoder.decode();
   } finally {
     await reader.cancel().catch(() => {});
   }
+}
+
+/** Reads a body up to `limit` characters; a larger one is a Decode error, never a crash. */
+export const readCapped = async (response: Response, limit: number, call: Call): Promise<string> => {
+  if (Number(response.headers.get("content-length")) > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge(call, limit);
+  }
+  let text = "";
+  for await (const part of texts(response, call)) {
+    text += part;
+    if (text.length > limit) throw tooLarge(call, limit);
+  }
+  return text;
+};
+
+/**
+ * The lines of a streamed body (a watch), each at most `limit` characters. Ends when the stream
+ * ends; a cut-off last line is a Decode error.
+ */
+export async function* lines(response: Response, limit: number, call: Call): AsyncGenerator<string> {
+  let buffer = "";
+  for await (const part of texts(response, call)) {
+    buffer += part;
+    for (let newline = buffer.indexOf("\n"); newline !== -1; newline = buffer.indexOf("\n")) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (line !== "") yield line;
+    }
+    if (buffer.length > limit) throw tooLarge(call, limit);
+  }
+  if (buffer.trim() !== "") throw new LockError("Decode", `${call.action.verb} ${call.action.resource}: the stream ended in the middle of an event`);
 }
 
 export const parseJson = (text: string, call: Call): unknown => {

@@ -64,7 +64,6 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
   if (phase.tag === "leader") {
     const cleared = { ...state, phase: { ...phase, attempt: undefined } };
     if (failure.kind === "held") return loseLeadership(settings, cleared, { kind: "holder", holder: failure.holder }, now);
-    if (failure.kind === "waiting") return loseLeadership(settings, cleared, { kind: "endOfTerm", why: failure.why }, now);
     // Retry on the renew cadence until the authority deadline decides.
     const retryAt = Math.max(now.mono, (phase.attempt as Attempt).started.mono + settings.retryPeriod);
     return [{ ...cleared, phase: { ...cleared.phase, wakeAt: retryAt } }, []];

@@ -19,7 +19,6 @@ export type Loss =
   | { readonly kind: "stopped" }
   | { readonly kind: "renewDeadline" }
   | { readonly kind: "holder"; readonly holder: string }
-  | { readonly kind: "endOfTerm"; readonly why: string }
   | { readonly kind: "failed" };
 
 export type Phase =

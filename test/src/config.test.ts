@@ -61,7 +61,6 @@ describe("parseSettings: valid options", () => {
       requestTimeout: 1_000,
       releaseOnCancel: false,
       watch: true,
-      coordinated: false,
     });
   });
 
@@ -74,7 +73,6 @@ describe("parseSettings: valid options", () => {
       requestTimeout: 5_000,
       releaseOnCancel: false,
       watch: true,
-      coordinated: false,
     });
   });
 
@@ -96,8 +94,8 @@ describe("parseSettings: valid options", () => {
   }
 
   it("passes the switches through", () => {
-    const { releaseOnCancel, watch, coordinated } = settingsOf({ releaseOnCancel: true, watch: false, coordinated: true });
-    assert.deepEqual({ releaseOnCancel, watch, coordinated }, { releaseOnCancel: true, watch: false, coordinated: true });
+    const { releaseOnCancel, watch } = settingsOf({ releaseOnCancel: true, watch: false });
+    assert.deepEqual({ releaseOnCancel, watch }, { releaseOnCancel: true, watch: false });
   });
 
   it("allows renew deadline and retry period that are not whole seconds", () => {
@@ -249,7 +247,6 @@ describe("parseSettings: ours, after client-go's", () => {
     ["identity not a string (not reported as empty)", { identity: 5 }, ["identity must be a string"]],
     ["releaseOnCancel not a boolean", { releaseOnCancel: "yes" }, ["releaseOnCancel must be true or false"]],
     ["watch not a boolean", { watch: 1 }, ["watch must be true or false"]],
-    ["coordinated not a boolean", { coordinated: "false" }, ["coordinated must be true or false"]],
     ["name not a string", { name: 7 }, ["name must be a string"]],
     ["onNewLeader not a function", { onNewLeader: "log" }, ["onNewLeader must be a function"]],
     ["random not a function", { random: 0.5 }, ["random must be a function"]],

@@ -20,7 +20,6 @@ export const settingsOf = (overrides: Partial<Settings> = {}): Settings => ({
   requestTimeout: 2_500,
   releaseOnCancel: false,
   watch: false,
-  coordinated: false,
   ...overrides,
 });
 
