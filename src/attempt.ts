@@ -7,7 +7,7 @@
  */
 import type { Settings } from "./config.ts";
 import type { LockErrorReason, LockVersion, Observed } from "./lock.ts";
-import { formatMicroTime, type LeaderElectionRecord, sameRecord } from "./record.ts";
+import { emptyRecord, formatMicroTime, type LeaderElectionRecord, sameRecord } from "./record.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -59,8 +59,6 @@ export type Failure =
   | { readonly kind: "held"; readonly holder: string }
   /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
   | { readonly kind: "lost" }
-  /** Coordinated election: the coordinator has not named us, or asks us to end our term. */
-  | { readonly kind: "waiting"; readonly why: string }
   | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number };
 
 export type Progress =
@@ -72,26 +70,20 @@ export type Progress =
 // records we write
 // -------------------------------------------------------------------------------------
 
-/** What we write when we take the lease fresh: acquireTime = renewTime = the attempt's start. */
-const desired = (settings: Settings, now: Now): LeaderElectionRecord => {
+/** A record whose acquireTime and renewTime are both `now`, strategy and preferredHolder dropped. */
+const stamped = (holderIdentity: string, leaseDurationSeconds: number, leaseTransitions: number, now: Now): LeaderElectionRecord => {
   const time = formatMicroTime(now.wall);
-  return {
-    holderIdentity: settings.identity,
-    leaseDurationSeconds: settings.leaseDuration / 1000,
-    acquireTime: time,
-    renewTime: time,
-    leaseTransitions: 0,
-    strategy: "",
-    preferredHolder: "",
-  };
+  return { ...emptyRecord, holderIdentity, leaseDurationSeconds, acquireTime: time, renewTime: time, leaseTransitions };
 };
 
-/** A renew keeps the term's acquireTime and transitions (coordinated mode also keeps the strategy). */
+/** What we write when we take the lease fresh: acquireTime = renewTime = the attempt's start. */
+const desired = (settings: Settings, now: Now): LeaderElectionRecord => stamped(settings.identity, settings.leaseDuration / 1000, 0, now);
+
+/** A renew keeps the term's acquireTime and transitions. */
 const renewal = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
   ...desired(settings, now),
   acquireTime: previous.acquireTime,
   leaseTransitions: previous.leaseTransitions,
-  strategy: settings.coordinated ? previous.strategy : "",
 });
 
 /** A take-over starts a new term: one more transition. */
@@ -101,18 +93,8 @@ const takeover = (settings: Settings, previous: LeaderElectionRecord, now: Now):
 });
 
 /** client-go's release record: nobody holds it, 1 s so even pre-1.14 clients wait only briefly. */
-export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => {
-  const time = formatMicroTime(now.wall);
-  return {
-    holderIdentity: "",
-    leaseDurationSeconds: 1,
-    acquireTime: time,
-    renewTime: time,
-    leaseTransitions: previous.leaseTransitions,
-    strategy: "",
-    preferredHolder: "",
-  };
-};
+export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
+  stamped("", 1, previous.leaseTransitions, now);
 
 // -------------------------------------------------------------------------------------
 // what we know
@@ -156,14 +138,20 @@ const errorOf = (outcome: Outcome & { ok: false }): Failure =>
 // -------------------------------------------------------------------------------------
 
 /**
- * Starts an attempt. When we hold a lease that is still valid and have the object we wrote, try
- * the fast path: update without reading first.
+ * Starts an attempt. With the object in hand, write without reading first (the fast path): to
+ * renew a lease we hold that is still valid (client-go's), or to take one that was released (the
+ * watch brought the object). The write is a compare-and-swap; if anything changed, it fails and
+ * the attempt reads and decides again.
  */
 export const begin = (settings: Settings, view: View, now: Now): Progress => {
-  const mine = view.observed?.record.holderIdentity === settings.identity;
-  if (!settings.coordinated && mine && valid(view.observed, now.mono) && view.version !== undefined) {
-    const record = renewal(settings, (view.observed as Sighting).record, now);
-    return send(now, "fast", { op: "update", record, version: view.version });
+  const last = view.observed?.record;
+  if (last !== undefined && view.version !== undefined) {
+    if (last.holderIdentity === settings.identity && valid(view.observed, now.mono)) {
+      return send(now, "fast", { op: "update", record: renewal(settings, last, now), version: view.version });
+    }
+    if (last.holderIdentity === "") {
+      return send(now, "fast", { op: "update", record: takeover(settings, last, now), version: view.version });
+    }
   }
   return send(now, "get", { op: "get" });
 };
@@ -189,7 +177,7 @@ export const advance = (
         return afterNotFound(settings, view, started);
       }
       const seen = see(view, outcome.observed, now.mono);
-      return [seen, settings.coordinated ? coordinatedNext(settings, seen, started) : slowNext(settings, seen, started)];
+      return [seen, slowNext(settings, seen, started)];
     }
 
     case "create":
@@ -198,7 +186,8 @@ export const advance = (
         const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
         return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
       }
-      if (outcome.reason === "Conflict" || outcome.reason === "AlreadyExists") return [view, failed({ kind: "lost" })];
+      // The object we wrote against is stale for sure: the next attempt must read first.
+      if (outcome.reason === "Conflict" || outcome.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ kind: "lost" })];
       return [view, failed(errorOf(outcome))];
   }
 };
@@ -221,26 +210,10 @@ const slowNext = (settings: Settings, view: View, started: Now): Progress => {
  */
 const afterNotFound = (settings: Settings, view: View, started: Now): readonly [View, Progress] => {
   const gone: View = { observed: view.observed, version: undefined };
-  if (settings.coordinated) return [gone, failed({ kind: "waiting", why: "the Lease does not exist; the coordinator creates it" })];
   const last = view.observed?.record;
   if (last !== undefined && last.holderIdentity !== "" && last.holderIdentity !== settings.identity && valid(view.observed, started.mono)) {
     return [gone, failed({ kind: "held", holder: last.holderIdentity })];
   }
   const transitions = last === undefined ? 0 : last.holderIdentity === settings.identity ? last.leaseTransitions : last.leaseTransitions + 1;
   return [gone, send(started, "create", { op: "create", record: { ...desired(settings, started), leaseTransitions: transitions } })];
-};
-
-/** Coordinated leader election: the coordinator names the holder; we only ever renew. */
-const coordinatedNext = (settings: Settings, view: View, started: Now): Progress => {
-  const current = (view.observed as Sighting).record;
-  if (!valid(view.observed, started.mono)) return failed({ kind: "waiting", why: "the Lease has expired" });
-  if (current.holderIdentity !== settings.identity) {
-    return current.holderIdentity === ""
-      ? failed({ kind: "waiting", why: "the coordinator has not named a holder" })
-      : failed({ kind: "held", holder: current.holderIdentity });
-  }
-  if (current.preferredHolder !== "") {
-    return failed({ kind: "waiting", why: `the coordinator ended our term in favour of ${current.preferredHolder}` });
-  }
-  return send(started, "update", { op: "update", record: renewal(settings, current, started), version: view.version });
 };

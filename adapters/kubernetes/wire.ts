@@ -5,7 +5,6 @@
  *
  * @module
  */
-import * as E from "fp-ts/lib/Either.js";
 import * as t from "io-ts";
 import { LockError } from "../../src/lock.ts";
 import { emptyRecord, type LeaderElectionRecord } from "../../src/record.ts";
@@ -53,7 +52,9 @@ export interface Status {
 }
 
 export type WatchEvent =
-  | { readonly type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK"; readonly object: KubeObject }
+  | { readonly type: "ADDED" | "MODIFIED" | "DELETED"; readonly object: KubeObject }
+  /** Only `metadata.resourceVersion` is meaningful in a bookmark's object. */
+  | { readonly type: "BOOKMARK"; readonly object: { readonly metadata: { readonly resourceVersion?: string } } }
   | { readonly type: "ERROR"; readonly object: Status };
 
 // -------------------------------------------------------------------------------------
@@ -105,7 +106,8 @@ const status = t.intersection([
 ]);
 
 const watchEvent = t.union([
-  t.type({ type: t.keyof({ ADDED: null, MODIFIED: null, DELETED: null, BOOKMARK: null }), object }),
+  t.type({ type: t.keyof({ ADDED: null, MODIFIED: null, DELETED: null }), object }),
+  t.type({ type: t.literal("BOOKMARK"), object: t.type({ metadata: t.partial({ resourceVersion: t.string }) }) }),
   t.type({ type: t.literal("ERROR"), object: status }),
 ]);
 
@@ -126,7 +128,7 @@ const describe = (errors: t.Errors): string =>
 
 const decoder = <A>(codec: t.Decoder<unknown, unknown>, what: string) => (input: unknown): A => {
   const result = codec.decode(input);
-  if (E.isLeft(result)) throw new LockError("Decode", `the server sent ${what} tenure cannot read: ${describe(result.left)}`);
+  if (result._tag === "Left") throw new LockError("Decode", `the server sent ${what} tenure cannot read: ${describe(result.left)}`);
   return result.right as A;
 };
 
@@ -138,7 +140,7 @@ export const decodeWatchEvent: (input: unknown) => WatchEvent = decoder(watchEve
 /** A Status, or undefined for bodies that are not one (a proxy's HTML error page). */
 export const asStatus = (input: unknown): Status | undefined => {
   const result = status.decode(input);
-  return E.isRight(result) ? (result.right as Status) : undefined;
+  return result._tag === "Right" ? (result.right as Status) : undefined;
 };
 
 // -------------------------------------------------------------------------------------

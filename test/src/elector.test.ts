@@ -279,8 +279,10 @@ describe("followers", () => {
     await w.clock.advance(7_000);
     a.controller.abort();
     const releasedAt = w.clock.now();
+    const before = w.ops("b").length;
     await w.clock.until(() => b.elector.isLeader());
     assert.equal(when(b, "started"), releasedAt, "no virtual time passed: no polling delay");
+    assert.deepEqual(w.ops("b").slice(before), ["update"], "taken with the watched object: no read first");
   });
 
   it("take over a crashed leader at the exact local expiry, never before", async () => {

@@ -161,6 +161,15 @@ const cut = (bytes: Uint8Array, at: readonly number[]): Uint8Array[] => {
   return parts;
 };
 
+describe("bookmarks", () => {
+  it("decodes a real API server BOOKMARK, whose object has only a resourceVersion", () => {
+    const line = '{"type":"BOOKMARK","object":{"kind":"Lease","apiVersion":"coordination.k8s.io/v1","metadata":{"resourceVersion":"4711","creationTimestamp":null,"annotations":{"k8s.io/initial-events-end":"true"}},"spec":{}}}';
+    const event = decodeWatchEvent(JSON.parse(line));
+    assert.equal(event.type, "BOOKMARK");
+    assert.equal(event.object.metadata.resourceVersion, "4711");
+  });
+});
+
 describe("streams and sizes", () => {
   it("splits newline-delimited events the same however the bytes are chunked, multi-byte characters included", async () => {
     await fc.assert(
