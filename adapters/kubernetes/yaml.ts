@@ -13,8 +13,8 @@
  * Plain scalars are typed by the YAML 1.2 core schema: null (`null` `~` empty), booleans
  * (`true` `True` `TRUE`, and false alike), integers (decimal, `0o17`, `0x1F`), floats, `.inf`,
  * `.nan`. Everything else is a string: `v1`, `1.2.3`, dates, and YAML 1.1's `yes`/`on`. Quoted
- * scalars and all keys are strings. An integer literal that a double cannot hold exactly (beyond
- * 2^53) is an error rather than silently rounded.
+ * scalars and all keys are strings. An integer literal that a double cannot hold (beyond 2^53,
+ * unless it is the double's own shortest text) is an error rather than silently rounded.
  *
  * Rejected: anchors, aliases, tags, merge keys (`<<`), complex keys (`?`), directives, multiple
  * documents, duplicate keys, tabs in indentation, multi-line flow collections, and a document
@@ -82,7 +82,8 @@ const resolve = (s: string, l: Line, p: number): unknown => {
   if (/^(?:false|False|FALSE)$/.test(s)) return false;
   if (/^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(s)) {
     const n = Number(s);
-    return Number.isFinite(n) && BigInt(n) === BigInt(s) ? n : fail(l, p, "an integer that a JavaScript number cannot hold exactly", "quote it if it is meant as a string");
+    // Exact, or the shortest text of a double (as JSON.stringify writes large ones): nothing lost.
+    return Number.isFinite(n) && (BigInt(n) === BigInt(s) || String(n) === s) ? n : fail(l, p, "an integer that a JavaScript number cannot hold exactly", "quote it if it is meant as a string");
   }
   if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(s)) return Number(s);
   if (/^[-+]?\.(?:inf|Inf|INF)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
@@ -131,10 +132,73 @@ const parseJson = (src: string): unknown => {
   try {
     return JSON.parse(src);
   } catch (error) {
-    // V8 sometimes says "at position N"; when no engine says where, line 1 column 1 it is.
     const message = error instanceof Error ? error.message : String(error);
-    const before = src.slice(0, Number(/position (\d+)/.exec(message)?.[1] ?? 0)).split(/\r\n?|\n/);
+    const before = src.slice(0, jsonErrorOffset(src)).split(/\r\n?|\n/);
     throw new YamlError(before.length, (before.at(-1)?.length ?? 0) + 1, `invalid JSON: ${message}`, "a kubeconfig starting with { or [ is read as JSON");
+  }
+};
+
+const JSON_SPACE = /[ \t\n\r]*/y;
+const JSON_ATOM = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+const JSON_ESCAPE = /["\\/bfnrt]|u[0-9a-fA-F]{4}/y;
+
+/**
+ * The offset of the first character of `src` that breaks JSON's grammar. Engines differ in saying
+ * where JSON.parse gave up (V8 gives a position for most errors, JavaScriptCore in Bun never), so
+ * the place is found here, the same on every runtime. Only called once JSON.parse has failed.
+ */
+const jsonErrorOffset = (src: string): number => {
+  let p = 0;
+  const match = (pattern: RegExp): boolean => {
+    pattern.lastIndex = p;
+    const found = pattern.test(src);
+    if (found) p = pattern.lastIndex;
+    return found;
+  };
+  const string = (): void => {
+    p++; // the opening quote
+    for (;;) {
+      const c = src.charCodeAt(p); // NaN past the end
+      if (c === 0x22) return void p++;
+      if (!(c >= 0x20)) throw p;
+      p++;
+      if (c === 0x5c && !match(JSON_ESCAPE)) throw p;
+    }
+  };
+  const value = (): void => {
+    match(JSON_SPACE);
+    const open = src[p];
+    if (open === '"') return string();
+    if (open !== "{" && open !== "[") {
+      if (!match(JSON_ATOM)) throw p;
+      return;
+    }
+    const close = open === "{" ? "}" : "]";
+    p++;
+    match(JSON_SPACE);
+    if (src[p] === close) return void p++;
+    for (;;) {
+      if (open === "{") {
+        match(JSON_SPACE);
+        if (src[p] !== '"') throw p;
+        string();
+        match(JSON_SPACE);
+        if (src[p] !== ":") throw p;
+        p++;
+      }
+      value();
+      match(JSON_SPACE);
+      if (src[p] === close) return void p++;
+      if (src[p] !== ",") throw p;
+      p++;
+    }
+  };
+  try {
+    value();
+    match(JSON_SPACE);
+    return p;
+  } catch (at) {
+    return typeof at === "number" ? at : 0; // a RangeError from nesting deeper than the stack: say line 1
   }
 };
 

@@ -463,6 +463,8 @@ describe("plain scalars: the YAML 1.2 core schema", () => {
     assert.deepEqual([error.line, error.column], [2, 4]);
     assert.match(error.message, /cannot hold exactly/);
     assert.match(errorOf(`k: 1${"0".repeat(400)}`).message, /cannot hold exactly/);
+    // A large double in its own shortest text (as JSON.stringify writes it) loses nothing.
+    assert.deepEqual(parseYaml(`k: ${JSON.stringify(25234617916242030)}`), { k: 25234617916242030 });
     assert.deepEqual(parseYaml("- 9007199254740992\n- -100000000000000000000\n- 0x20000000000000"), [2 ** 53, -1e20, 2 ** 53]);
   });
 });
@@ -664,7 +666,10 @@ describe("errors say where and why", () => {
     ["nesting too deep", `${"- ".repeat(150)}a\n`, 1, 201, /nesting too deep/],
     ["flow nesting too deep", `a: ${"[".repeat(150)}${"]".repeat(150)}\n`, 1, 103, /nesting too deep/],
     ["invalid JSON", '{"a": 1,,}', 1, 9, /invalid JSON.*read as JSON/],
-    ["JSON with YAML in it", "[.nan]", 1, 1, /invalid JSON/],
+    ["JSON with YAML in it", "[.nan]", 1, 2, /invalid JSON/],
+    ["JSON cut short", '{\n  "a": [1,\n', 3, 1, /invalid JSON/],
+    ["a bad escape in JSON", '{"a": "\\x"}', 1, 9, /invalid JSON/],
+    ["text after JSON", "[1]\n x", 2, 2, /invalid JSON/],
   ];
   for (const [name, src, line, column, pattern] of cases) {
     it(name, () => {
