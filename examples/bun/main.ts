@@ -1,0 +1,29 @@
+// One replica of a controller that must act once per cluster: run three (see the Deployment in
+// the README) and one of them leads. Bun 1.2 or later:  bun add tenure && bun main.ts
+import { createElector } from "tenure";
+import { inCluster, leaseLock } from "tenure/kubernetes";
+
+// The pod's name is its hostname; the token, CA and namespace come from the service account.
+// TENURE_SERVICE_ACCOUNT_DIR moves that folder (tests); LEASE_NAME renames the Lease.
+const identity = Bun.env.POD_NAME ?? Bun.env.HOSTNAME ?? crypto.randomUUID();
+const serviceAccountDir = Bun.env.TENURE_SERVICE_ACCOUNT_DIR;
+const cluster = await inCluster(serviceAccountDir === undefined ? {} : { serviceAccountDir });
+const elector = createElector({
+  lock: leaseLock(cluster, { name: Bun.env.LEASE_NAME ?? "tenure-example" }),
+  identity,
+  releaseOnCancel: true, // a successor takes over at once when we stop
+  onStartedLeading: async (signal, term) => {
+    console.log(`${identity}: leading (term ${term.transitions})`);
+    // The work goes here, and must stop when `signal` aborts: another replica may lead from then on.
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  },
+  onStoppedLeading: () => console.log(`${identity}: stopped leading`),
+  onNewLeader: (leader) => console.log(`${identity}: the leader is ${leader || "nobody"}`),
+});
+
+const stop = new AbortController();
+process.once("SIGTERM", () => stop.abort()); // Kubernetes stops pods with SIGTERM
+process.once("SIGINT", () => stop.abort());
+await elector.run(stop.signal);
+// Leadership lost without being asked to stop: exit non-zero, and Kubernetes restarts us to campaign again.
+process.exit(stop.signal.aborted ? 0 : 1);

@@ -1,0 +1,30 @@
+// One replica of a controller that must act once per cluster: run three (see the Deployment in
+// the README) and one of them leads. Deno 2:
+//   deno add npm:tenure && deno run --allow-env --allow-read --allow-net main.ts
+import { createElector } from "tenure";
+import { inCluster, leaseLock } from "tenure/kubernetes";
+
+// The pod's name is its hostname; the token, CA and namespace come from the service account.
+// TENURE_SERVICE_ACCOUNT_DIR moves that folder (tests); LEASE_NAME renames the Lease.
+const identity = Deno.env.get("POD_NAME") ?? Deno.env.get("HOSTNAME") ?? crypto.randomUUID();
+const serviceAccountDir = Deno.env.get("TENURE_SERVICE_ACCOUNT_DIR");
+const cluster = await inCluster(serviceAccountDir === undefined ? {} : { serviceAccountDir });
+const elector = createElector({
+  lock: leaseLock(cluster, { name: Deno.env.get("LEASE_NAME") ?? "tenure-example" }),
+  identity,
+  releaseOnCancel: true, // a successor takes over at once when we stop
+  onStartedLeading: async (signal, term) => {
+    console.log(`${identity}: leading (term ${term.transitions})`);
+    // The work goes here, and must stop when `signal` aborts: another replica may lead from then on.
+    await new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true }));
+  },
+  onStoppedLeading: () => console.log(`${identity}: stopped leading`),
+  onNewLeader: (leader) => console.log(`${identity}: the leader is ${leader || "nobody"}`),
+});
+
+const stop = new AbortController();
+Deno.addSignalListener("SIGTERM", () => stop.abort()); // Kubernetes stops pods with SIGTERM
+Deno.addSignalListener("SIGINT", () => stop.abort());
+await elector.run(stop.signal);
+// Leadership lost without being asked to stop: exit non-zero, and Kubernetes restarts us to campaign again.
+Deno.exit(stop.signal.aborted ? 0 : 1);
