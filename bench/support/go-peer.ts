@@ -1,0 +1,34 @@
+/** client-go's side of bench/protocol.ts: builds bench/peer-go and runs its modes. */
+import { join } from "node:path";
+import { buildWith, repoRoot, runProgram } from "./process.ts";
+
+export interface GoRenew {
+  readonly renews: number;
+  readonly seconds: number;
+  readonly renewsPerSecond: number;
+  readonly gomaxprocs: number;
+  readonly go: string;
+}
+
+export interface GoMemory {
+  readonly electors: number;
+  readonly leading: number;
+  readonly heapBytesPerElector: number;
+  readonly stackBytesPerElector: number;
+  readonly bytesPerElector: number;
+  readonly rssBytesPerElector: number;
+  readonly goroutinesPerElector: number;
+}
+
+/** Builds the peer (cached by content hash; progress on stderr) and returns its path. */
+export const buildGoPeer = (): Promise<string> => buildWith(join(repoRoot(), "bench/peer-go/build.sh"));
+
+/** Runs one mode of the peer and parses the JSON line it prints. */
+export const runGoPeer = async <T>(binary: string, args: readonly string[]): Promise<T> => {
+  const ran = await runProgram(binary, args, 5 * 60_000);
+  const line = ran.stdout.trim().split("\n").pop() ?? "";
+  if (ran.code !== 0 || line === "") {
+    throw new Error(`${binary} ${args.join(" ")} failed (exit code ${ran.code}): ${ran.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  }
+  return JSON.parse(line) as T;
+};
