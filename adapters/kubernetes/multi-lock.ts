@@ -20,7 +20,13 @@ const notFound = (error: unknown): boolean => isLockError(error) && error.reason
 const combine = (primary: Observed, secondary: Observed | undefined): Observed => ({
   record: secondary === undefined || secondary.record.holderIdentity === primary.record.holderIdentity
     ? primary.record
-    : { ...primary.record, holderIdentity: UNKNOWN_LEADER },
+    : {
+      ...primary.record,
+      holderIdentity: UNKNOWN_LEADER,
+      // One side is stale (a released record says 1 s) and we cannot tell which is alive: wait the
+      // longer duration, or a live leader writing only the other object would be taken over early.
+      leaseDurationSeconds: Math.max(primary.record.leaseDurationSeconds, secondary.record.leaseDurationSeconds),
+    },
   version: { primary: primary.version, secondary: secondary?.version } satisfies Versions,
   // client-go compares the concatenated raw records of both.
   change: JSON.stringify(secondary?.record ?? null),

@@ -1,0 +1,155 @@
+/**
+ * The interop checker on synthetic event lists: it must catch what it is there to catch (an
+ * overlap, a missing leader, nonsense lines) and let through what is allowed (touching intervals,
+ * a crashed leader's interval ending at its kill). Needs no cluster.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { check, earliestTakeover, type Exit, handoverBound, type Kill, type PeerEvent, recoveryBound } from "./checker.ts";
+
+const ev = (process: string, event: string, mono: number, leader?: string): PeerEvent =>
+  leader === undefined ? { process, event, mono } : { process, event, mono, leader };
+const kill = (process: string, mono: number, signal: Kill["signal"] = "SIGKILL"): Kill => ({ process, mono, signal });
+const exit = (process: string, mono: number, code: number | null = 0, signal: string | null = null): Exit => ({ process, mono, code, signal });
+
+describe("interop checker", () => {
+  it("accepts one leader after another, with the intervals it derived", () => {
+    const verdict = check({
+      events: [ev("a", "ready", 0), ev("b", "ready", 1), ev("a", "started", 10), ev("a", "stopped", 100), ev("b", "started", 150)],
+      kills: [kill("a", 90, "SIGTERM")],
+      exits: [exit("a", 105)],
+      until: 1_000,
+    });
+    assert.equal(verdict.ok, true, verdict.report);
+    assert.deepEqual(verdict.intervals, [
+      { process: "a", start: 10, end: 100, endedBy: "stopped" },
+      { process: "b", start: 150, end: 1_000, endedBy: "open" },
+    ]);
+  });
+
+  it("detects an overlap and says who, when and how long", () => {
+    const verdict = check({
+      events: [ev("a", "started", 1_000), ev("b", "started", 1_990), ev("a", "stopped", 2_000)],
+    });
+    assert.equal(verdict.ok, false);
+    assert.equal(verdict.violations.length, 1);
+    assert.equal(verdict.violations[0]?.kind, "overlap");
+    assert.match(verdict.report, /two leaders: a led \[0\.000 s, 1\.000 s\) \(ended by stopped\) and b led \[0\.990 s, the end\) \(ended by open\): 10\.0 ms of overlap/);
+  });
+
+  it("allows touching intervals: [a, b) then [b, c)", () => {
+    const verdict = check({ events: [ev("a", "started", 0), ev("a", "stopped", 500), ev("b", "started", 500), ev("b", "stopped", 900)] });
+    assert.equal(verdict.ok, true, verdict.report);
+  });
+
+  it("ends an interval at work_stopped when a peer reports it before stopped (tenure stops the work, then releases)", () => {
+    const verdict = check({ events: [ev("a", "started", 0), ev("a", "work_stopped", 100), ev("b", "started", 103), ev("a", "stopped", 106)] });
+    assert.equal(verdict.ok, true, verdict.report);
+    assert.deepEqual(verdict.intervals[0], { process: "a", start: 0, end: 100, endedBy: "work_stopped" });
+    const late = check({ events: [ev("a", "started", 0), ev("b", "started", 99), ev("a", "work_stopped", 100), ev("a", "stopped", 106)] });
+    assert.deepEqual(late.violations.map((v) => v.kind), ["overlap"]);
+  });
+
+  it("ends a SIGKILLed leader's interval at the kill: a successor after it is fine, one before it is not", () => {
+    const after = check({ events: [ev("a", "started", 0), ev("b", "started", 3_200)], kills: [kill("a", 200)], exits: [exit("a", 210, null, "SIGKILL")] });
+    assert.equal(after.ok, true, after.report);
+    assert.deepEqual(after.intervals[0], { process: "a", start: 0, end: 200, endedBy: "SIGKILL" });
+
+    const before = check({ events: [ev("a", "started", 0), ev("b", "started", 150)], kills: [kill("a", 200)], exits: [exit("a", 210, null, "SIGKILL")] });
+    assert.equal(before.ok, false);
+    assert.deepEqual(before.violations.map((v) => v.kind), ["overlap"]);
+  });
+
+  it("a leader that never printed stopped and was not killed leads until the end: a second leader overlaps", () => {
+    const verdict = check({ events: [ev("a", "started", 0), ev("b", "started", 10_000)], until: 20_000 });
+    assert.deepEqual(verdict.violations.map((v) => v.kind), ["overlap"]);
+  });
+
+  it("orders each process's lines by time, not by arrival", () => {
+    const verdict = check({ events: [ev("b", "started", 600), ev("a", "stopped", 500), ev("a", "started", 0)] });
+    assert.equal(verdict.ok, true, verdict.report);
+  });
+
+  it("finds overlaps that are not adjacent in start order", () => {
+    // a covers everything; b and c are one after the other inside it.
+    const verdict = check({
+      events: [ev("a", "started", 0), ev("b", "started", 100), ev("b", "stopped", 200), ev("c", "started", 300), ev("c", "stopped", 400), ev("a", "stopped", 1_000)],
+    });
+    assert.deepEqual(verdict.violations.map((v) => v.kind), ["overlap", "overlap"]);
+  });
+
+  it("counts every process's terms separately (a process that leads twice)", () => {
+    const verdict = check({
+      events: [ev("a", "started", 0), ev("a", "stopped", 100), ev("b", "started", 100), ev("b", "stopped", 200), ev("a", "started", 200), ev("a", "stopped", 300)],
+    });
+    assert.equal(verdict.ok, true, verdict.report);
+    assert.equal(verdict.intervals.length, 3);
+  });
+
+  it("ignores stopped without started (client-go calls OnStoppedLeading even when it never led)", () => {
+    const verdict = check({ events: [ev("a", "started", 0), ev("b", "stopped", 50)], kills: [kill("b", 40, "SIGTERM")], exits: [exit("b", 60)] });
+    assert.equal(verdict.ok, true, verdict.report);
+    assert.equal(verdict.intervals.length, 1);
+  });
+
+  it("measures recovery after a crash and flags a late or missing leader", () => {
+    const events = [ev("a", "started", 0), ev("b", "started", 3_400)];
+    const onTime = check({ events, kills: [kill("a", 100)], deadlines: [{ after: 100, within: 3_500, why: "crash of a", from: "a" }] });
+    assert.equal(onTime.ok, true, onTime.report);
+    assert.equal(onTime.recoveries[0]?.took, 3_300);
+    assert.equal(onTime.recoveries[0]?.leader, "b");
+
+    const late = check({ events, kills: [kill("a", 100)], deadlines: [{ after: 100, within: 3_000, why: "crash of a", from: "a" }] });
+    assert.deepEqual(late.violations.map((v) => v.kind), ["no-leader"]);
+    assert.match(late.report, /crash of a: the next leader, b, started 3300 ms after 0\.100 s, beyond the bound of 3000 ms/);
+
+    const none = check({ events: [ev("a", "started", 0)], kills: [kill("a", 100)], deadlines: [{ after: 100, within: 3_000, why: "crash of a", from: "a" }] });
+    assert.match(none.report, /crash of a: no leader started after 0\.100 s/);
+  });
+
+  it("flags a take-over sooner than the crashed leader's lease allows", () => {
+    const events = [ev("a", "started", 0), ev("b", "started", 1_100)];
+    const verdict = check({ events, kills: [kill("a", 100)], deadlines: [{ after: 100, within: 5_000, notBefore: 2_400, why: "crash of a", from: "a" }] });
+    assert.deepEqual(verdict.violations.map((v) => v.kind), ["early"]);
+    assert.match(verdict.report, /crash of a: b took over 1000 ms after 0\.100 s, sooner than the lease allows \(2400 ms\)/);
+    const fine = check({ events, kills: [kill("a", 100)], deadlines: [{ after: 100, within: 5_000, notBefore: 900, why: "crash of a", from: "a" }] });
+    assert.equal(fine.ok, true, fine.report);
+  });
+
+  it("does not count the crashed process itself as the recovery", () => {
+    const verdict = check({
+      events: [ev("a", "started", 0), ev("a", "stopped", 50), ev("a", "started", 60)],
+      deadlines: [{ after: 55, within: 1_000, why: "release by a", from: "a" }],
+    });
+    assert.deepEqual(verdict.violations.map((v) => v.kind), ["no-leader"]);
+  });
+
+  it("flags nonsense: started twice, an exit nobody asked for, a graceful stop without stopped or with a failure code", () => {
+    const verdict = check({
+      events: [ev("a", "started", 0), ev("a", "started", 10), ev("a", "stopped", 20), ev("c", "ready", 0)],
+      kills: [kill("b", 100, "SIGTERM"), kill("c", 100, "SIGTERM")],
+      exits: [exit("a", 30, 1), exit("b", 110, 0), exit("c", 110, 1)],
+    });
+    assert.deepEqual(verdict.violations.map((v) => v.kind), ["malformed", "unexpected-exit", "unexpected-exit", "unexpected-exit"]);
+    assert.match(verdict.report, /a printed "started" at 0\.010 s while already leading since 0\.000 s/);
+    assert.match(verdict.report, /a exited by itself at 0\.030 s \(code 1\)/);
+    assert.match(verdict.report, /b was stopped with SIGTERM but printed no "stopped" and exited with code 0/);
+    assert.match(verdict.report, /c was stopped with SIGTERM but printed no "stopped" and exited with code 1/);
+  });
+
+  it("a leader that exits without stopped leads until its exit", () => {
+    const verdict = check({ events: [ev("a", "started", 0), ev("b", "started", 40)], exits: [exit("a", 30, 1)] });
+    assert.deepEqual(verdict.intervals[0], { process: "a", start: 0, end: 30, endedBy: "exit" });
+    assert.deepEqual(verdict.violations.map((v) => v.kind), ["unexpected-exit"]);
+  });
+
+  it("bounds: watching followers within leaseDuration + retryPeriod; polling ones one more jittered poll; never before the lease could have expired", () => {
+    const timings = { leaseDuration: 3_000, renewDeadline: 2_000, retryPeriod: 500 };
+    assert.equal(recoveryBound(timings, "watching"), 3_500);
+    assert.equal(recoveryBound(timings, "polling"), 5_700);
+    assert.equal(handoverBound(timings, "watching"), 1_000);
+    assert.equal(handoverBound(timings, "polling"), 1_400);
+    assert.equal(earliestTakeover(timings, "micro"), 2_400);
+    assert.equal(earliestTakeover(timings, "second"), 1_400);
+  });
+});

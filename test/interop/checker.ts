@@ -1,0 +1,267 @@
+/**
+ * The judge of an interop run: from every process's JSON lines, and the harness's own record of
+ * the signals it sent and the exits it saw (all on CLOCK_MONOTONIC), it proves
+ *
+ *   (a) no two leadership intervals overlap. A process leads over [started, stopped), or
+ *       [started, work_stopped) when it reports that its work stopped earlier (tenure-peer does:
+ *       tenure stops the work before it releases; client-go cancels its leader's context only
+ *       after releasing, right before "stopped"); one that was SIGKILLed while leading, over
+ *       [started, kill time): it can act no later than its death. Touching intervals ([a, b) and
+ *       [b, c)) are allowed;
+ *   (b) after each leader crash (or release) a leader exists again within the bound the harness
+ *       gives for that round (see `recoveryBound`), and after a crash not sooner than the lease
+ *       allows (see `earliestTakeover`);
+ *   (c) the lines make sense: no `started` twice without a `stopped`, no process that exited
+ *       without being told to, a gracefully stopped process exits 0 after printing `stopped`.
+ *
+ * Pure: no I/O, no clock. The harness (fleet.ts) feeds it; checker.test.ts tests it on synthetic
+ * lists.
+ *
+ * @module
+ */
+
+// -------------------------------------------------------------------------------------
+// model
+// -------------------------------------------------------------------------------------
+
+/** One line a peer printed, with its monotonic time in milliseconds. */
+export interface PeerEvent {
+  /** The process: unique per spawned process (the harness uses the identity). */
+  readonly process: string;
+  readonly event: string;
+  readonly mono: number;
+  readonly leader?: string | undefined;
+}
+
+/** A signal the harness sent, timed just before sending. */
+export interface Kill {
+  readonly process: string;
+  readonly mono: number;
+  readonly signal: "SIGKILL" | "SIGTERM";
+}
+
+/** An exit the harness saw, timed when it saw it (after the fact). */
+export interface Exit {
+  readonly process: string;
+  readonly mono: number;
+  readonly code: number | null;
+  readonly signal: string | null;
+}
+
+/** A leader must start within `within` ms after `after` (e.g. the leader's crash). */
+export interface Deadline {
+  readonly after: number;
+  readonly within: number;
+  /** Says what happened and why this bound, for the violation message. */
+  readonly why: string;
+  /** The process whose end is being recovered from; its own intervals do not count. */
+  readonly from?: string;
+  /**
+   * After a crash: a leader starting sooner than this many ms after `after` took over a lease
+   * that had not expired (see `earliestTakeover`).
+   */
+  readonly notBefore?: number;
+}
+
+export interface CheckInput {
+  readonly events: readonly PeerEvent[];
+  readonly kills?: readonly Kill[];
+  readonly exits?: readonly Exit[];
+  readonly deadlines?: readonly Deadline[];
+  /** Processes still running when the run was judged: an open interval lasts until `until`. */
+  readonly until?: number;
+}
+
+export interface Interval {
+  readonly process: string;
+  readonly start: number;
+  /** Infinity while still leading at the end of the run. */
+  readonly end: number;
+  readonly endedBy: "stopped" | "work_stopped" | "SIGKILL" | "exit" | "open";
+}
+
+export interface Recovery {
+  readonly deadline: Deadline;
+  /** The first leader to start at or after `deadline.after`, if any. */
+  readonly leader: string | undefined;
+  /** Milliseconds from `deadline.after` to that start. */
+  readonly took: number | undefined;
+  readonly ok: boolean;
+}
+
+export type ViolationKind = "overlap" | "no-leader" | "early" | "malformed" | "unexpected-exit";
+
+export interface Violation {
+  readonly kind: ViolationKind;
+  readonly message: string;
+}
+
+export interface Verdict {
+  readonly ok: boolean;
+  readonly intervals: readonly Interval[];
+  readonly recoveries: readonly Recovery[];
+  readonly violations: readonly Violation[];
+  /** Every violation, one per line, with times relative to the first event. */
+  readonly report: string;
+}
+
+// -------------------------------------------------------------------------------------
+// bounds
+// -------------------------------------------------------------------------------------
+
+export interface Timings {
+  readonly leaseDuration: number;
+  readonly renewDeadline: number;
+  readonly retryPeriod: number;
+}
+
+/** client-go's acquire loop waits uniformly in [retryPeriod, 2.2 x retryPeriod) between attempts. */
+export const JITTER_FACTOR = 1.2;
+
+/**
+ * How soon after a leader's crash another candidate must lead.
+ *
+ * - A tenure follower watches the lock: it sees the crashed leader's last renew as it happens and
+ *   its timer fires exactly leaseDuration later (the record's duration), so from the crash:
+ *   leaseDuration + retryPeriod (the slack covers a renew in flight at the kill, and scheduling).
+ * - client-go followers only poll, with jitter up to 2.2 x retryPeriod. The brief for this suite
+ *   proposed leaseDuration + 2.2 x retryPeriod + 500 ms, but that is one poll short: a client-go
+ *   follower starts its leaseDuration from the first poll that *sees* the last renew (up to
+ *   2.2 x retryPeriod after it), and takes over only at the first poll after that expires (up to
+ *   2.2 x retryPeriod again). So for rounds in which only client-go candidates (or tenure on a
+ *   MultiLock, which polls the same way) remain: leaseDuration + 2 x 2.2 x retryPeriod + 500 ms
+ *   (request latency, scheduling on a busy CI machine). With 3 s / 500 ms: 3.5 s vs 5.7 s.
+ */
+export const recoveryBound = (timings: Timings, followers: "watching" | "polling"): number =>
+  followers === "watching"
+    ? timings.leaseDuration + timings.retryPeriod
+    : timings.leaseDuration + 2 * (1 + JITTER_FACTOR) * timings.retryPeriod + 500;
+
+/**
+ * The soonest another candidate may lead after a leader's crash. The crashed leader's last renew
+ * was at most retryPeriod before the kill (plus latency), and a follower may take over only
+ * leaseDuration after it saw that renew. A follower that compares records at second precision
+ * (client-go compares metav1.Time, and legacy annotation records hold whole seconds) may have last
+ * seen a change up to a second before that renew. 100 ms for timestamps and scheduling.
+ */
+export const earliestTakeover = (timings: Timings, precision: "micro" | "second"): number =>
+  timings.leaseDuration - timings.retryPeriod - (precision === "second" ? 1_000 : 0) - 100;
+
+/**
+ * How soon after a release (the old leader's `stopped`) another candidate must lead: a watching
+ * tenure follower reacts to the release event in milliseconds (1 s allows for a busy machine); a
+ * polling follower at its next poll, at most 2.2 x retryPeriod later, plus 300 ms of latency.
+ */
+export const handoverBound = (timings: Timings, followers: "watching" | "polling"): number =>
+  followers === "watching" ? 1_000 : (1 + JITTER_FACTOR) * timings.retryPeriod + 300;
+
+// -------------------------------------------------------------------------------------
+// the check
+// -------------------------------------------------------------------------------------
+
+export const check = (input: CheckInput): Verdict => {
+  const kills = input.kills ?? [];
+  const exits = input.exits ?? [];
+  const until = input.until ?? Number.POSITIVE_INFINITY;
+  const violations: Violation[] = [];
+  const base = Math.min(
+    ...input.events.map((e) => e.mono),
+    ...kills.map((k) => k.mono),
+    ...(input.deadlines ?? []).map((d) => d.after),
+  );
+  const at = (mono: number): string => (Number.isFinite(mono) ? `${((mono - (Number.isFinite(base) ? base : 0)) / 1000).toFixed(3)} s` : "the end");
+
+  // Leadership intervals, per process in its own order of lines.
+  const byProcess = new Map<string, PeerEvent[]>();
+  for (const event of input.events) {
+    const list = byProcess.get(event.process) ?? [];
+    list.push(event);
+    byProcess.set(event.process, list);
+  }
+  const intervals: Interval[] = [];
+  for (const [process, events] of byProcess) {
+    const sorted = [...events].sort((a, b) => a.mono - b.mono);
+    let open: number | undefined;
+    for (const event of sorted) {
+      if (event.event === "started") {
+        if (open !== undefined) {
+          violations.push({ kind: "malformed", message: `${process} printed "started" at ${at(event.mono)} while already leading since ${at(open)}` });
+          continue;
+        }
+        open = event.mono;
+      } else if ((event.event === "stopped" || event.event === "work_stopped") && open !== undefined) {
+        intervals.push({ process, start: open, end: event.mono, endedBy: event.event });
+        open = undefined;
+      }
+    }
+    if (open === undefined) continue;
+    const start = open;
+    const killed = kills.find((k) => k.process === process && k.signal === "SIGKILL" && k.mono >= start);
+    const exited = exits.find((x) => x.process === process && x.mono >= start);
+    if (killed !== undefined) intervals.push({ process, start, end: killed.mono, endedBy: "SIGKILL" });
+    else if (exited !== undefined) intervals.push({ process, start, end: exited.mono, endedBy: "exit" });
+    else intervals.push({ process, start, end: until, endedBy: "open" });
+  }
+  intervals.sort((a, b) => a.start - b.start || a.end - b.end);
+
+  // (a) no two at once. Sorted by start, so each interval is compared with those starting later.
+  for (let i = 0; i < intervals.length; i++) {
+    const a = intervals[i] as Interval;
+    for (let j = i + 1; j < intervals.length; j++) {
+      const b = intervals[j] as Interval;
+      if (b.start >= a.end) break;
+      if (b.end <= b.start) continue; // empty: started and stopped at the same instant
+      const both = Math.min(a.end, b.end) - b.start;
+      violations.push({
+        kind: "overlap",
+        message:
+          `two leaders: ${a.process} led [${at(a.start)}, ${at(a.end)}) (ended by ${a.endedBy}) and ` +
+          `${b.process} led [${at(b.start)}, ${at(b.end)}) (ended by ${b.endedBy}): ` +
+          `${Number.isFinite(both) ? `${both.toFixed(1)} ms` : "from then on"} of overlap`,
+      });
+    }
+  }
+
+  // (b) a leader again within the bound.
+  const recoveries: Recovery[] = (input.deadlines ?? []).map((deadline) => {
+    const next = intervals.find((i) => i.start >= deadline.after && i.process !== deadline.from);
+    const took = next === undefined ? undefined : next.start - deadline.after;
+    const early = took !== undefined && deadline.notBefore !== undefined && took < deadline.notBefore;
+    const ok = took !== undefined && took <= deadline.within && !early;
+    if (early) {
+      violations.push({
+        kind: "early",
+        message: `${deadline.why}: ${next?.process} took over ${took.toFixed(0)} ms after ${at(deadline.after)}, sooner than the lease allows (${deadline.notBefore} ms)`,
+      });
+    } else if (!ok) {
+      violations.push({
+        kind: "no-leader",
+        message: took === undefined
+          ? `${deadline.why}: no leader started after ${at(deadline.after)} (bound ${deadline.within.toFixed(0)} ms)`
+          : `${deadline.why}: the next leader, ${next?.process}, started ${took.toFixed(0)} ms after ${at(deadline.after)}, beyond the bound of ${deadline.within.toFixed(0)} ms`,
+      });
+    }
+    return { deadline, leader: next?.process, took, ok };
+  });
+
+  // (c) every exit was asked for; a graceful stop prints "stopped" and exits 0.
+  for (const exit of exits) {
+    const asked = kills.filter((k) => k.process === exit.process && k.mono <= exit.mono);
+    const how = `${exit.code === null ? `signal ${exit.signal}` : `code ${exit.code}`}`;
+    if (asked.length === 0) {
+      violations.push({ kind: "unexpected-exit", message: `${exit.process} exited by itself at ${at(exit.mono)} (${how})` });
+      continue;
+    }
+    if (asked.some((k) => k.signal === "SIGKILL")) continue;
+    const stopped = (byProcess.get(exit.process) ?? []).some((e) => e.event === "stopped");
+    if (exit.code !== 0 || !stopped) {
+      violations.push({
+        kind: "unexpected-exit",
+        message: `${exit.process} was stopped with SIGTERM but ${stopped ? "" : 'printed no "stopped" and '}exited with ${how}`,
+      });
+    }
+  }
+
+  const report = violations.map((v) => `  [${v.kind}] ${v.message}`).join("\n");
+  return { ok: violations.length === 0, intervals, recoveries, violations, report };
+};
