@@ -41,9 +41,14 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
     lastWrite: now.mono,
     slowpath: phase.tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath,
   };
+  // client-go compares records to the second, so a renew within the same second as the last one
+  // that counted is invisible to its followers: only a renew they can see extends our authority.
+  const second = record.renewTime?.slice(0, 19);
+  const invisible = phase.tag === "leader" && second === phase.second;
   const leader = {
     tag: "leader",
-    authorityUntil: started.mono + settings.renewDeadline,
+    authorityUntil: invisible ? phase.authorityUntil : started.mono + settings.renewDeadline,
+    second: invisible ? phase.second : second,
     attempt: undefined,
     wakeAt: now.mono + settings.retryPeriod,
     echo: state.watched !== undefined && sameRecord(state.watched, record) ? undefined : record,

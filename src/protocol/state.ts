@@ -35,6 +35,8 @@ export type Phase =
     readonly term: Term;
     /** Start of the last successful renew + renewDeadline: after it, others may soon take over. */
     readonly authorityUntil: number;
+    /** The renewTime, to the second, of the write that set authorityUntil. */
+    readonly second: string | undefined;
     readonly attempt: Attempt | undefined;
     readonly wakeAt: number;
     /** The last record we wrote, until the watch shows it: watch events before it are history. */

@@ -207,6 +207,17 @@ describe("leadership ends the moment it may be lost", () => {
     assert.ok(a.signal?.reason instanceof LeadershipLostError);
   });
 
+  it("only renews that client-go's followers can see (a new second of renewTime) extend the deadline", async () => {
+    // client-go compares records to the second: renews at 0.4 s and 0.8 s look like the one at 0 s.
+    const w = world({ leaseDuration: 3_000, renewDeadline: 1_500, retryPeriod: 400 });
+    const a = w.candidate("a");
+    await w.clock.advance(900); // acquired at 0, renewed at 400 and 800, all within second 0
+    assert.deepEqual(w.ops("a"), ["get(NotFound)", "create", "update", "update"]);
+    a.lock.inject({ hang: true });
+    await w.clock.until(() => a.outcome !== undefined);
+    assert.equal(when(a, "signal aborted"), 0 + 1_500, "from the acquisition, not from the renew at 800 ms");
+  });
+
   it("isLeader() is false past the deadline even when no timer could run (blocked event loop)", async () => {
     const w = world();
     const a = w.candidate("a");
