@@ -48,7 +48,7 @@ const advice = (reason: LockErrorReason, action: Action): string => {
     case "Forbidden":
       return ` Grant the identity RBAC permission to ${action.verb} ${action.resource} in namespace ${action.namespace} (see the Role in tenure's README).`;
     case "Unauthorized":
-      return " The credentials were rejected: the token may have expired or been revoked, or the client certificate is not trusted.";
+      return " The token may have expired or been revoked, or the client certificate is not trusted.";
     default:
       return "";
   }

@@ -70,7 +70,7 @@ export const withLabels = (object: KubeObject, labels: Readonly<Record<string, s
 export const namespaceOf = (cluster: Cluster, namespace: string | undefined, what: string): string => {
   const chosen = namespace ?? cluster.namespace;
   if (chosen === undefined || chosen === "") {
-    throw new TypeError(`${what}: no namespace given and the cluster has none; pass { namespace } (in-cluster, the pod's own namespace is used)`);
+    throw new TypeError(`${what}: no namespace given and the cluster has none; pass { namespace }`);
   }
   return chosen;
 };
