@@ -32,8 +32,9 @@ export interface Contender {
   cut(): void;
 }
 
-const kindOf = (url: string, method: string | undefined): RequestKind => {
-  if (/[?&]watch=true/.test(url)) return "watch";
+/** What a request was, by its URL (watches are GETs with watch=true) and method. */
+export const kindOf = (url: string, method: string | undefined): RequestKind => {
+  if (/[?&]watch=(true|1)/.test(url)) return "watch";
   const m = (method ?? "GET").toUpperCase();
   return m === "GET" || m === "PUT" || m === "POST" ? m : "other";
 };
@@ -89,8 +90,10 @@ export const contend = (
   };
 };
 
+export type Counts = Record<RequestKind, number> & { total: number };
+
 /** Counts of `sent` in [from, to), per kind. */
-export const countBetween = (sent: readonly Sent[], from: number, to: number): Record<RequestKind, number> & { total: number } => {
+export const countBetween = (sent: readonly Sent[], from: number, to: number): Counts => {
   const counts = { GET: 0, PUT: 0, POST: 0, watch: 0, other: 0, total: 0 };
   for (const s of sent) {
     if (s.at < from || s.at >= to) continue;
@@ -98,4 +101,11 @@ export const countBetween = (sent: readonly Sent[], from: number, to: number): R
     counts.total++;
   }
   return counts;
+};
+
+/** Requests per minute of `sent` in [from, to), per kind. */
+export const ratesBetween = (sent: readonly Sent[], from: number, to: number): Counts => {
+  const minutes = (to - from) / 60_000;
+  const counts = countBetween(sent, from, to);
+  return Object.fromEntries(Object.entries(counts).map(([kind, n]) => [kind, n / minutes])) as Counts;
 };

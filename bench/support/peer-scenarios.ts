@@ -4,13 +4,13 @@
  * a separate process behind its own counting proxy.
  */
 import type { Timings } from "./config.ts";
-import { countBetween, type RequestKind } from "./contender.ts";
+import { type Counts, ratesBetween } from "./contender.ts";
 import { epochMs, readLease, type Sandbox, sleep, sleepUntil, type TestCluster, until } from "./kube.ts";
 import { monoMs, type Peer, PeerFleet } from "./peers.ts";
 
 export type Spawner = (lease: string, timings: Timings, releaseOnCancel: boolean) => (id: string) => Promise<Peer>;
 
-export type PerMinute = Record<RequestKind, number> & { total: number };
+export type PerMinute = Counts;
 
 export interface PeerRates {
   readonly minutes: number;
@@ -18,19 +18,6 @@ export interface PeerRates {
   readonly followers: readonly PerMinute[];
   readonly leaderChanged: boolean;
 }
-
-const perMinute = (peer: Peer, from: number, to: number): PerMinute => {
-  const counts = countBetween(peer.proxy.sent, from, to);
-  const minutes = (to - from) / 60_000;
-  return {
-    GET: counts.GET / minutes,
-    PUT: counts.PUT / minutes,
-    POST: counts.POST / minutes,
-    watch: counts.watch / minutes,
-    other: counts.other / minutes,
-    total: counts.total / minutes,
-  };
-};
 
 /** `size` idle peers on one Lease for `minutes` after they settled (plus `warmupMs`). */
 export const peerRequestRates = async (label: string, spawner: Spawner, timings: Timings, size: number, minutes: number, warmupMs = 10_000): Promise<PeerRates> => {
@@ -44,8 +31,8 @@ export const peerRequestRates = async (label: string, spawner: Spawner, timings:
     return {
       minutes: (to - from) / 60_000,
       leaderChanged: fleet.leaders()[0] !== leader,
-      leader: perMinute(leader, from, to),
-      followers: fleet.members.filter((p) => p !== leader).map((p) => perMinute(p, from, to)),
+      leader: ratesBetween(leader.proxy.sent, from, to),
+      followers: fleet.members.filter((p) => p !== leader).map((p) => ratesBetween(p.proxy.sent, from, to)),
     };
   } finally {
     await fleet.stop();

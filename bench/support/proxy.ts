@@ -10,7 +10,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { join } from "node:path";
 import { Agent, request } from "undici";
 import { issueCert } from "../../test/cluster/pki.ts";
-import type { RequestKind, Sent } from "./contender.ts";
+import { kindOf, type Sent } from "./contender.ts";
 import type { TestCluster } from "./kube.ts";
 
 export interface CountingProxy {
@@ -39,11 +39,6 @@ export const proxyCert = async (kube: TestCluster): Promise<ProxyCert> => {
 
 /** Connection-specific headers that must not be forwarded (and that HTTP/2 forbids). */
 const HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "content-length", "te", "http2-settings"]);
-
-const kindOf = (path: string, method: string): RequestKind => {
-  if (/[?&]watch=(true|1)/.test(path)) return "watch";
-  return method === "GET" || method === "PUT" || method === "POST" ? method : "other";
-};
 
 const forwardable = (headers: Record<string, string | string[] | undefined>): Record<string, string> => {
   const out: Record<string, string> = {};

@@ -2,7 +2,7 @@
  * The in-process cluster scenarios of bench/cluster.ts: idle request rates, graceful handovers and
  * crash failovers of tenure electors on one Lease.
  */
-import { type Contender, contend, countBetween, type RequestKind } from "./contender.ts";
+import { type Contender, contend, type Counts, ratesBetween } from "./contender.ts";
 import type { Timings } from "./config.ts";
 import { epochMs, readLease, type Sandbox, sleep, sleepUntil, type TestCluster, until } from "./kube.ts";
 
@@ -62,19 +62,10 @@ export interface RateResult {
   readonly minutes: number;
   /** What the electors' onError heard during the window: count per distinct text. */
   readonly errors: ReadonlyMap<string, number>;
-  readonly leader: { readonly id: string; readonly perMinute: Record<RequestKind, number> & { total: number } };
-  readonly followers: readonly { readonly id: string; readonly perMinute: Record<RequestKind, number> & { total: number } }[];
+  readonly leader: { readonly id: string; readonly perMinute: Counts };
+  readonly followers: readonly { readonly id: string; readonly perMinute: Counts }[];
   readonly leaderChanged: boolean;
 }
-
-const perMinute = (counts: Record<RequestKind, number> & { total: number }, minutes: number): Record<RequestKind, number> & { total: number } => ({
-  GET: counts.GET / minutes,
-  PUT: counts.PUT / minutes,
-  POST: counts.POST / minutes,
-  watch: counts.watch / minutes,
-  other: counts.other / minutes,
-  total: counts.total / minutes,
-});
 
 /** `size` idle electors for `minutes` after they settled (plus `warmupMs`): requests per minute each sent. */
 export const requestRates = async (kube: TestCluster, box: Sandbox, timings: Timings, size: number, minutes: number, warmupMs = 10_000): Promise<RateResult> => {
@@ -93,8 +84,8 @@ export const requestRates = async (kube: TestCluster, box: Sandbox, timings: Tim
       minutes: actual,
       errors,
       leaderChanged,
-      leader: { id: leader.id, perMinute: perMinute(countBetween(leader.sent, from, to), actual) },
-      followers: fleet.members.filter((m) => m !== leader).map((m) => ({ id: m.id, perMinute: perMinute(countBetween(m.sent, from, to), actual) })),
+      leader: { id: leader.id, perMinute: ratesBetween(leader.sent, from, to) },
+      followers: fleet.members.filter((m) => m !== leader).map((m) => ({ id: m.id, perMinute: ratesBetween(m.sent, from, to) })),
     };
   } finally {
     await fleet.stop();

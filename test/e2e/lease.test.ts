@@ -189,6 +189,25 @@ describe("watch-driven followers", () => {
     await Promise.all([a.done, b.done]);
   });
 
+  it("without permission to watch, followers poll, and still take a released Lease within a jittered retry period", async () => {
+    const box = await sandbox("no-watch", [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] }]);
+    const pod = await podCluster(box);
+    const a = contend("pod-a", leaseLock(pod, { name: "lock" }), { releaseOnCancel: true });
+    assert.ok(await eventually(() => a.elector.isLeader()));
+    const b = contend("pod-b", leaseLock(pod, { name: "lock" }));
+    assert.ok(await eventually(() => b.errors.some((e) => e.reason === "Forbidden"), 5_000), "the forbidden watch is reported");
+    await sleep(1_000);
+    const releasedAt = performance.now();
+    a.controller.abort();
+    await a.done;
+    assert.ok(await eventually(() => b.elector.isLeader(), 5_000));
+    const took = when(b, "started")! - releasedAt;
+    assert.ok(took <= 2.2 * FAST.retryPeriod + 500, `took over ${took.toFixed(0)} ms after the release, by polling`);
+    assert.match(b.errors.find((e) => e.reason === "Forbidden")!.message, /Grant the identity RBAC permission to watch leases\.coordination\.k8s\.io/);
+    b.controller.abort();
+    await b.done;
+  });
+
   it("the admin's view and the lock agree on the record written", async () => {
     const box = await sandbox("agree");
     const lock = leaseLock(adminCluster(), { namespace: box.namespace, name: "lock" });
