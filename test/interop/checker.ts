@@ -14,6 +14,11 @@
  *   (c) the lines make sense: no `started` twice without a `stopped`, no process that exited
  *       without being told to, a gracefully stopped process exits 0 after printing `stopped`.
  *
+ * All of this compares times of different processes, so it needs them on one clock: it refuses,
+ * with a "clock" violation and no other verdict, any event that says it was timed on another clock
+ * (see `Clock`), and treats two times whose clocks were only synced within some error as too close
+ * to call when they are nearer than those errors (see `PeerEvent.uncertainty`).
+ *
  * Pure: no I/O, no clock. The harness (fleet.ts) feeds it; checker.test.ts tests it on synthetic
  * lists.
  *
@@ -24,6 +29,24 @@
 // model
 // -------------------------------------------------------------------------------------
 
+/**
+ * The clock a time was read from. Only two put it on the harness's timeline (CLOCK_MONOTONIC, on
+ * which the harness times its kills, exits and deadlines):
+ *
+ * - "monotonic": CLOCK_MONOTONIC itself. The client-go peers read it (clock_gettime), and so does
+ *   tenure-peer on Node, whose process.hrtime is libuv's uv_hrtime, i.e. CLOCK_MONOTONIC on Linux.
+ * - "synced": the process's own monotonic clock plus an offset to CLOCK_MONOTONIC that it measured
+ *   against the harness, within a known error (tenure-peer --clock-sync on Deno and Bun, whose
+ *   process.hrtime counts from their own start; see tenure-peer.ts).
+ *
+ * Anything else, e.g. "process" (Deno's or Bun's process.hrtime, unsynced), is on no shared
+ * timeline: comparing it with the others would prove nothing, so `check` refuses to.
+ */
+export type Clock = "monotonic" | "synced" | (string & {});
+
+/** The clocks on the harness's timeline. */
+export const COMPARABLE_CLOCKS: readonly Clock[] = ["monotonic", "synced"];
+
 /** One line a peer printed, with its monotonic time in milliseconds. */
 export interface PeerEvent {
   /** The process: unique per spawned process (the harness uses the identity). */
@@ -31,6 +54,14 @@ export interface PeerEvent {
   readonly event: string;
   readonly mono: number;
   readonly leader?: string | undefined;
+  /** The clock `mono` was read from; undefined: "monotonic". */
+  readonly clock?: Clock | undefined;
+  /**
+   * How far, in ms, `mono` may be from the CLOCK_MONOTONIC reading it stands for: a synced
+   * clock's error bound; undefined: 0. An end and a start of two processes closer than their
+   * uncertainties together cannot be ordered, and count as an overlap.
+   */
+  readonly uncertainty?: number | undefined;
 }
 
 /** A signal the harness sent, timed just before sending. */
@@ -78,6 +109,8 @@ export interface Interval {
   /** Infinity while still leading at the end of the run. */
   readonly end: number;
   readonly endedBy: "stopped" | "work_stopped" | "SIGKILL" | "exit" | "open";
+  /** Of the start and of the end, in ms (see `PeerEvent.uncertainty`); absent when both are exact. */
+  readonly uncertainty?: { readonly start: number; readonly end: number };
 }
 
 export interface Recovery {
@@ -89,7 +122,7 @@ export interface Recovery {
   readonly ok: boolean;
 }
 
-export type ViolationKind = "overlap" | "no-leader" | "early" | "malformed" | "unexpected-exit";
+export type ViolationKind = "clock" | "overlap" | "no-leader" | "early" | "malformed" | "unexpected-exit";
 
 export interface Violation {
   readonly kind: ViolationKind;

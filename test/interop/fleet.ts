@@ -216,7 +216,9 @@ export class Fleet {
       ...(options.releaseOnCancel === false ? [] : ["--release-on-cancel"]),
     ];
     const [file, ...prefix] = impl === "tenure" ? (this.options.tenureCommand ?? nodeTenureCommand()) : [this.options.goPeers[impl]];
-    const child = spawn(file as string, [...prefix, ...flags], { stdio: ["ignore", "pipe", "pipe"] });
+    // For peers whose hrtime is not CLOCK_MONOTONIC (Deno, Bun): how to get there from wall time.
+    const env = { ...process.env, TENURE_MONO_MINUS_WALL_MS: String(monoMs() - (performance.timeOrigin + performance.now())) };
+    const child = spawn(file as string, [...prefix, ...flags], { stdio: ["ignore", "pipe", "pipe"], env });
     children.add(child);
     this.#children.set(identity, child);
     if (child.pid !== undefined) tellWatchdog(String(child.pid));

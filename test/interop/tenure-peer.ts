@@ -25,8 +25,7 @@
  * onStoppedLeading, after the release, as in the Go peer (where the leader's context is only
  * cancelled after the release too).
  *
- * mono_ns is process.hrtime.bigint(), which is CLOCK_MONOTONIC on Linux, the clock the Go peer
- * reads. Errors and the API server's warnings go to stderr, one line each
+ * mono_ns is CLOCK_MONOTONIC (see monotonicNs), the clock the Go peer reads. Errors and the API server's warnings go to stderr, one line each
  * (`tenure-peer: warning: ...`, `tenure-peer: error <reason>: ...`).
  *
  * SIGTERM/SIGINT end the run (with --release-on-cancel the lock is released first) and the process
@@ -78,11 +77,23 @@ const fail = (code: number, message: string): Promise<never> => {
 };
 
 /**
+ * CLOCK_MONOTONIC in nanoseconds, the clock the Go peer and the harness read. Node's hrtime is it;
+ * Deno's and Bun's count from their own start, so there the harness hands over the difference
+ * between its monotonic and wall clocks (TENURE_MONO_MINUS_WALL_MS), and this process adds it to
+ * its own wall time at start plus its monotonic time since (which move at the same rate).
+ */
+const offset = process.env["TENURE_MONO_MINUS_WALL_MS"];
+const monotonicNs = (): bigint =>
+  offset === undefined || !("Deno" in globalThis || "Bun" in globalThis)
+    ? process.hrtime.bigint()
+    : BigInt(Math.round((performance.timeOrigin + performance.now() + Number(offset)) * 1e6));
+
+/**
  * One JSON line; mono_ns is written from the bigint itself, because a JSON number beyond 2^53
  * (about 104 days of uptime in nanoseconds) would lose digits through Number.
  */
 const emit = (event: string, identity: string, extra: Readonly<Record<string, string>> = {}): void => {
-  const mono = process.hrtime.bigint();
+  const mono = monotonicNs();
   const wall = new Date().toISOString();
   const fields = [`"event":${JSON.stringify(event)}`, `"identity":${JSON.stringify(identity)}`];
   for (const [key, value] of Object.entries(extra)) fields.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);

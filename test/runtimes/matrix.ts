@@ -6,7 +6,8 @@
  *
  * 1. the unit suite, test/src and test/adapters, unchanged (Node 20 runs it in the `unit` stage);
  * 2. the in-cluster subset, test/runtimes/in-cluster.test.ts;
- * 3. the runtime's example as three replicas (examples.test.ts, which drives them from Node 20).
+ * 3. the runtime's example as three replicas (examples.test.ts, which drives them from Node 20);
+ * 4. on Deno and Bun, the interop mixed fleet with that runtime's tenure peers.
  *
  * Every step runs even when one before it failed; the exit code says whether all passed.
  */
@@ -33,6 +34,13 @@ const runs = process.env["TENURE_PROPERTY_RUNS"] ?? "1000";
 
 const steps = (rt: RuntimeName, bin: string): Step[] => {
   const examples: Step = { name: "example", command: [node20, "--test", ".build/test/runtimes/examples.test.js"], env: { TENURE_RUNTIME: rt } };
+  // The mixed fleet with this runtime's tenure peers against client-go's (8 rounds: each direction
+  // once graceful, once by crash); the harness itself runs on Node 20.
+  const interop = (peer: readonly string[]): Step => ({
+    name: "interop",
+    command: [node20, "--test", ".build/test/interop/mixed-fleet.test.js"],
+    env: { TENURE_INTEROP_ROUNDS: "8", TENURE_INTEROP_TENURE_COMMAND: JSON.stringify([bin, ...peer]) },
+  });
   switch (rt) {
     case "node20":
       // The unit suite runs in the `unit` stage, from the compiled .build/ (Node 20 strips no types).
@@ -51,6 +59,7 @@ const steps = (rt: RuntimeName, bin: string): Step[] => {
         { name: "unit", command: [bin, "test", "--allow-all", ...UNIT] },
         { name: "in-cluster", command: [bin, "test", "--allow-all", "test/runtimes/in-cluster.test.ts"] },
         examples,
+        interop(["run", "--allow-all", "test/interop/tenure-peer.ts"]),
       ];
     case "bun":
       // `bun test` runs node:test files with its own runner. Its 5 s default per test would cut the
@@ -59,6 +68,7 @@ const steps = (rt: RuntimeName, bin: string): Step[] => {
         { name: "unit", command: [bin, "test", "--timeout=600000", ...UNIT.map((d) => `./${d}`)] },
         { name: "in-cluster", command: [bin, "test", "--timeout=120000", "./test/runtimes/in-cluster.test.ts"] },
         examples,
+        interop(["test/interop/tenure-peer.ts"]),
       ];
   }
 };
