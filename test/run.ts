@@ -15,7 +15,7 @@ interface Stage {
 }
 
 const node = process.execPath;
-/** One runtime of the matrix (test/runtimes/matrix.ts): its unit suite, in-cluster election and example. */
+/** One runtime of the matrix (test/runtimes/matrix.ts): its unit suite, in-cluster election, example and (Node 22, Deno, Bun) mixed client-go fleet. */
 const matrix = (runtime: string): readonly string[] => [node, ".build/test/runtimes/matrix.js", runtime];
 const STAGES: readonly Stage[] = [
   { name: "unit", about: "pure core, driver, memory lock, codecs (Node 20)", cluster: false, command: [node, "--test", ".build/test/src", ".build/test/adapters"] },
@@ -23,10 +23,10 @@ const STAGES: readonly Stage[] = [
   { name: "size", about: "bundle sizes (esbuild, minified, gzip): core < 8 KB, in-cluster program < 15 KB", cluster: false, command: [node, ".build/bench/size.js"] },
   { name: "e2e", about: "Kubernetes adapter against kube-apiserver + etcd", cluster: true, command: [node, "--test", ".build/test/e2e"] },
   { name: "node20", about: "in-cluster election and examples/node on Node 20, the machine's (its unit suite is `unit`)", cluster: true, command: matrix("node20") },
-  { name: "node22", about: "unit suite, in-cluster election, examples/node on Node 22 (npm)", cluster: true, command: matrix("node22") },
+  { name: "node22", about: "unit suite, in-cluster election, examples/node, the mixed client-go fleet on Node 22 (npm)", cluster: true, command: matrix("node22") },
   { name: "node24", about: "unit suite, in-cluster election, examples/node on Node 24 (npm)", cluster: true, command: matrix("node24") },
-  { name: "deno", about: "unit suite, in-cluster election (npm and JSR entries), examples/deno on Deno (npm)", cluster: true, command: matrix("deno") },
-  { name: "bun", about: "unit suite, in-cluster election, examples/bun on Bun (npm)", cluster: true, command: matrix("bun") },
+  { name: "deno", about: "unit suite, in-cluster election (npm and JSR entries), examples/deno, the mixed client-go fleet on Deno (npm)", cluster: true, command: matrix("deno") },
+  { name: "bun", about: "unit suite, in-cluster election, examples/bun, the mixed client-go fleet on Bun (npm)", cluster: true, command: matrix("bun") },
   { name: "interop", about: "tenure and client-go's own elector on the same locks", cluster: true, command: [node, "--test", ".build/test/interop"] },
 ];
 

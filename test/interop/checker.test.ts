@@ -143,6 +143,35 @@ describe("interop checker", () => {
     assert.deepEqual(verdict.violations.map((v) => v.kind), ["unexpected-exit"]);
   });
 
+  it("refuses events on a clock that is not CLOCK_MONOTONIC, by name, instead of comparing them", () => {
+    // In isolation these intervals are fine; on Deno's or Bun's own clock (zero at their start)
+    // they mean nothing next to the others, so nothing is judged at all.
+    const events = [ev("go", "started", 10_000_000), ev("go", "stopped", 10_000_100), { ...ev("deno", "started", 150), clock: "process" }];
+    const verdict = check({ events, deadlines: [{ after: 10_000_100, within: 1_000, why: "release by go", from: "go" }] });
+    assert.equal(verdict.ok, false);
+    assert.deepEqual(verdict.violations.map((v) => v.kind), ["clock"]);
+    assert.match(verdict.report, /deno timed its lines on its "process" clock, which is not CLOCK_MONOTONIC/);
+    assert.deepEqual(verdict.intervals, []);
+    assert.deepEqual(verdict.recoveries, []);
+    // A line that names no clock where one was expected (the fleet calls it "undeclared") likewise.
+    assert.deepEqual(check({ events: [{ ...ev("a", "started", 0), clock: "undeclared" }] }).violations.map((v) => v.kind), ["clock"]);
+  });
+
+  it("compares synced clocks with the others, and calls a handover closer than their error an overlap", () => {
+    const synced = (process: string, event: string, mono: number): PeerEvent => ({ process, event, mono, clock: "synced", uncertainty: 0.2 });
+    const apart = check({ events: [ev("go", "started", 0, undefined), ev("go", "stopped", 100), synced("deno", "started", 100.5), { ...ev("node", "started", 900), clock: "monotonic" }], kills: [kill("deno", 800)] });
+    assert.equal(apart.ok, true, apart.report);
+    assert.deepEqual(apart.intervals[1], { process: "deno", start: 100.5, end: 800, endedBy: "SIGKILL", uncertainty: { start: 0.2, end: 0 } });
+
+    // 0.1 ms after the end by the clocks, but either could be 0.2 ms off: the order is unknown.
+    const close = check({ events: [synced("deno", "started", 0), synced("deno", "work_stopped", 100), synced("bun", "started", 100.1)] });
+    assert.deepEqual(close.violations.map((v) => v.kind), ["overlap"]);
+    assert.match(close.report, /maybe two leaders: deno led \[0\.000 s, 0\.100 s\) \(ended by work_stopped\) and bun led .*: 0\.100 ms apart, less than their clocks' uncertainty \(0\.400 ms\)/);
+    // A real overlap is still one.
+    const over = check({ events: [synced("deno", "started", 0), synced("bun", "started", 50), synced("deno", "work_stopped", 100)] });
+    assert.match(over.report, /two leaders: deno led .* 50\.0 ms of overlap/);
+  });
+
   it("bounds: watching followers within leaseDuration + retryPeriod; polling ones one more jittered poll; never before the lease could have expired", () => {
     const timings = { leaseDuration: 3_000, renewDeadline: 2_000, retryPeriod: 500 };
     assert.equal(recoveryBound(timings, "watching"), 3_500);

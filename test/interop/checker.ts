@@ -204,6 +204,26 @@ export const check = (input: CheckInput): Verdict => {
   );
   const at = (mono: number): string => (Number.isFinite(mono) ? `${((mono - (Number.isFinite(base) ? base : 0)) / 1000).toFixed(3)} s` : "the end");
 
+  // Clocks first: times from a clock that is not on the harness's timeline make every comparison
+  // below meaningless, in either direction (a real overlap can vanish as easily as a false one
+  // appear), so there is nothing to judge until every process is on it.
+  const foreign = new Map<string, Clock>();
+  for (const event of input.events) {
+    const clock = event.clock ?? "monotonic";
+    if (!COMPARABLE_CLOCKS.includes(clock) && !foreign.has(event.process)) foreign.set(event.process, clock);
+  }
+  if (foreign.size > 0) {
+    for (const [process, clock] of foreign) {
+      violations.push({
+        kind: "clock",
+        message: `${process} timed its lines on its "${clock}" clock, which is not CLOCK_MONOTONIC (nor synced to it) like the harness's and the other processes': refusing to compare them`,
+      });
+    }
+    const report = violations.map((v) => `  [${v.kind}] ${v.message}`).join("\n");
+    return { ok: false, intervals: [], recoveries: [], violations, report };
+  }
+  const uncertainty = (event: PeerEvent): number => event.uncertainty ?? 0;
+
   // Leadership intervals, per process in its own order of lines.
   const byProcess = new Map<string, PeerEvent[]>();
   for (const event of input.events) {
@@ -212,45 +232,54 @@ export const check = (input: CheckInput): Verdict => {
     byProcess.set(event.process, list);
   }
   const intervals: Interval[] = [];
+  const interval = (process: string, start: PeerEvent, end: number, endedBy: Interval["endedBy"], endUncertainty: number): Interval =>
+    uncertainty(start) === 0 && endUncertainty === 0
+      ? { process, start: start.mono, end, endedBy }
+      : { process, start: start.mono, end, endedBy, uncertainty: { start: uncertainty(start), end: endUncertainty } };
   for (const [process, events] of byProcess) {
     const sorted = [...events].sort((a, b) => a.mono - b.mono);
-    let open: number | undefined;
+    let open: PeerEvent | undefined;
     for (const event of sorted) {
       if (event.event === "started") {
         if (open !== undefined) {
-          violations.push({ kind: "malformed", message: `${process} printed "started" at ${at(event.mono)} while already leading since ${at(open)}` });
+          violations.push({ kind: "malformed", message: `${process} printed "started" at ${at(event.mono)} while already leading since ${at(open.mono)}` });
           continue;
         }
-        open = event.mono;
+        open = event;
       } else if ((event.event === "stopped" || event.event === "work_stopped") && open !== undefined) {
-        intervals.push({ process, start: open, end: event.mono, endedBy: event.event });
+        intervals.push(interval(process, open, event.mono, event.event, uncertainty(event)));
         open = undefined;
       }
     }
     if (open === undefined) continue;
-    const start = open;
+    const start = open.mono;
+    // The harness's own times (kills, exits) are exact.
     const killed = kills.find((k) => k.process === process && k.signal === "SIGKILL" && k.mono >= start);
     const exited = exits.find((x) => x.process === process && x.mono >= start);
-    if (killed !== undefined) intervals.push({ process, start, end: killed.mono, endedBy: "SIGKILL" });
-    else if (exited !== undefined) intervals.push({ process, start, end: exited.mono, endedBy: "exit" });
-    else intervals.push({ process, start, end: until, endedBy: "open" });
+    if (killed !== undefined) intervals.push(interval(process, open, killed.mono, "SIGKILL", 0));
+    else if (exited !== undefined) intervals.push(interval(process, open, exited.mono, "exit", 0));
+    else intervals.push(interval(process, open, until, "open", 0));
   }
   intervals.sort((a, b) => a.start - b.start || a.end - b.end);
 
-  // (a) no two at once. Sorted by start, so each interval is compared with those starting later.
+  // (a) no two at once. Sorted by start, so each interval is compared with those starting later;
+  // `slack` is the most any two times may be off from each other, which ends that scan.
+  const slack = 2 * Math.max(0, ...input.events.map(uncertainty));
   for (let i = 0; i < intervals.length; i++) {
     const a = intervals[i] as Interval;
     for (let j = i + 1; j < intervals.length; j++) {
       const b = intervals[j] as Interval;
-      if (b.start >= a.end) break;
+      if (b.start >= a.end + slack) break;
       if (b.end <= b.start) continue; // empty: started and stopped at the same instant
+      const margin = (a.uncertainty?.end ?? 0) + (b.uncertainty?.start ?? 0);
+      if (b.start >= a.end + margin) continue;
       const both = Math.min(a.end, b.end) - b.start;
+      const led = `${a.process} led [${at(a.start)}, ${at(a.end)}) (ended by ${a.endedBy}) and ${b.process} led [${at(b.start)}, ${at(b.end)}) (ended by ${b.endedBy})`;
       violations.push({
         kind: "overlap",
-        message:
-          `two leaders: ${a.process} led [${at(a.start)}, ${at(a.end)}) (ended by ${a.endedBy}) and ` +
-          `${b.process} led [${at(b.start)}, ${at(b.end)}) (ended by ${b.endedBy}): ` +
-          `${Number.isFinite(both) ? `${both.toFixed(1)} ms` : "from then on"} of overlap`,
+        message: both > 0
+          ? `two leaders: ${led}: ${Number.isFinite(both) ? `${both.toFixed(1)} ms` : "from then on"} of overlap`
+          : `maybe two leaders: ${led}: ${(-both).toFixed(3)} ms apart, less than their clocks' uncertainty (${margin.toFixed(3)} ms), so their order is unknown`,
       });
     }
   }

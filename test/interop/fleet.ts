@@ -4,6 +4,13 @@
  * (SIGTERM, with --release-on-cancel) or crashes them (SIGKILL), restarts victims under fresh
  * identities, and hands everything to the checker.
  *
+ * Times: the harness and the client-go peers read CLOCK_MONOTONIC. tenure peers are started with
+ * --clock-sync and print their times on it too, exactly (Node) or synced to it within an error
+ * they measured against this harness (Deno, Bun), and say which in every line's `clock` (see
+ * tenure-peer.ts, and `Clock` in checker.ts). The harness answers their clock probes, checks every
+ * line's time against its own when it reads the line, and passes each event's clock and error on
+ * to the checker, which refuses any that is not on CLOCK_MONOTONIC.
+ *
  * Every child is killed when the fleet closes, when the test process exits for any reason, on
  * SIGINT/SIGTERM, and (through a small shell watchdog reading our pids on its stdin) even if the
  * test process is killed outright.
@@ -16,14 +23,16 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { TestCluster } from "../cluster/client.ts";
-import { check, type CheckInput, type Deadline, type Exit, type Kill, type PeerEvent, type Timings, type Verdict } from "./checker.ts";
+import { check, type CheckInput, type Clock, type Deadline, type Exit, type Kill, type PeerEvent, type Timings, type Verdict } from "./checker.ts";
 
 // -------------------------------------------------------------------------------------
 // model
 // -------------------------------------------------------------------------------------
 
+/** A client-go peer version (test/interop/peer/<version>). */
+export type GoVersion = "v0.37" | "v0.23";
 /** Which elector: tenure, or client-go at one of the peer versions. */
-export type Impl = "tenure" | "v0.37" | "v0.23";
+export type Impl = "tenure" | GoVersion;
 export type Kind = "tenure" | "client-go";
 export type LockType = "leases" | "endpoints" | "configmaps" | "endpointsleases" | "configmapsleases";
 
@@ -40,6 +49,7 @@ export interface PeerLine {
   readonly event: string;
   readonly mono: number;
   readonly leader?: string | undefined;
+  readonly clock: Clock;
   readonly raw: string;
 }
 
@@ -51,6 +61,8 @@ export interface Peer {
   readonly lines: readonly PeerLine[];
   /** Every stderr line (client-go's klog output, tenure's warnings and errors). */
   readonly stderr: readonly string[];
+  /** Its `ready` line, parsed (runtime, lock, and for tenure its clock), once printed. */
+  readonly ready: Readonly<Record<string, unknown>> | undefined;
   readonly alive: boolean;
   /** Leading now, by its own lines: a `started` not yet followed by `stopped`, and not dead. */
   readonly leading: boolean;
@@ -75,13 +87,18 @@ export interface FleetOptions {
   /** The lock object's name. */
   readonly name: string;
   readonly timings: Timings;
-  /** Paths of the built Go peers (see `goPeers`). */
-  readonly goPeers: Readonly<Record<"v0.37" | "v0.23", string>>;
+  /** Paths of the built Go peers (see `goPeers`); only the versions this fleet starts. */
+  readonly goPeers: Readonly<Partial<Record<GoVersion, string>>>;
   /**
    * How to run tenure-peer: the runtime and its arguments up to the script; the peer's flags follow.
    * Default `node .build/test/interop/tenure-peer.js`. Deno and Bun plug in here.
    */
   readonly tenureCommand?: readonly string[];
+  /**
+   * Default true: tenure peers get --clock-sync and print times on our CLOCK_MONOTONIC. false only
+   * to see that a clock which is not gets refused (clock.test.ts).
+   */
+  readonly clockSync?: boolean;
 }
 
 export interface SpawnOptions {
@@ -111,15 +128,12 @@ export const repoRoot = (): string => {
 /** `node .build/test/interop/tenure-peer.js`, the default tenure peer command. */
 export const nodeTenureCommand = (): readonly string[] => [process.execPath, join(repoRoot(), ".build", "test", "interop", "tenure-peer.js")];
 
-let built: Promise<Readonly<Record<"v0.37" | "v0.23", string>>> | undefined;
+const built = new Map<GoVersion, Promise<string>>();
 
-/**
- * Builds the Go peers once per process through build-peers.sh (cached across runs by content
- * hash; the first build takes about a minute and prints progress on stderr).
- */
-export const goPeers = (): Promise<Readonly<Record<"v0.37" | "v0.23", string>>> =>
-  (built ??= new Promise((resolve, reject) => {
-    const child = spawn("bash", [join(repoRoot(), "test", "interop", "build-peers.sh"), "v0.37", "v0.23"], {
+/** One run of build-peers.sh for `versions`: version → binary. */
+const buildPeers = (versions: readonly GoVersion[]): Promise<Record<string, string>> =>
+  new Promise((resolve, reject) => {
+    const child = spawn("bash", [join(repoRoot(), "test", "interop", "build-peers.sh"), ...versions], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
@@ -127,12 +141,32 @@ export const goPeers = (): Promise<Readonly<Record<"v0.37" | "v0.23", string>>> 
     child.once("error", reject);
     child.once("close", (code) => {
       const paths = Object.fromEntries(out.split("\n").filter((l) => l.includes("=")).map((l) => l.split("=", 2) as [string, string]));
-      const v37 = paths["v0.37"];
-      const v23 = paths["v0.23"];
-      if (code !== 0 || v37 === undefined || v23 === undefined) reject(new Error(`build-peers.sh failed (exit ${code}); stdout: ${out}`));
-      else resolve({ "v0.37": v37, "v0.23": v23 });
+      if (code !== 0 || versions.some((v) => paths[v] === undefined)) reject(new Error(`build-peers.sh failed (exit ${code}); stdout: ${out}`));
+      else resolve(paths);
     });
-  }));
+  });
+
+/**
+ * Builds the Go peers of `versions` (default: both) once per process through build-peers.sh
+ * (cached across runs by content hash; a first build takes about a minute per version and prints
+ * progress on stderr).
+ */
+export const goPeers = async (versions: readonly GoVersion[] = ["v0.37", "v0.23"]): Promise<Readonly<Partial<Record<GoVersion, string>>>> => {
+  const missing = versions.filter((v) => !built.has(v));
+  if (missing.length > 0) {
+    const build = buildPeers(missing);
+    for (const v of missing) built.set(v, build.then((paths) => paths[v] as string));
+  }
+  return Object.fromEntries(await Promise.all(versions.map(async (v) => [v, await (built.get(v) as Promise<string>)] as const)));
+};
+
+/**
+ * The most a tenure peer's synced clock may be off (its clock_error_ns, in ms). Its probes go over
+ * pipes, which on an idle machine pins the offset to within about 0.1 ms; an error beyond this means
+ * the probes were starved, and the checker would need that much slack at every handover, so the
+ * run is refused instead of judged loosely.
+ */
+export const MAX_CLOCK_ERROR_MS = 2;
 
 // -------------------------------------------------------------------------------------
 // children die with us
@@ -214,11 +248,14 @@ export class Fleet {
       `--retry-period=${goDuration(timings.retryPeriod)}`,
       `--lock=${lock}`,
       ...(options.releaseOnCancel === false ? [] : ["--release-on-cancel"]),
+      // A tenure peer probes our clock through its stdin (see tenure-peer.ts).
+      ...(impl === "tenure" && this.options.clockSync !== false ? ["--clock-sync"] : []),
     ];
-    const [file, ...prefix] = impl === "tenure" ? (this.options.tenureCommand ?? nodeTenureCommand()) : [this.options.goPeers[impl]];
-    // For peers whose hrtime is not CLOCK_MONOTONIC (Deno, Bun): how to get there from wall time.
-    const env = { ...process.env, TENURE_MONO_MINUS_WALL_MS: String(monoMs() - (performance.timeOrigin + performance.now())) };
-    const child = spawn(file as string, [...prefix, ...flags], { stdio: ["ignore", "pipe", "pipe"], env });
+    const goPeer = impl === "tenure" ? undefined : this.options.goPeers[impl];
+    if (impl !== "tenure" && goPeer === undefined) throw new Error(`no client-go ${impl} peer was built for this fleet (goPeers)`);
+    const [file, ...prefix] = impl === "tenure" ? (this.options.tenureCommand ?? nodeTenureCommand()) : [goPeer as string];
+    const child = spawn(file as string, [...prefix, ...flags], { stdio: [impl === "tenure" ? "pipe" : "ignore", "pipe", "pipe"] });
+    child.stdin?.on("error", () => {}); // EPIPE after it exited: nothing left to answer
     children.add(child);
     this.#children.set(identity, child);
     if (child.pid !== undefined) tellWatchdog(String(child.pid));
@@ -226,12 +263,24 @@ export class Fleet {
     const lines: PeerLine[] = [];
     const stderr: string[] = [];
     let alive = true;
+    let ready: Record<string, unknown> | undefined;
+    /** ms: a synced clock's error, from the tenure peer's ready line. */
+    let uncertainty = 0;
+    const clockError = (message: string): void => {
+      if (!this.clockErrors.some((e) => e.startsWith(`${identity} `))) this.clockErrors.push(`${identity} ${message}`);
+    };
     const record = (line: string): void => {
-      let parsed: { event?: unknown; leader?: unknown };
+      const now = process.hrtime.bigint();
+      let parsed: { event?: unknown; leader?: unknown; clock?: unknown; seq?: unknown };
       try {
         parsed = JSON.parse(line) as typeof parsed;
       } catch {
         stderr.push(`(stdout, not JSON) ${line}`);
+        return;
+      }
+      if (parsed.event === "clock_probe" && typeof parsed.seq === "number") {
+        // Our CLOCK_MONOTONIC after the peer wrote the probe and before it reads this answer.
+        child.stdin?.write(`${parsed.seq} ${now}\n`);
         return;
       }
       const ns = /"mono_ns":(\d+)/.exec(line)?.[1];
@@ -240,16 +289,30 @@ export class Fleet {
         return;
       }
       const leader = typeof parsed.leader === "string" ? parsed.leader : undefined;
-      const mono = Number(BigInt(ns) / 1000n) / 1000;
-      // A line is read after it was written, so its time is a little before ours. Not so means
-      // the peer's mono_ns is another clock (Deno's and Bun's process.hrtime count from their own
-      // start), and every comparison with it would be meaningless.
-      const lag = monoMs() - mono;
-      if ((lag < -5 || lag > 5_000) && !this.clockErrors.some((e) => e.startsWith(`${identity} `))) {
-        this.clockErrors.push(`${identity} printed mono_ns ${ns}, ${lag.toFixed(0)} ms from this process's CLOCK_MONOTONIC when read: not the same clock`);
+      // A client-go peer reads CLOCK_MONOTONIC and says nothing; a tenure peer names its clock.
+      const clock: Clock = typeof parsed.clock === "string" ? parsed.clock : impl === "tenure" ? "undeclared" : "monotonic";
+      if (parsed.event === "ready") {
+        ready = parsed as Record<string, unknown>;
+        if (clock === "synced") {
+          const error = /"clock_error_ns":(\d+)/.exec(line)?.[1];
+          uncertainty = error === undefined ? Number.POSITIVE_INFINITY : Number(error) / 1e6;
+          if (!(uncertainty <= MAX_CLOCK_ERROR_MS)) {
+            clockError(`synced its clock to within ${error === undefined ? "an unknown error" : `${uncertainty.toFixed(3)} ms`} only (at most ${MAX_CLOCK_ERROR_MS} ms is accepted)`);
+          }
+        }
       }
-      lines.push({ event: parsed.event, mono, leader, raw: line });
-      this.events.push({ process: identity, event: parsed.event, mono, leader });
+      const mono = Number(BigInt(ns) / 1000n) / 1000;
+      // A line is read after it was written, so its time is before ours (or after by a synced
+      // clock's error at most). Not so means its times are on another clock, whatever it says, and
+      // every comparison with them would be meaningless. (The checker refuses undeclared and
+      // foreign clocks by name.)
+      const lag = Number(now / 1000n) / 1000 - mono;
+      if (lag < -(0.5 + uncertainty) || lag > 5_000) {
+        const when = lag >= 0 ? `${lag.toFixed(3)} ms before` : `${(-lag).toFixed(3)} ms after`;
+        clockError(`printed mono_ns ${ns} (clock "${clock}"), ${when} this process's CLOCK_MONOTONIC when it read the line: not the same clock`);
+      }
+      lines.push({ event: parsed.event, mono, leader, clock, raw: line });
+      this.events.push({ process: identity, event: parsed.event, mono, leader, clock, ...(uncertainty === 0 ? {} : { uncertainty }) });
     };
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", record);
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => void stderr.push(line));
@@ -281,6 +344,9 @@ export class Fleet {
       lines,
       stderr,
       closed,
+      get ready() {
+        return ready;
+      },
       last,
       get alive() {
         return alive;
@@ -374,7 +440,7 @@ export class Fleet {
   verdict(extra: Partial<Pick<CheckInput, "until">> = {}): Verdict {
     const verdict = check({ events: this.events, kills: this.kills, exits: this.exits, deadlines: this.deadlines, until: extra.until ?? monoMs() });
     if (this.clockErrors.length === 0) return verdict;
-    const violations = [...this.clockErrors.map((message) => ({ kind: "malformed" as const, message })), ...verdict.violations];
+    const violations = [...this.clockErrors.map((message) => ({ kind: "clock" as const, message })), ...verdict.violations];
     return { ...verdict, ok: false, violations, report: violations.map((v) => `  [${v.kind}] ${v.message}`).join("\n") };
   }
 

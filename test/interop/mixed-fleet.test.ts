@@ -7,7 +7,9 @@
  * next: before each round the only other candidates running are of the wanted next kind (tenure's
  * watching followers would otherwise win nearly every race). So leadership passes
  * tenure→tenure, tenure→client-go, client-go→client-go and client-go→tenure six times each, three
- * graceful and three crash.
+ * graceful and three crash. Every 8 rounds hold each direction once graceful and once by crash;
+ * the runtime matrix runs 8 (TENURE_INTEROP_ROUNDS) with its own runtime's tenure peers
+ * (TENURE_INTEROP_TENURE_COMMAND, and TENURE_INTEROP_RUNTIME, which their ready lines must name).
  *
  * Checked: the checker's verdict over all processes' lines (no overlap; a leader again within the
  * bound after every crash and release); each side reads the other's records (followers report the
@@ -23,7 +25,11 @@ import { Fleet, goPeers, type Kind, type Measure, MICRO_TIME, type Peer, readRec
 
 const TIMINGS: Timings = { leaseDuration: 3_000, renewDeadline: 2_000, retryPeriod: 500 };
 /** A multiple of 8: each of the four directions once graceful and once by crash per 8 rounds. */
-const ROUNDS = Number(process.env["TENURE_INTEROP_ROUNDS"] ?? 24);
+const ROUNDS = Number(process.env["TENURE_INTEROP_ROUNDS"] || 24);
+if (!Number.isInteger(ROUNDS) || ROUNDS <= 0 || ROUNDS % 8 !== 0) throw new Error(`TENURE_INTEROP_ROUNDS=${process.env["TENURE_INTEROP_ROUNDS"]}: a positive multiple of 8`);
+const TENURE = tenureCommandFromEnv();
+/** The runtime the tenure peers must report: the matrix names it; node when they are the default command. */
+const RUNTIME = process.env["TENURE_INTEROP_RUNTIME"] || (TENURE.tenureCommand === undefined ? "node" : undefined);
 /** The leader's kind before round i is PATTERN[i % 4]: tenure→tenure, tenure→client-go, client-go→client-go, client-go→tenure. */
 const PATTERN: readonly Kind[] = ["tenure", "tenure", "client-go", "client-go"];
 const LEASE = "mixed";
@@ -32,9 +38,10 @@ const CRASH = "crash: SIGKILL → started";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-it(`2 tenure + 2 client-go v0.37 on one Lease: ${ROUNDS} handovers in every direction, graceful and crash, never two leaders`, { timeout: 240_000 }, async () => {
-  const [box, peers] = await Promise.all([sandbox("interop-mixed", ELECTION_RULES), goPeers()]);
-  const fleet = new Fleet({ kube, namespace: box.namespace, tokenFile: box.tokenFile, name: LEASE, timings: TIMINGS, goPeers: peers, ...tenureCommandFromEnv() });
+const on = RUNTIME === undefined ? "" : ` (tenure on ${RUNTIME})`;
+it(`2 tenure + 2 client-go v0.37 on one Lease${on}: ${ROUNDS} handovers in every direction, graceful and crash, never two leaders`, { timeout: 60_000 + ROUNDS * 10_000 }, async () => {
+  const [box, peers] = await Promise.all([sandbox("interop-mixed", ELECTION_RULES), goPeers(["v0.37"])]);
+  const fleet = new Fleet({ kube, namespace: box.namespace, tokenFile: box.tokenFile, name: LEASE, timings: TIMINGS, goPeers: peers, ...TENURE });
   const slots: Record<Kind, readonly Slot[]> = {
     tenure: [new Slot(fleet, "tenure-a", "tenure"), new Slot(fleet, "tenure-b", "tenure")],
     "client-go": [new Slot(fleet, "go-a", "v0.37"), new Slot(fleet, "go-b", "v0.37")],
@@ -125,13 +132,22 @@ it(`2 tenure + 2 client-go v0.37 on one Lease: ${ROUNDS} handovers in every dire
 
   const verdict = fleet.verdict();
   const order = ["tenure → tenure", "tenure → client-go", "client-go → tenure", "client-go → client-go"].flatMap((d) => [`${d}, ${GRACEFUL}`, `${d}, ${CRASH}`]);
-  console.log(table("mixed fleet, Lease, 3s/2s/500ms", measures, order));
+  console.log(table(`mixed fleet${on}, Lease, 3s/2s/500ms`, measures, order));
   const brief = TIMINGS.leaseDuration + 2.2 * TIMINGS.retryPeriod + 500;
   console.log(`client-go followers after a crash: ${goCrashes.filter((ms) => ms > brief).length} of ${goCrashes.length} took longer than leaseDuration + 2.2 x retryPeriod + 500 ms (${brief} ms)`);
+  const tenures = fleet.peers.filter((p) => p.kind === "tenure");
+  const clocks = [...new Set(tenures.map((p) => String(p.ready?.["clock"])))];
+  const errors = tenures.map((p) => Number(p.ready?.["clock_error_ns"] ?? 0) / 1000);
+  console.log(`tenure peers' clock: ${clocks.join(", ")}${clocks.includes("synced") ? `, error at most ${Math.max(...errors).toFixed(0)} µs (median ${errors.sort((a, b) => a - b)[errors.length >> 1]?.toFixed(0)} µs)` : ""}`);
   assert.ok(verdict.ok, `checker:\n${verdict.report}`);
-  const directions = ["tenure → tenure", "tenure → client-go", "client-go → client-go", "client-go → tenure"];
-  for (const direction of directions) {
-    assert.ok(measures.filter((m) => m.row.startsWith(`${direction},`)).length >= ROUNDS / 4, `${direction}: ${ROUNDS / 8} graceful and ${ROUNDS / 8} crash`);
+  for (const peer of tenures) {
+    assert.ok(peer.ready !== undefined, `${peer.identity} printed its ready line`);
+    if (RUNTIME !== undefined) assert.equal(peer.ready["runtime"], RUNTIME, `${peer.identity} ran on ${RUNTIME}, with its transport`);
+  }
+  for (const direction of ["tenure → tenure", "tenure → client-go", "client-go → client-go", "client-go → tenure"]) {
+    for (const mode of [GRACEFUL, CRASH]) {
+      assert.equal(measures.filter((m) => m.row === `${direction}, ${mode}`).length, ROUNDS / 8, `${direction}, ${mode}: ${ROUNDS / 8} rounds`);
+    }
   }
   assert.equal(verdict.recoveries.length, ROUNDS);
   assert.ok(verdict.intervals.length >= ROUNDS + 1);

@@ -4,20 +4,24 @@
  *
  *   node .build/test/interop/tenure-peer.js --server=URL --ca-file=F --token-file=F \
  *     --namespace=NS --name=LOCK --identity=ID --lease-duration=3s --renew-deadline=2s \
- *     --retry-period=500ms [--release-on-cancel] [--lock=leases|endpoints|configmaps|endpointsleases|configmapsleases]
+ *     --retry-period=500ms [--release-on-cancel] [--lock=leases|endpoints|configmaps|endpointsleases|configmapsleases] \
+ *     [--clock-sync]
+ *
+ * and, from the sources, as `deno run -A test/interop/tenure-peer.ts ...`, `bun
+ * test/interop/tenure-peer.ts ...` or (Node 22.18+, stripping types) `node test/interop/tenure-peer.ts ...`.
  *
  * Flags are parsed as Go's `flag` package does (`-x`, `--x`, `--x=v`, `--x v`, booleans as `--x` or
  * `--x=false`; durations such as `3s`, `500ms`, `1m30s`). Also accepted, as by the Go peer:
  * `--kubeconfig` (its current context; `--server`, `--ca-file` and `--token-file` override it),
  * `--http-timeout` (tenure's requestTimeout), `--rejoin`, and `--v` (ignored).
  *
- * One JSON object per line on stdout, as the Go peer prints them:
+ * One JSON object per line on stdout, as the Go peer prints them, plus the clock of mono_ns:
  *
- *   {"event":"ready","identity":"a","mono_ns":123,"wall":"...","tenure":"0.1.0","runtime":"node","lock":"leases"}
- *   {"event":"new_leader","identity":"a","leader":"b","mono_ns":124,"wall":"..."}
- *   {"event":"started","identity":"a","mono_ns":125,"wall":"..."}
- *   {"event":"work_stopped","identity":"a","mono_ns":126,"wall":"..."}
- *   {"event":"stopped","identity":"a","mono_ns":127,"wall":"..."}
+ *   {"event":"ready","identity":"a","tenure":"0.1.0","runtime":"deno","lock":"leases","clock_offset_ns":5216...,"clock_error_ns":81000,"clock":"synced","mono_ns":123,"wall":"..."}
+ *   {"event":"new_leader","identity":"a","leader":"b","clock":"synced","mono_ns":124,"wall":"..."}
+ *   {"event":"started","identity":"a","clock":"synced","mono_ns":125,"wall":"..."}
+ *   {"event":"work_stopped","identity":"a","clock":"synced","mono_ns":126,"wall":"..."}
+ *   {"event":"stopped","identity":"a","clock":"synced","mono_ns":127,"wall":"..."}
  *
  * "work_stopped" has no client-go counterpart: it is printed when the leader's signal aborts and
  * its work (onStartedLeading) returns, which tenure awaits before it releases the lock; so it
@@ -25,17 +29,26 @@
  * onStoppedLeading, after the release, as in the Go peer (where the leader's context is only
  * cancelled after the release too).
  *
- * mono_ns is CLOCK_MONOTONIC (see monotonicNs), the clock the Go peer reads. Errors and the API server's warnings go to stderr, one line each
- * (`tenure-peer: warning: ...`, `tenure-peer: error <reason>: ...`).
+ * mono_ns, and "clock", which says what it is (see `clock` below): "monotonic" is CLOCK_MONOTONIC,
+ * the clock the Go peer and the harness read (Node's process.hrtime); "synced" is this process's
+ * own monotonic clock moved onto CLOCK_MONOTONIC by --clock-sync, within clock_error_ns (Deno's and
+ * Bun's process.hrtime, which count from their own start); "process" is that own clock unsynced,
+ * comparable with nothing else (Deno and Bun without --clock-sync).
+ *
+ * Errors and the API server's warnings go to stderr, one line each (`tenure-peer: warning: ...`,
+ * `tenure-peer: error <reason>: ...`).
  *
  * SIGTERM/SIGINT end the run (with --release-on-cancel the lock is released first) and the process
  * exits 0 after "stopped". Losing leadership without a signal exits 1 after "stopped", unless
  * --rejoin is set, in which case a fresh elector campaigns again.
  *
- * Only process.argv, process.on(signal), process.hrtime, process.stdout/stderr and node:os are
- * used from Node, all of which Deno and Bun provide; the transport is picked by runtime.
+ * Only process.argv, process.on(signal), process.hrtime, process.stdin/stdout/stderr, node:os and
+ * node:readline are used from Node, all of which Deno and Bun provide. The transport is the
+ * runtime's own, as `tenure/kubernetes` picks it by export condition (see `pickRuntime`); the
+ * `ready` line names it.
  */
 import { hostname } from "node:os";
+import { createInterface } from "node:readline";
 import {
   type Cluster,
   cluster,
@@ -76,28 +89,105 @@ const fail = (code: number, message: string): Promise<never> => {
   return exit(code);
 };
 
+// -------------------------------------------------------------------------------------
+// the clock
+// -------------------------------------------------------------------------------------
+
 /**
- * CLOCK_MONOTONIC in nanoseconds, the clock the Go peer and the harness read. Node's hrtime is it;
- * Deno's and Bun's count from their own start, so there the harness hands over the difference
- * between its monotonic and wall clocks (TENURE_MONO_MINUS_WALL_MS), and this process adds it to
- * its own wall time at start plus its monotonic time since (which move at the same rate).
+ * The clock of mono_ns. The harness judges handovers between processes by their times, so they
+ * must all be on one clock: CLOCK_MONOTONIC, which the Go peer reads with clock_gettime and the
+ * harness (on Node) with process.hrtime. Node's process.hrtime is libuv's uv_hrtime, i.e.
+ * CLOCK_MONOTONIC on Linux. Deno's and Bun's are not: they count from their own process start
+ * (they run at CLOCK_MONOTONIC's rate, from another zero), and these runtimes have no other way to
+ * read CLOCK_MONOTONIC.
+ *
+ * So with --clock-sync (the harness passes it to every tenure peer) this process measures the
+ * offset from its own clock to the harness's, NTP-style over the pipes it already has: it notes its
+ * time t0, prints `{"event":"clock_probe","seq":n}`, and the harness answers `n h` on stdin, h being
+ * its CLOCK_MONOTONIC when it read the probe; at the answer this process notes t1. The harness read
+ * the probe after t0 and answered before t1, so the offset lies in [h − t1, h − t0], however slow
+ * either side was. Every probe's interval holds it, so their intersection does too, and it narrows
+ * to about 0.1 ms within a few probes; its midpoint is the offset and half its width the error,
+ * printed in the ready line as clock_error_ns (the checker allows for it, see checker.ts).
+ *
+ * Why not the alternatives:
+ * - the harness's clock at spawn plus this process's time since its start: the start is some
+ *   unknown time after the spawn (exec, runtime start-up; milliseconds, more on a busy machine),
+ *   which would shift every time of this process early by an amount nobody knows;
+ * - wall time (CLOCK_REALTIME) for every process: JavaScript reads it only to the millisecond
+ *   (Date.now) or as the start-up's wall time plus monotonic time since (performance.timeOrigin,
+ *   measured about 1 ms off on Deno and Bun here), and it jumps when the clock is set, which
+ *   CLOCK_MONOTONIC never does; either error would be unknown to the checker.
+ * The probes need no assumption but that both clocks run at the same rate (they are both
+ * CLOCK_MONOTONIC underneath), give a bound the checker can use, and cost a few milliseconds.
+ *
+ * On Node the probes only confirm that the offset is 0 (its interval holds 0): mono_ns stays
+ * CLOCK_MONOTONIC as read. Were it not so, the offset is used and the clock is "synced".
  */
-const offset = process.env["TENURE_MONO_MINUS_WALL_MS"];
-const monotonicNs = (): bigint =>
-  offset === undefined || !("Deno" in globalThis || "Bun" in globalThis)
-    ? process.hrtime.bigint()
-    : BigInt(Math.round((performance.timeOrigin + performance.now() + Number(offset)) * 1e6));
+interface ClockState {
+  readonly name: "monotonic" | "synced" | "process";
+  /** Added to process.hrtime.bigint(): CLOCK_MONOTONIC − own clock. */
+  readonly offset: bigint;
+  /** For "synced": how far mono_ns may be from CLOCK_MONOTONIC, in ns. */
+  readonly error?: bigint;
+}
+
+/** Deno and Bun count process.hrtime from their own start (see above). */
+const OWN_CLOCK: ClockState["name"] = "Deno" in globalThis || "Bun" in globalThis ? "process" : "monotonic";
+let clock: ClockState = { name: OWN_CLOCK, offset: 0n };
+
+/** At most this many probes; done early once the interval is this narrow. */
+const PROBES = 32;
+const NARROW_NS = 200_000n;
+
+/** --clock-sync: the offset from this process's clock to the harness's, by probes (see above). */
+const syncClock = async (identity: string): Promise<ClockState | string> => {
+  const answers = new Map<number, (harness: bigint) => void>();
+  const input = createInterface({ input: process.stdin });
+  input.on("line", (line) => {
+    const match = /^(\d+) (\d+)$/.exec(line.trim());
+    if (match !== null) answers.get(Number(match[1]))?.(BigInt(match[2] as string));
+  });
+  try {
+    let low: bigint | undefined;
+    let high: bigint | undefined;
+    for (let seq = 0; seq < PROBES; seq++) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const answer = new Promise<bigint | undefined>((resolve) => {
+        answers.set(seq, resolve);
+        timer = setTimeout(() => resolve(undefined), 5_000);
+      });
+      const t0 = process.hrtime.bigint();
+      write(process.stdout, `{"event":"clock_probe","identity":${JSON.stringify(identity)},"seq":${seq}}\n`);
+      const harness = await answer;
+      const t1 = process.hrtime.bigint();
+      clearTimeout(timer);
+      answers.delete(seq);
+      if (harness === undefined) return `--clock-sync: no answer on stdin to clock probe ${seq} within 5 s`;
+      low = low === undefined || harness - t1 > low ? harness - t1 : low;
+      high = high === undefined || harness - t0 < high ? harness - t0 : high;
+      if (low > high) return `--clock-sync: the probes disagree (offset both ≥ ${low} and ≤ ${high} ns): the clocks do not run at one rate`;
+      if (seq >= 2 && high - low <= NARROW_NS) break;
+    }
+    const [lo, hi] = [low as bigint, high as bigint];
+    if (lo <= 0n && hi >= 0n) return { name: "monotonic", offset: 0n };
+    return { name: "synced", offset: (lo + hi) / 2n, error: (hi - lo + 1n) / 2n };
+  } finally {
+    input.close();
+    process.stdin.pause();
+  }
+};
 
 /**
  * One JSON line; mono_ns is written from the bigint itself, because a JSON number beyond 2^53
  * (about 104 days of uptime in nanoseconds) would lose digits through Number.
  */
-const emit = (event: string, identity: string, extra: Readonly<Record<string, string>> = {}): void => {
-  const mono = monotonicNs();
+const emit = (event: string, identity: string, extra: Readonly<Record<string, string | bigint>> = {}): void => {
+  const mono = process.hrtime.bigint() + clock.offset;
   const wall = new Date().toISOString();
   const fields = [`"event":${JSON.stringify(event)}`, `"identity":${JSON.stringify(identity)}`];
-  for (const [key, value] of Object.entries(extra)) fields.push(`${JSON.stringify(key)}:${JSON.stringify(value)}`);
-  fields.push(`"mono_ns":${mono.toString()}`, `"wall":${JSON.stringify(wall)}`);
+  for (const [key, value] of Object.entries(extra)) fields.push(`${JSON.stringify(key)}:${typeof value === "bigint" ? value.toString() : JSON.stringify(value)}`);
+  fields.push(`"clock":"${clock.name}"`, `"mono_ns":${mono.toString()}`, `"wall":${JSON.stringify(wall)}`);
   write(process.stdout, `{${fields.join(",")}}\n`);
 };
 
@@ -125,6 +215,10 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   lock: { kind: "string", usage: `lock type: ${LOCK_TYPES.join(", ")} (default leases)` },
   "http-timeout": { kind: "duration", usage: "per-request timeout while a candidate (default max(1s, renew-deadline/2))" },
   rejoin: { kind: "bool", usage: "after losing leadership without a signal, campaign again instead of exiting 1" },
+  "clock-sync": {
+    kind: "bool",
+    usage: "before campaigning, measure this process's clock against the harness's CLOCK_MONOTONIC by probes on stdout answered on stdin, and print mono_ns on it (needed on Deno and Bun)",
+  },
   v: { kind: "string", usage: "log verbosity: accepted as the Go peer's klog flag is, and ignored" },
 };
 
@@ -189,7 +283,13 @@ const usage = (): string =>
 // wiring
 // -------------------------------------------------------------------------------------
 
-/** The transport of the runtime we run on; the rest of the program is the same everywhere. */
+/**
+ * The transport of the runtime we run on, as `tenure/kubernetes` would pick it by export condition
+ * (entry-deno.ts, entry-bun.ts and entry-node.ts import these same modules); the rest of the
+ * program is the same everywhere. Not `tenure/kubernetes` itself: this program needs a Cluster for
+ * an explicit --server and --ca-file, i.e. the runtime's tlsFetch, which only the runtime module
+ * offers, and it runs from the sources (under Deno, Bun and Node 22+) as well as from .build/.
+ */
 const pickRuntime = async (): Promise<Runtime> => {
   if ("Deno" in globalThis) return (await import("../../adapters/runtime/deno.ts")).runtime;
   if ("Bun" in globalThis) return (await import("../../adapters/runtime/bun.ts")).runtime;
@@ -239,6 +339,11 @@ const main = async (): Promise<never> => {
   const controller = new AbortController();
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => controller.abort());
 
+  if (values["clock-sync"] === true) {
+    const synced = await syncClock(identity);
+    if (typeof synced === "string") return fail(2, synced);
+    clock = synced;
+  }
   const runtime = await pickRuntime();
   const warn = (message: string): void => say(`warning: ${message}`);
   let kube: Cluster;
@@ -299,7 +404,8 @@ const main = async (): Promise<never> => {
   } catch (error) {
     return fail(2, `invalid leader election config: ${error instanceof ConfigError ? error.issues.join("; ") : String(error)}`);
   }
-  emit("ready", identity, { tenure: TENURE_VERSION, runtime: runtime.name, lock: lockType });
+  const clockInfo = clock.error === undefined ? {} : { clock_offset_ns: clock.offset, clock_error_ns: clock.error };
+  emit("ready", identity, { tenure: TENURE_VERSION, runtime: runtime.name, lock: lockType, ...clockInfo });
   for (;;) {
     try {
       await elector.run(controller.signal);

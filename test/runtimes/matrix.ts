@@ -7,7 +7,8 @@
  * 1. the unit suite, test/src and test/adapters, unchanged (Node 20 runs it in the `unit` stage);
  * 2. the in-cluster subset, test/runtimes/in-cluster.test.ts;
  * 3. the runtime's example as three replicas (examples.test.ts, which drives them from Node 20);
- * 4. on Deno and Bun, the interop mixed fleet with that runtime's tenure peers.
+ * 4. on Deno, Bun and Node 22, the interop mixed fleet (test/interop/mixed-fleet.test.ts, driven
+ *    from Node 20) with that runtime's tenure peers, run from the sources, against client-go v0.37's.
  *
  * Every step runs even when one before it failed; the exit code says whether all passed.
  */
@@ -34,12 +35,14 @@ const runs = process.env["TENURE_PROPERTY_RUNS"] ?? "1000";
 
 const steps = (rt: RuntimeName, bin: string): Step[] => {
   const examples: Step = { name: "example", command: [node20, "--test", ".build/test/runtimes/examples.test.js"], env: { TENURE_RUNTIME: rt } };
-  // The mixed fleet with this runtime's tenure peers against client-go's (8 rounds: each direction
-  // once graceful, once by crash); the harness itself runs on Node 20.
-  const interop = (peer: readonly string[]): Step => ({
+  // The mixed fleet with this runtime's tenure peers against client-go's, 8 rounds (each direction
+  // once graceful, once by crash; about 20 s). The harness runs on Node 20; the peers sync their
+  // clocks to it (tenure-peer --clock-sync) and must report this runtime in their ready lines.
+  const peer = join(ROOT, "test", "interop", "tenure-peer.ts");
+  const interop = (args: readonly string[], reports: "node" | "deno" | "bun"): Step => ({
     name: "interop",
     command: [node20, "--test", ".build/test/interop/mixed-fleet.test.js"],
-    env: { TENURE_INTEROP_ROUNDS: "8", TENURE_INTEROP_TENURE_COMMAND: JSON.stringify([bin, ...peer]) },
+    env: { TENURE_INTEROP_ROUNDS: "8", TENURE_INTEROP_TENURE_COMMAND: JSON.stringify([bin, ...args, peer]), TENURE_INTEROP_RUNTIME: reports },
   });
   switch (rt) {
     case "node20":
@@ -52,6 +55,8 @@ const steps = (rt: RuntimeName, bin: string): Step[] => {
         { name: "unit", command: [bin, "--test", "--test-reporter=spec", ...UNIT.map((d) => `${d}/**/*.test.ts`)] },
         { name: "in-cluster", command: [bin, "--test", "--test-reporter=spec", "test/runtimes/in-cluster.test.ts"] },
         examples,
+        // One Node besides the machine's (whose peers the `interop` stage runs, 24 rounds) is enough.
+        ...(rt === "node22" ? [interop([], "node")] : []),
       ];
     case "deno":
       // node:test maps onto Deno.test; files are type-checked first (node:test's types from @types/node).
@@ -59,7 +64,7 @@ const steps = (rt: RuntimeName, bin: string): Step[] => {
         { name: "unit", command: [bin, "test", "--allow-all", ...UNIT] },
         { name: "in-cluster", command: [bin, "test", "--allow-all", "test/runtimes/in-cluster.test.ts"] },
         examples,
-        interop(["run", "--allow-all", "test/interop/tenure-peer.ts"]),
+        interop(["run", "--allow-all"], "deno"),
       ];
     case "bun":
       // `bun test` runs node:test files with its own runner. Its 5 s default per test would cut the
@@ -68,7 +73,7 @@ const steps = (rt: RuntimeName, bin: string): Step[] => {
         { name: "unit", command: [bin, "test", "--timeout=600000", ...UNIT.map((d) => `./${d}`)] },
         { name: "in-cluster", command: [bin, "test", "--timeout=120000", "./test/runtimes/in-cluster.test.ts"] },
         examples,
-        interop(["test/interop/tenure-peer.ts"]),
+        interop([], "bun"),
       ];
   }
 };
