@@ -1,6 +1,6 @@
 /**
  * tenure as a separate process with the client-go peer's command line and output
- * (test/interop/peer/v0.37/main.go), so that bench/client-go.ts treats both alike:
+ * (test/interop/peer/elector.go), so that bench/client-go.ts treats both alike:
  *
  *   node .build/bench/support/tenure-peer.js --server URL --ca-file F --token-file F \
  *     --namespace NS --name LEASE --identity ID --lease-duration 15s --renew-deadline 10s \

@@ -1,6 +1,6 @@
 /**
  * tenure's elector as a process with the command line and output of the client-go peer
- * (test/interop/peer/v0.37/main.go), so the interop harness drives both alike:
+ * (test/interop/peer/elector.go), so the interop harness drives both alike:
  *
  *   node .build/test/interop/tenure-peer.js --server=URL --ca-file=F --token-file=F \
  *     --namespace=NS --name=LOCK --identity=ID --lease-duration=3s --renew-deadline=2s \
