@@ -35,10 +35,13 @@ export const keepWatching = (
     active = value;
     handlers.health(value);
   };
+  // Woken by stop() rather than by a listener on the signal: one listener per pause would pile up
+  // on a follower whose watch keeps failing.
+  let wake: (() => void) | undefined;
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
       const cancel = clock.setTimer(clock.now() + ms, resolve);
-      controller.signal.addEventListener("abort", () => (cancel(), resolve()), { once: true });
+      wake = () => (cancel(), resolve());
     });
 
   const loop = async (): Promise<void> => {
@@ -85,5 +88,8 @@ export const keepWatching = (
     }
   };
   void loop();
-  return () => controller.abort();
+  return () => {
+    controller.abort();
+    wake?.();
+  };
 };

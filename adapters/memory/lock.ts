@@ -145,14 +145,17 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
       }
       const channel = new Channel(clock, latency);
       const from = (version as MemoryVersion | undefined)?.resourceVersion;
+      let unsubscribe: () => void;
       try {
-        channel.unsubscribe = store.subscribe(namespace, name, from, channel);
+        unsubscribe = store.subscribe(namespace, name, from, channel);
       } catch (error) {
         store.log("watch", key, options.client, (error as LockError).reason);
         throw error;
       }
       store.log("watch", key, options.client, "ok");
-      signal.addEventListener("abort", () => channel.end(), { once: true });
+      // A stream the store ends must not leave its listener behind on a signal the next watch reuses.
+      channel.unsubscribe = () => (unsubscribe(), signal.removeEventListener("abort", channel.end));
+      signal.addEventListener("abort", channel.end, { once: true });
       return channel;
     },
   };

@@ -101,6 +101,38 @@ describe("keepWatching", () => {
     assert.deepEqual(t.failures, ["Forbidden"]);
   });
 
+  it("leaves no abort listeners behind on its signal, however often watches fail or end", async () => {
+    const t = setup();
+    let live = 0;
+    let counted: AbortSignal | undefined;
+    // Counts the listeners on the one signal every watch gets, by wrapping that instance's methods.
+    const count = (signal: AbortSignal): void => {
+      if (counted === signal) return;
+      counted = signal;
+      const add = signal.addEventListener.bind(signal);
+      const remove = signal.removeEventListener.bind(signal);
+      signal.addEventListener = ((...args: Parameters<AbortSignal["addEventListener"]>) => (live++, add(...args))) as AbortSignal["addEventListener"];
+      signal.removeEventListener = ((...args: Parameters<AbortSignal["removeEventListener"]>) => (live--, remove(...args))) as AbortSignal["removeEventListener"];
+    };
+    const watch = (t.lock as Required<Lock>).watch.bind(t.lock);
+    t.lock.inject({ ops: ["watch"], error: "ServerError", times: 12 });
+    const stop = keepWatching({ watch: (from, signal) => (count(signal), watch(from, signal)) }, undefined, t.clock, 1_000, {
+      seen: () => {},
+      health: () => {},
+      failed: () => {},
+    });
+    await t.clock.advance(30 * MAX_WATCH_BACKOFF); // 12 failed watches, each followed by a pause
+    for (let i = 0; i < 12; i++) {
+      t.write(`h${i}`);
+      await t.clock.advance(1_000);
+      t.store.closeWatches(); // a stream the server ends
+      await t.clock.advance(1_000);
+    }
+    assert.deepEqual(t.watches().map((r) => (r === "ok" ? "ok" : "failed")), [...Array(12).fill("failed"), ...Array(13).fill("ok")]);
+    assert.ok(live <= 1, `${live} listeners still on the signal (at most the open watch's own)`);
+    stop();
+  });
+
   it("counts streams that end at once without events as failures (a proxy cutting them)", async () => {
     const t = setup();
     const stop = t.start(undefined);
