@@ -116,7 +116,7 @@ for (const [key, { title, code }] of Object.entries(PROGRAMS) as [keyof typeof P
   const budget = BUDGET[key];
   const ok = m.gzipped < budget && m.nodeOnly.length === 0;
   if (!ok) broken++;
-  const verdict = m.gzipped < budget ? `under the ${kb(budget)} budget` : `OVER the ${kb(budget)} budget by ${kb(m.gzipped - budget)}`;
+  const verdict = m.gzipped < budget ? `under the ${kb(budget)} budget (${budget - m.gzipped} B to spare)` : `OVER the ${kb(budget)} budget: ${m.gzipped - budget + 1} B must go`;
   console.log(`${ok ? "✓" : "✗"} ${title}: ${kb(m.gzipped)} gzipped (${m.gzipped} B), ${kb(m.minified)} minified; ${verdict}`);
   if (m.nodeOnly.length > 0) console.log(`  the default condition reached Node-only modules: ${m.nodeOnly.join(", ")}`);
   const own = m.contributors.filter(([name]) => name.startsWith("tenure ")).reduce((sum, [, bytes]) => sum + bytes, 0);

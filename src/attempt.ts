@@ -46,7 +46,7 @@ export type Request =
 
 export type Outcome =
   | { readonly ok: true; readonly observed: Observed }
-  | { readonly ok: false; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number };
+  | { readonly ok: false; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 /** An attempt in flight: when it began (its `now` is written as renewTime) and what it awaits. */
 export interface Attempt {
@@ -59,7 +59,7 @@ export type Failure =
   | { readonly kind: "held"; readonly holder: string }
   /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
   | { readonly kind: "lost" }
-  | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number };
+  | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 export type Progress =
   | { readonly _tag: "send"; readonly attempt: Attempt; readonly request: Request }
@@ -129,9 +129,7 @@ const send = (started: Now, stage: Attempt["stage"], request: Request): Progress
   request,
 });
 const errorOf = (outcome: Outcome & { ok: false }): Failure =>
-  outcome.retryAfter === undefined
-    ? { kind: "error", reason: outcome.reason, message: outcome.message }
-    : { kind: "error", reason: outcome.reason, message: outcome.message, retryAfter: outcome.retryAfter };
+  ({ kind: "error", reason: outcome.reason, message: outcome.message, retryAfter: outcome.retryAfter });
 
 // -------------------------------------------------------------------------------------
 // acquire or renew

@@ -121,13 +121,9 @@ const FIELDS: readonly (readonly [string, keyof typeof KINDS])[] = [
 const left = <E>(value: E): Either<E, never> => ({ _tag: "Left", left: value });
 const right = <A>(value: A): Either<never, A> => ({ _tag: "Right", right: value });
 
-const isLock = (value: unknown): boolean =>
+const hasMethods = (value: unknown, methods: readonly string[]): boolean =>
   typeof value === "object" && value !== null &&
-  ["get", "create", "update"].every((method) => typeof (value as Record<string, unknown>)[method] === "function");
-
-const isClock = (value: unknown): boolean =>
-  typeof value === "object" && value !== null &&
-  ["now", "wall", "setTimer"].every((method) => typeof (value as Record<string, unknown>)[method] === "function");
+  methods.every((method) => typeof (value as Record<string, unknown>)[method] === "function");
 
 /**
  * Checks options and fills in defaults. The first messages are client-go's, verbatim and in its
@@ -168,10 +164,10 @@ export const parseSettings = (options: unknown): Either<ConfigError, Settings> =
 
   // Ours.
   issues.push(...typeIssues);
-  if (input["lock"] !== undefined && input["lock"] !== null && !isLock(input["lock"])) {
+  if (input["lock"] !== undefined && input["lock"] !== null && !hasMethods(input["lock"], ["get", "create", "update"])) {
     issues.push("lock must have get, create and update methods (use memoryLock, leaseLock or your own Lock)");
   }
-  if (input["clock"] !== undefined && !isClock(input["clock"])) {
+  if (input["clock"] !== undefined && !hasMethods(input["clock"], ["now", "wall", "setTimer"])) {
     issues.push("clock must have now, wall and setTimer methods");
   }
   if (leaseDuration !== undefined && leaseDuration > 0) {

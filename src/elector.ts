@@ -244,8 +244,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
       started = true;
       return new Promise<void>((resolve, reject) => {
         const stop = (): void => dispatch({ _tag: "Stop" });
-        signal?.addEventListener("abort", stop, { once: true });
-        settle = { resolve, reject, detach: () => signal?.removeEventListener("abort", stop) };
+        settle = { resolve, reject, detach: signal ? onAbort(signal, stop) : () => {} };
         dispatch({ _tag: "Start" });
         if (signal?.aborted) stop();
       });
@@ -262,6 +261,21 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     },
     metrics: () => metricsOf(name, state, clock.now(), isLeader()),
   };
+};
+
+// One listener per signal however many electors share it: Node warns past ten on one target.
+const stops = new WeakMap<AbortSignal, Set<() => void>>();
+
+/** Calls `stop` when `signal` aborts; returns what forgets it. */
+const onAbort = (signal: AbortSignal, stop: () => void): (() => void) => {
+  let all = stops.get(signal);
+  if (!all) {
+    const fresh = new Set<() => void>();
+    stops.set(signal, (all = fresh));
+    signal.addEventListener("abort", () => fresh.forEach((f) => f()), { once: true });
+  }
+  all.add(stop);
+  return () => all.delete(stop);
 };
 
 const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Observed> => {
@@ -281,8 +295,5 @@ const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Observ
 
 const failure = (error: unknown): Outcome => {
   const message = error instanceof Error ? error.message : String(error);
-  const retryAfter = error instanceof LockError ? error.retryAfter : undefined;
-  return retryAfter === undefined
-    ? { ok: false, reason: reasonOf(error), message }
-    : { ok: false, reason: reasonOf(error), message, retryAfter };
+  return { ok: false, reason: reasonOf(error), message, retryAfter: error instanceof LockError ? error.retryAfter : undefined };
 };

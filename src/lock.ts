@@ -82,9 +82,9 @@ export type LockErrorReason =
 export interface LockErrorOptions {
   readonly cause?: unknown;
   /** HTTP status, when there was one. */
-  readonly status?: number;
+  readonly status?: number | undefined;
   /** Milliseconds the server asked us to wait (Retry-After). */
-  readonly retryAfter?: number;
+  readonly retryAfter?: number | undefined;
 }
 
 /** A failed lock operation. `reason` says which kind; the message says what to do. */

@@ -37,16 +37,16 @@ export interface Cluster {
 export interface ClusterOptions {
   readonly server: string;
   /** Default: the runtime's global `fetch` (which trusts only public CAs). */
-  readonly fetch?: Fetch;
+  readonly fetch?: Fetch | undefined;
   /** A bearer token, or a function returning the current one. */
-  readonly token?: string | (() => string | Promise<string>);
+  readonly token?: string | (() => string | Promise<string>) | undefined;
   /** Instead of `token`: full control over credentials and refresh. */
-  readonly credentials?: Credentials;
-  readonly namespace?: string;
+  readonly credentials?: Credentials | undefined;
+  readonly namespace?: string | undefined;
   /** Default 3 MiB: a Lease is tiny, but a legacy ConfigMap lock can hold up to 1 MiB of data. */
-  readonly maxResponseBytes?: number;
+  readonly maxResponseBytes?: number | undefined;
   /** Default: `console.warn` with a `tenure:` prefix. */
-  readonly warn?: (message: string) => void;
+  readonly warn?: ((message: string) => void) | undefined;
 }
 
 export const DEFAULT_MAX_RESPONSE_BYTES: number = 3 * 1024 * 1024;

@@ -65,7 +65,7 @@ export const errorOfResponse = (status: number, body: unknown, headers: Headers,
   return new LockError(reason, message, {
     status,
     cause: kube,
-    ...(Number.isFinite(retrySeconds) ? { retryAfter: retrySeconds * 1000 } : {}),
+    retryAfter: Number.isFinite(retrySeconds) ? retrySeconds * 1000 : undefined,
   });
 };
 

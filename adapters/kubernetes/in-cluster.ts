@@ -47,8 +47,8 @@ export const inClusterWith = async (runtime: Runtime, options: InClusterOptions 
     server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
     fetch: runtime.tlsFetch({ ca }),
     credentials,
-    ...(namespace === "" ? {} : { namespace }),
-    ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
-    ...(options.warn === undefined ? {} : { warn: options.warn }),
+    namespace: namespace || undefined,
+    maxResponseBytes: options.maxResponseBytes,
+    warn: options.warn,
   });
 };

@@ -177,9 +177,9 @@ export const fromKubeconfigWith = async (runtime: Runtime, options: KubeconfigOp
   return cluster({
     server: c.server,
     fetch: exec === undefined ? runtime.tlsFetch(tls) : certificateFetch(runtime, tls, exec),
-    ...(credentials === undefined ? {} : { credentials }),
+    credentials,
     namespace: context.context.namespace || "default",
-    ...(options.maxResponseBytes === undefined ? {} : { maxResponseBytes: options.maxResponseBytes }),
+    maxResponseBytes: options.maxResponseBytes,
     warn,
   });
 };

@@ -4,8 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { healthzAdaptor, LeadershipLostError } from "../../src/index.ts";
-import type { Fault } from "../../adapters/memory.ts";
+import { createElector, healthzAdaptor, LeadershipLostError } from "../../src/index.ts";
+import { type Fault, MemoryLeaseStore, memoryLock } from "../../adapters/memory.ts";
+import { VirtualClock } from "../../adapters/virtual-clock.ts";
 import { type Candidate, when, world } from "../support/candidates.ts";
 
 // client-go's TestFastPathLeaderElection and testReleaseOnCancellation use LD 15 s, RD 2 s, RP 1 s.
@@ -178,6 +179,30 @@ describe("callbacks and lifecycle", () => {
     await w.clock.until(() => a.outcome !== undefined);
     assert.equal(a.outcome, "resolved");
     assert.deepEqual(a.events.map(([, e]) => e), ["stopped"]);
+  });
+
+  it("many electors on one signal add one listener to it, and all stop when it aborts", async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryLeaseStore({ clock });
+    const shutdown = new AbortController();
+    let listeners = 0;
+    const add = shutdown.signal.addEventListener.bind(shutdown.signal);
+    shutdown.signal.addEventListener = ((...args: Parameters<AbortSignal["addEventListener"]>) => (listeners++, add(...args))) as AbortSignal["addEventListener"];
+    const stopped: string[] = [];
+    const runs = Array.from({ length: 12 }, (_, i) =>
+      createElector({
+        lock: memoryLock(store, { namespace: "ns", name: `lease-${i}` }),
+        identity: `pod-${i}`,
+        clock,
+        onStartedLeading: () => {},
+        onStoppedLeading: () => void stopped.push(`pod-${i}`),
+      }).run(shutdown.signal));
+    await clock.advance(5_000);
+    assert.equal(listeners, 1, "Node warns past ten listeners on one signal");
+    shutdown.abort();
+    await clock.advance(0);
+    await Promise.all(runs);
+    assert.equal(stopped.length, 12);
   });
 
   it("hands the leader a fencing term that grows with each change of holder", async () => {
