@@ -10,6 +10,7 @@ import * as z from "zod/mini";
 import { LockError } from "../../src/lock.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { Credentials } from "./cluster.ts";
+import { explain, issuesOf } from "./schema-issues.ts";
 
 export interface ExecConfig {
   readonly apiVersion: string;
@@ -92,8 +93,8 @@ export const execCredentials = (
     } catch {
       throw fail("did not print JSON");
     }
-    const parsed = output.safeParse(json);
-    if (!parsed.success) throw fail(`printed something that is not an ExecCredential: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    const parsed = output.safeParse(json, { error: explain });
+    if (!parsed.success) throw fail(`printed something that is not an ExecCredential: ${issuesOf(parsed.error).join("; ")}`);
     if (parsed.data.apiVersion !== exec.apiVersion) throw fail(`answered in ${parsed.data.apiVersion}, but the kubeconfig asks for ${exec.apiVersion}`);
     const status = parsed.data.status;
     const hasCert = status.clientCertificateData !== undefined && status.clientKeyData !== undefined;

@@ -9,6 +9,7 @@ import * as z from "zod/mini";
 import type { Runtime, TlsOptions } from "../runtime/runtime.ts";
 import { type Cluster, cluster, type Credentials, type Fetch, tokenCredentials } from "./cluster.ts";
 import { type ClientCertificate, type ExecCredentials, execCredentials } from "./exec-credential.ts";
+import { explain, issuesOf } from "./schema-issues.ts";
 import { fileTokenCredentials } from "./token-file.ts";
 import { parseYaml } from "./yaml.ts";
 
@@ -97,11 +98,8 @@ const load = async (runtime: Runtime, paths: readonly string[]): Promise<Loaded>
       if (paths.length > 1) continue; // kubectl skips missing files in a KUBECONFIG list
       throw new Error(`cannot read kubeconfig ${path}: ${error instanceof Error ? error.message : String(error)}`);
     }
-    const parsed = schema.safeParse(parseYaml(text) ?? {});
-    if (!parsed.success) {
-      const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`);
-      throw new Error(`kubeconfig ${path} is not valid:\n  - ${issues.join("\n  - ")}`);
-    }
+    const parsed = schema.safeParse(parseYaml(text) ?? {}, { error: explain });
+    if (!parsed.success) throw new Error(`kubeconfig ${path} is not valid:\n  - ${issuesOf(parsed.error).join("\n  - ")}`);
     const dir = dirOf(path);
     const config = parsed.data;
     current ??= config["current-context"] ?? undefined;
