@@ -10,6 +10,7 @@ import { emptyRecord } from "../../src/record.ts";
 import { keepWatching, MAX_WATCH_BACKOFF } from "../../src/watcher.ts";
 import { MemoryLeaseStore, memoryLock } from "../../adapters/memory.ts";
 import { VirtualClock } from "../../adapters/virtual-clock.ts";
+import { countListeners, type ListenerCount } from "../support/listeners.ts";
 
 const setup = () => {
   const clock = new VirtualClock();
@@ -103,16 +104,10 @@ describe("keepWatching", () => {
 
   it("leaves no abort listeners behind on its signal, however often watches fail or end", async () => {
     const t = setup();
-    let live = 0;
-    let counted: AbortSignal | undefined;
-    // Counts the listeners on the one signal every watch gets, by wrapping that instance's methods.
+    // Every watch gets the same signal: count the listeners left on it.
+    let listeners: { readonly signal: AbortSignal; readonly count: ListenerCount } | undefined;
     const count = (signal: AbortSignal): void => {
-      if (counted === signal) return;
-      counted = signal;
-      const add = signal.addEventListener.bind(signal);
-      const remove = signal.removeEventListener.bind(signal);
-      signal.addEventListener = ((...args: Parameters<AbortSignal["addEventListener"]>) => (live++, add(...args))) as AbortSignal["addEventListener"];
-      signal.removeEventListener = ((...args: Parameters<AbortSignal["removeEventListener"]>) => (live--, remove(...args))) as AbortSignal["removeEventListener"];
+      if (listeners?.signal !== signal) listeners = { signal, count: countListeners(signal) };
     };
     const watch = (t.lock as Required<Lock>).watch.bind(t.lock);
     t.lock.inject({ ops: ["watch"], error: "ServerError", times: 12 });
@@ -129,7 +124,8 @@ describe("keepWatching", () => {
       await t.clock.advance(1_000);
     }
     assert.deepEqual(t.watches().map((r) => (r === "ok" ? "ok" : "failed")), [...Array(12).fill("failed"), ...Array(13).fill("ok")]);
-    assert.ok(live <= 1, `${live} listeners still on the signal (at most the open watch's own)`);
+    const live = listeners?.count.live;
+    assert.ok(live !== undefined && live <= 1, `${live} listeners still on the signal (at most the open watch's own)`);
     stop();
   });
 
