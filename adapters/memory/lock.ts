@@ -169,7 +169,7 @@ const matching = (fault: Fault): FaultPlan => (op) => (fault.ops === undefined |
 
 const injected = (fault: Fault, op: MemoryOp, applied: boolean): LockError =>
   new LockError(fault.error as LockErrorReason, `injected ${fault.error} on ${op}${applied ? " after the server applied it" : ""}`, {
-    ...(fault.retryAfter === undefined ? {} : { retryAfter: fault.retryAfter }),
+    retryAfter: fault.retryAfter,
   });
 
 const aborted = (signal: AbortSignal): LockError =>

@@ -104,14 +104,11 @@ describe("keepWatching", () => {
 
   it("leaves no abort listeners behind on its signal, however often watches fail or end", async () => {
     const t = setup();
-    // Every watch gets the same signal: count the listeners left on it.
-    let listeners: { readonly signal: AbortSignal; readonly count: ListenerCount } | undefined;
-    const count = (signal: AbortSignal): void => {
-      if (listeners?.signal !== signal) listeners = { signal, count: countListeners(signal) };
-    };
+    // Every watch gets the watcher's one signal: count the listeners left on it.
+    let listeners: ListenerCount | undefined;
     const watch = (t.lock as Required<Lock>).watch.bind(t.lock);
     t.lock.inject({ ops: ["watch"], error: "ServerError", times: 12 });
-    const stop = keepWatching({ watch: (from, signal) => (count(signal), watch(from, signal)) }, undefined, t.clock, 1_000, {
+    const stop = keepWatching({ watch: (from, signal) => ((listeners ??= countListeners(signal)), watch(from, signal)) }, undefined, t.clock, 1_000, {
       seen: () => {},
       health: () => {},
       failed: () => {},
@@ -124,7 +121,7 @@ describe("keepWatching", () => {
       await t.clock.advance(1_000);
     }
     assert.deepEqual(t.watches().map((r) => (r === "ok" ? "ok" : "failed")), [...Array(12).fill("failed"), ...Array(13).fill("ok")]);
-    const live = listeners?.count.live;
+    const live = listeners?.live;
     assert.ok(live !== undefined && live <= 1, `${live} listeners still on the signal (at most the open watch's own)`);
     stop();
   });
