@@ -1,8 +1,9 @@
 /**
  * client-go's MultiLock, for migrating a fleet from an annotation lock to a Lease without two
- * leaders: both are written together; a holder mismatch reads as `leaderelection.k8s.io/unknown`
- * (so nobody takes over until it settles); and a change in either counts as the lease being alive,
- * so a new client renewing only the Lease keeps old clients waiting.
+ * leaders: both are written together, each against the version the attempt read; a holder mismatch
+ * reads as `leaderelection.k8s.io/unknown` (so nobody takes over until it settles); and a change in
+ * either counts as the lease being alive, so a new client renewing only the Lease keeps old clients
+ * waiting.
  *
  * @module
  */
@@ -58,13 +59,16 @@ export const multiLock = (primary: Lock, secondary: Lock): Lock => ({
   update: async (record, version, signal) => {
     const versions = version as Versions;
     const first = await primary.update(record, versions.primary, signal);
-    let second: Observed;
+    // Against the Lease as this attempt saw it, not as it is now: a Lease-only peer that took it
+    // meanwhile wins (Conflict, a lost race), and the holders, now different, read as unknown to
+    // every MultiLock, which then waits. client-go re-reads the Lease here and overwrites it.
     try {
-      second = await secondary.update(record, (await secondary.get(signal)).version, signal);
+      return combine(first, versions.secondary === undefined
+        ? await secondary.create(record, signal)
+        : await secondary.update(record, versions.secondary, signal));
     } catch (error) {
       if (!notFound(error)) throw error;
-      second = await secondary.create(record, signal);
+      return combine(first, await secondary.create(record, signal));
     }
-    return combine(first, second);
   },
 });
