@@ -55,7 +55,7 @@ it(`2 tenure + 2 client-go v0.37 on one Lease${on}: ${ROUNDS} handovers in every
   const measures: Measure[] = [];
   const goCrashes: number[] = [];
 
-  try {
+  const verdict = await fleet.judge(async () => {
     let leaderSlot = slots.tenure[0] as Slot;
     let leader: Peer = leaderSlot.start();
     await fleet.until(() => leader.leading, 15_000, `${leader.identity} to lead the new Lease`);
@@ -123,14 +123,8 @@ it(`2 tenure + 2 client-go v0.37 on one Lease${on}: ${ROUNDS} handovers in every
       assert.match(after.acquireTime ?? "", MICRO_TIME);
       assert.equal(after.leaseDurationSeconds, TIMINGS.leaseDuration / 1000);
     }
-  } catch (error) {
-    await fleet.close();
-    const verdict = fleet.verdict();
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\nchecker:\n${verdict.report || "  no violations so far"}`, { cause: error });
-  }
-  await fleet.close();
+  });
 
-  const verdict = fleet.verdict();
   const order = ["tenure → tenure", "tenure → client-go", "client-go → tenure", "client-go → client-go"].flatMap((d) => [`${d}, ${GRACEFUL}`, `${d}, ${CRASH}`]);
   console.log(table(`mixed fleet${on}, Lease, 3s/2s/500ms`, measures, order));
   const brief = TIMINGS.leaseDuration + 2.2 * TIMINGS.retryPeriod + 500;
@@ -139,7 +133,6 @@ it(`2 tenure + 2 client-go v0.37 on one Lease${on}: ${ROUNDS} handovers in every
   const clocks = [...new Set(tenures.map((p) => String(p.ready?.["clock"])))];
   const errors = tenures.map((p) => Number(p.ready?.["clock_error_ns"] ?? 0) / 1000);
   console.log(`tenure peers' clock: ${clocks.join(", ")}${clocks.includes("synced") ? `, error at most ${Math.max(...errors).toFixed(0)} µs (median ${errors.sort((a, b) => a - b)[errors.length >> 1]?.toFixed(0)} µs)` : ""}`);
-  assert.ok(verdict.ok, `checker:\n${verdict.report}`);
   for (const peer of tenures) {
     assert.ok(peer.ready !== undefined, `${peer.identity} printed its ready line`);
     if (RUNTIME !== undefined) assert.equal(peer.ready["runtime"], RUNTIME, `${peer.identity} ran on ${RUNTIME}, with its transport`);
