@@ -19,8 +19,12 @@ interface Versions {
 const notFound = (error: unknown): boolean => isLockError(error) && error.reason === "NotFound";
 
 const combine = (primary: Observed, secondary: Observed | undefined): Observed => ({
-  record: secondary === undefined || secondary.record.holderIdentity === primary.record.holderIdentity
+  record: secondary === undefined
     ? primary.record
+    : secondary.record.holderIdentity === primary.record.holderIdentity
+    // The same record in both, but an annotation keeps only whole seconds, which a renew would
+    // copy into the Lease's acquireTime, where the API server requires microseconds.
+    ? secondary.record
     : {
       ...primary.record,
       holderIdentity: UNKNOWN_LEADER,
@@ -30,7 +34,7 @@ const combine = (primary: Observed, secondary: Observed | undefined): Observed =
     },
   version: { primary: primary.version, secondary: secondary?.version } satisfies Versions,
   // client-go compares the concatenated raw records of both.
-  change: JSON.stringify(secondary?.record ?? null),
+  change: JSON.stringify([primary.record, secondary?.record ?? null]),
 });
 
 /** `primary` is the old lock (endpointsLock / configMapLock), `secondary` the Lease. No watch: it polls. */

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryLeaseStore, memoryLock } from "../../../adapters/memory.ts";
+import { createElector } from "../../../src/index.ts";
+import type { Lock, Observed } from "../../../src/lock.ts";
 import { multiLock, UNKNOWN_LEADER } from "../../../adapters/kubernetes/multi-lock.ts";
 import { VirtualClock } from "../../../adapters/virtual-clock.ts";
 import { isLockError } from "../../../src/lock.ts";
@@ -22,6 +24,21 @@ const record = (holderIdentity: string, renewTime = T0): LeaderElectionRecord =>
   leaseDurationSeconds: 15,
   acquireTime: T0,
   renewTime,
+});
+
+/** Times to the second, as an annotation record holds them (`2026-12-02T10:00:00Z`). */
+const toSecond = (time: string | null): string | null => (time === null ? null : `${time.slice(0, 19)}Z`);
+const inSeconds = (observed: Observed): Observed => ({
+  ...observed,
+  record: { ...observed.record, acquireTime: toSecond(observed.record.acquireTime), renewTime: toSecond(observed.record.renewTime) },
+});
+
+/** A lock that reads back whole-second times, as endpointsLock and configMapLock do. */
+const annotationLike = (lock: Lock): Lock => ({
+  description: lock.description,
+  get: async (signal) => inSeconds(await lock.get(signal)),
+  create: async (record, signal) => inSeconds(await lock.create(record, signal)),
+  update: async (record, version, signal) => inSeconds(await lock.update(record, version, signal)),
 });
 
 /** A store with the legacy object and the Lease; `a` uses a MultiLock, `b` the Lease alone. */
@@ -71,5 +88,39 @@ describe("multiLock", () => {
     assert.equal(renewed.record.renewTime, T1);
     assert.equal((await lease("x").get(signal)).record.renewTime, T1);
     assert.equal((await legacy("x").get(signal)).record.renewTime, T1);
+  });
+
+  it("keeps a leader whose legacy object reads back whole seconds: renews write the Lease's MicroTimes, not the annotation's", async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryLeaseStore({ clock });
+    const legacy = annotationLike(memoryLock(store, { namespace: NS, name: "legacy", client: "a" }));
+    const lease = memoryLock(store, { namespace: NS, name: "lease", client: "a" });
+    const errors: string[] = [];
+    let led = 0;
+    let lost = false;
+    const stop = new AbortController();
+    const elector = createElector({
+      lock: multiLock(legacy, lease),
+      identity: "a",
+      leaseDuration: 3_000,
+      renewDeadline: 2_000,
+      retryPeriod: 500,
+      watch: false,
+      clock,
+      onStartedLeading: (signal) => {
+        led++;
+        signal.addEventListener("abort", () => void (lost = !stop.signal.aborted));
+      },
+      onStoppedLeading: () => {},
+      onError: (error) => void errors.push(error.message),
+    });
+    const run = elector.run(stop.signal);
+    await clock.advance(20_000);
+    assert.equal(led, 1);
+    assert.equal(lost, false, `the leader lost the lease: ${errors[0] ?? "no error reported"}`);
+    assert.ok(elector.isLeader());
+    assert.deepEqual(errors, []);
+    stop.abort();
+    await run;
   });
 });
