@@ -273,8 +273,10 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
         const stop = await gracefulStop(fleet, victim, namespace, what);
         await fleet.within(victim.closed, 10_000, `${what}: ${victim.identity} to exit`);
         if (wasLeader) await successor(victim, stop.at, what, "graceful");
-        // Some time with the mixed fleet as it is now.
-        await sleep(1_000);
+        // Some time with the mixed fleet as it is now: longer than renewDeadline, so that a leader
+        // whose renews fail (as tenure's MultiLock's once did, writing an annotation's whole-second
+        // acquireTime into the Lease) is caught losing its lease.
+        await sleep(TIMINGS.renewDeadline + TIMINGS.retryPeriod);
         await named(await settled(what), what);
       }
       assert.deepEqual(new Set(fleet.running().map(phaseOf)), new Set([2]), "all on leases at the end");
