@@ -67,20 +67,21 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
   if (phase.tag === "leader") {
-    const cleared = { ...state, phase: { ...phase, attempt: undefined } };
-    if (failure.kind === "held") return loseLeadership(settings, cleared, { kind: "holder", holder: failure.holder }, now);
+    if (failure.kind === "held") {
+      return loseLeadership(settings, { ...state, phase: { ...phase, attempt: undefined } }, { kind: "holder", holder: failure.holder }, now);
+    }
     // Retry on the renew cadence until the authority deadline decides.
     const retryAt = Math.max(now.mono, (phase.attempt as Attempt).started.mono + settings.retryPeriod);
-    return [{ ...cleared, phase: { ...cleared.phase, wakeAt: retryAt } }, []];
+    return [{ ...state, phase: { ...phase, attempt: undefined, wakeAt: retryAt } }, []];
   }
   const [reported, commands] = report(state);
   const [watched, watch] = startWatch(settings, reported);
   // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
   const raced = failure.kind === "lost" && !(phase as Extract<Phase, { tag: "candidate" }>).raced;
-  const next: State = { ...watched, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced } };
-  if (raced || state.freedDuringAttempt) return withCommands(attempt(next, settings, now), [...commands, ...watch]);
-  const wakeAt = candidateWake(settings, watched, failure, now);
-  return [{ ...next, phase: { ...next.phase, wakeAt } as Phase }, [...commands, ...watch]];
+  const again = raced || state.freedDuringAttempt;
+  const wakeAt = again ? now.mono : candidateWake(settings, watched, failure, now);
+  const next: State = { ...watched, phase: { tag: "candidate", attempt: undefined, wakeAt, raced } };
+  return withCommands(again ? attempt(next, settings, now) : [next, []], [...commands, ...watch]);
 };
 
 /**

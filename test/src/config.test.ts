@@ -266,10 +266,10 @@ describe("parseSettings: ours, after client-go's", () => {
     ["a string", "baz"],
   ];
   for (const [name, options] of notObjects) {
-    it(`options ${name}`, () => {
+    it(`options ${name}: client-go's messages name what is missing`, () => {
       const parsed = parseSettings(options);
       assert.ok(E.isLeft(parsed));
-      assert.deepEqual(parsed.left.issues, ["options must be an object with at least lock, identity, onStartedLeading and onStoppedLeading"]);
+      assert.deepEqual(parsed.left.issues, [NO_STARTED, NO_STOPPED, NO_LOCK, NO_IDENTITY]);
     });
   }
 });
