@@ -52,6 +52,8 @@ export type Outcome =
 export interface Attempt {
   readonly started: Now;
   readonly stage: "fast" | "get" | "create" | "update";
+  /** Monotonic time its first write was sent, once it has written. */
+  readonly wrote?: number | undefined;
 }
 
 export type Failure =
