@@ -170,6 +170,14 @@ export const parseSettings = (options: unknown): Either<ConfigError, Settings> =
       );
     }
   }
+  // client-go's followers compare renewTime to the second, so renews count once a second whatever
+  // retryPeriod says: a second must fit in renewDeadline as retryPeriod must, with the same 20 %
+  // left for the round trip. From retryPeriod 1 s on, client-go's own check is the stricter one.
+  if (renewDeadline > 0 && renewDeadline <= 1200 && !(retryPeriod >= 1000)) {
+    issues.push(
+      `renewDeadline must be greater than 1200 ms, because client-go's followers see renewTime to the second, so renews count once a second: got ${renewDeadline} ms; use 1201 or more`,
+    );
+  }
   // The default is positive, or NaN when renewDeadline is mistyped.
   const requestTimeout = number("requestTimeout", Math.max(1000, renewDeadline / 2));
   if (requestTimeout <= 0) issues.push("requestTimeout must be greater than zero");
