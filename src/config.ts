@@ -31,9 +31,19 @@ export interface ElectorOptions {
   readonly identity: string;
   /** Milliseconds others wait, from their last sight of a change, before taking over. Whole seconds. Default 15 000. */
   readonly leaseDuration?: number | undefined;
-  /** Milliseconds the leader may go without a successful renew before it steps down. Default 10 000. */
+  /**
+   * Milliseconds the leader may go without a successful renew (timed from its write) before it
+   * steps down. More than 1.2 x retryPeriod (client-go) and more than 1 200: client-go's
+   * followers see renewTime to the second, so renews count once a second. A leader holds a
+   * healthy lock whenever a round trip L has L + max(L, retryPeriod, 1 s) < renewDeadline.
+   * Default 10 000.
+   */
   readonly renewDeadline?: number | undefined;
-  /** Milliseconds between attempts. Default 2 000. */
+  /**
+   * Milliseconds between attempts: a leader renews retryPeriod after its last renew's write (but
+   * at most once in each second of the wall clock), a candidate retries after a jittered period.
+   * Default 2 000.
+   */
   readonly retryPeriod?: number | undefined;
   /** Blank the Lease when `run` ends while leading, so a successor takes over at once. Default false. */
   readonly releaseOnCancel?: boolean | undefined;
@@ -112,7 +122,8 @@ const hasMethods = (value: unknown, methods: readonly string[]): boolean =>
 /**
  * Checks options and fills in defaults. The first messages are client-go's, verbatim and in its
  * order; ours follow (tenure requires whole seconds because the Lease stores whole seconds, where
- * client-go silently truncates and the server then rejects 0).
+ * client-go silently truncates and the server then rejects 0; and a renewDeadline that renews
+ * once a second can meet).
  */
 export const parseSettings = (options: unknown): Either<ConfigError, Settings> => {
   // Anything but an object has none of the required options, and client-go's messages name them.
