@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Scripted, settingsOf } from "../support/scripted.ts";
 import { type Hold, hold } from "../support/simulation.ts";
 
 const PHASES = Array.from({ length: 10 }, (_, k) => k * 100 + 37);
@@ -34,5 +35,41 @@ describe("a leader keeps a healthy lock (issue #9)", () => {
 
   it("hole 6: retryPeriod above a second (5 s / 4 s / 2.5 s) with 1.4 s round trips", async () => {
     await holds({ leaseDuration: 5_000, renewDeadline: 4_000, retryPeriod: 2_500, electors: 2, latency: 1_400, fixed: true, watch: true, duration: 15_000 });
+  });
+});
+
+describe("when a leader renews, and until when it leads (the pure protocol)", () => {
+  /** Acquires with a GET answered at `got` and a create answered at `created` (ms; wall = whole second at 0). */
+  const acquire = (retryPeriod: number, got: number, created: number): Scripted => {
+    const script = new Scripted(settingsOf({ retryPeriod }));
+    script.hold = true;
+    script.send({ _tag: "Start" }, 0);
+    script.mono = got;
+    script.answer(script.pending.shift()!);
+    script.mono = created;
+    script.answer(script.pending.shift()!);
+    assert.deepEqual(script.ops, ["get(NotFound)", "create"]);
+    return script;
+  };
+  const leader = (script: Scripted) => {
+    assert.equal(script.state.phase.tag, "leader");
+    const { authorityUntil, wakeAt } = script.state.phase as { authorityUntil: number; wakeAt: number };
+    return { authorityUntil, wakeAt };
+  };
+
+  it("authority runs renewDeadline from the first write, not from the read before it", () => {
+    assert.equal(leader(acquire(2_000, 300, 600)).authorityUntil, 300 + 5_000);
+  });
+
+  it("the next renew comes retryPeriod after the write, not after the answer", () => {
+    assert.equal(leader(acquire(2_000, 300, 600)).wakeAt, 300 + 2_000);
+  });
+
+  it("nor before the answer", () => {
+    assert.equal(leader(acquire(200, 300, 1_700)).wakeAt, 1_700);
+  });
+
+  it("nor within the second of the last renew: 1 ms into the next one", () => {
+    assert.equal(leader(acquire(200, 300, 600)).wakeAt, 1_001, "renewTime is the attempt's start, second 0");
   });
 });
