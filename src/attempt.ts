@@ -52,6 +52,8 @@ export type Outcome =
 export interface Attempt {
   readonly started: Now;
   readonly stage: "fast" | "get" | "create" | "update";
+  /** Monotonic time its first write was sent, once it has written. */
+  readonly wrote?: number | undefined;
 }
 
 export type Failure =
@@ -101,11 +103,16 @@ export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderE
 // -------------------------------------------------------------------------------------
 
 /** The observed lease is still valid: unchanged for less than the record's own duration. */
-export const valid = (observed: Sighting | undefined, mono: number): boolean =>
-  observed !== undefined && observed.at + observed.record.leaseDurationSeconds * 1000 > mono;
+export const valid = (observed: Sighting | undefined, mono: number): boolean => observed !== undefined && expiry(observed) > mono;
 
 /** When the observed lease expires by our clock. */
 export const expiry = (observed: Sighting): number => observed.at + observed.record.leaseDurationSeconds * 1000;
+
+/** Someone else holds the observed lease, and it has not expired by our clock at `mono`. */
+const heldByOther = (settings: Settings, view: View, mono: number): string | undefined => {
+  const holder = view.observed?.record.holderIdentity;
+  return holder !== "" && holder !== settings.identity && valid(view.observed, mono) ? holder : undefined;
+};
 
 /** A read: the sighting's time moves only when the record (or the lock's change text) changed. */
 export const see = (view: View, observed: Observed, mono: number): View => ({
@@ -144,11 +151,9 @@ const errorOf = (outcome: Outcome & { ok: false }): Failure =>
 export const begin = (settings: Settings, view: View, now: Now): Progress => {
   const last = view.observed?.record;
   if (last !== undefined && view.version !== undefined) {
-    if (last.holderIdentity === settings.identity && valid(view.observed, now.mono)) {
-      return send(now, "fast", { op: "update", record: renewal(settings, last, now), version: view.version });
-    }
-    if (last.holderIdentity === "") {
-      return send(now, "fast", { op: "update", record: takeover(settings, last, now), version: view.version });
+    const ours = last.holderIdentity === settings.identity && valid(view.observed, now.mono);
+    if (ours || last.holderIdentity === "") {
+      return send(now, "fast", { op: "update", record: (ours ? renewal : takeover)(settings, last, now), version: view.version });
     }
   }
   return send(now, "get", { op: "get" });
@@ -163,10 +168,14 @@ export const advance = (
   now: Now,
 ): readonly [View, Progress] => {
   const started = attempt.started;
+  if (outcome.ok && attempt.stage !== "get") {
+    // A renewal that had to read first is client-go's slow path.
+    const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
+    return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
+  }
   switch (attempt.stage) {
     case "fast":
       // Any failure, a 409 included, falls back to the slow path within the same attempt.
-      if (outcome.ok) return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath: false }];
       return [view, send(started, "get", { op: "get" })];
 
     case "get": {
@@ -178,26 +187,21 @@ export const advance = (
       return [seen, slowNext(settings, seen, started)];
     }
 
-    case "create":
-    case "update":
-      if (outcome.ok) {
-        const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
-        return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
-      }
+    default: {
+      const failure = outcome as Outcome & { ok: false };
       // The object we wrote against is stale for sure: the next attempt must read first.
-      if (outcome.reason === "Conflict" || outcome.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ kind: "lost" })];
-      return [view, failed(errorOf(outcome))];
+      if (failure.reason === "Conflict" || failure.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ kind: "lost" })];
+      return [view, failed(errorOf(failure))];
+    }
   }
 };
 
 /** After a fresh read: wait while someone else's lease is valid, otherwise write. */
 const slowNext = (settings: Settings, view: View, started: Now): Progress => {
   const current = (view.observed as Sighting).record;
-  const holder = current.holderIdentity;
-  if (holder !== "" && holder !== settings.identity && valid(view.observed, started.mono)) {
-    return failed({ kind: "held", holder });
-  }
-  const record = holder === settings.identity ? renewal(settings, current, started) : takeover(settings, current, started);
+  const holder = heldByOther(settings, view, started.mono);
+  if (holder !== undefined) return failed({ kind: "held", holder });
+  const record = (current.holderIdentity === settings.identity ? renewal : takeover)(settings, current, started);
   return send(started, "update", { op: "update", record, version: view.version });
 };
 
@@ -209,9 +213,8 @@ const slowNext = (settings: Settings, view: View, started: Now): Progress => {
 const afterNotFound = (settings: Settings, view: View, started: Now): readonly [View, Progress] => {
   const gone: View = { observed: view.observed, version: undefined };
   const last = view.observed?.record;
-  if (last !== undefined && last.holderIdentity !== "" && last.holderIdentity !== settings.identity && valid(view.observed, started.mono)) {
-    return [gone, failed({ kind: "held", holder: last.holderIdentity })];
-  }
+  const holder = heldByOther(settings, view, started.mono);
+  if (holder !== undefined) return [gone, failed({ kind: "held", holder })];
   const transitions = last === undefined ? 0 : last.holderIdentity === settings.identity ? last.leaseTransitions : last.leaseTransitions + 1;
   return [gone, send(started, "create", { op: "create", record: { ...desired(settings, started), leaseTransitions: transitions } })];
 };
