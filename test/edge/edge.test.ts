@@ -1,0 +1,247 @@
+/**
+ * "Edge-friendly", proved: tenure's `default` export condition (plain fetch, no file access), bundled
+ * from the packed package, elects against the real test API server from Cloudflare's workerd and
+ * Vercel's edge-runtime, on one Lease with a Node process, with graceful handovers in every direction.
+ *
+ * Every contender runs campaign.ts and reports to one collector in this process, which times the
+ * reports on its own clock; the interop checker (test/interop/checker.ts) judges those times: no two
+ * leadership intervals overlap, and after each release a leader exists again within HANDOVER ms.
+ *
+ * The timings make a polling follower too slow on purpose: after a release, a follower that polls
+ * would try again only retryPeriod (10 s) or more after its last attempt, so a takeover within
+ * HANDOVER (3 s) shows that the follower learned of the release from its watch.
+ */
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { after, before, describe, it } from "node:test";
+import type * as Core from "../../src/index.ts";
+import type * as Kubernetes from "../../adapters/kubernetes/entry-web.ts";
+import { check, type Deadline } from "../interop/checker.ts";
+import { type Sandbox, sandbox } from "../runtimes/sandbox.ts";
+import { type Bundles, buildBundles } from "./bundle.ts";
+import { type Campaign, campaign, type Settings, type Timings } from "./campaign.ts";
+import { type Collector, type Received, startCollector } from "./collector.ts";
+import { startWorkerd, type Workerd } from "./workerd.ts";
+
+const TIMINGS: Timings = { leaseDuration: 30_000, renewDeadline: 20_000, retryPeriod: 10_000 };
+/** From a release to the successor's start: a watching follower needs milliseconds; a polling one, 10 s or more. */
+const HANDOVER = 3_000;
+/** For a contender's first answer (a first start compiles the Worker, on a busy machine). */
+const FIRST = 15_000;
+
+// Specifiers in variables: type-checking this file must not need dist/ (bundle.ts builds it).
+const PACKAGE = "tenure";
+const PACKAGE_KUBERNETES = "tenure/kubernetes";
+
+/** What the test drives: a contender in some runtime, started and stopped by identity. */
+interface Host {
+  start(identity: string): Promise<void>;
+  /** Stops it gracefully (a leader releases); the lock errors it saw. */
+  stop(identity: string): Promise<readonly string[]>;
+}
+
+describe("the default export condition at the edge (packed package, esbuild)", () => {
+  let box!: Sandbox;
+  let token = "";
+  let bundles!: Bundles;
+  let collector!: Collector;
+  let core!: typeof Core;
+  let kubernetes!: typeof Kubernetes;
+
+  before(async () => {
+    box = await sandbox("edge");
+    token = await readFile(join(box.serviceAccountDir, "token"), "utf8");
+    bundles = await buildBundles();
+    collector = await startCollector();
+    // The Node contender: the same package by its own name (dist/, just built), Node's condition.
+    core = (await import(PACKAGE)) as typeof Core;
+    kubernetes = (await import(PACKAGE_KUBERNETES)) as typeof Kubernetes;
+  });
+  after(async () => {
+    await collector?.close();
+    await bundles?.dispose();
+    await box?.dispose();
+  });
+
+  /** The Node contender, in this process: in-cluster config from the sandbox's service-account folder. */
+  const nodeHost = (lease: string): Host => {
+    const running = new Map<string, Campaign>();
+    return {
+      start: async (identity) => {
+        process.env["KUBERNETES_SERVICE_HOST"] = box.serviceHost;
+        process.env["KUBERNETES_SERVICE_PORT"] = box.servicePort;
+        const cluster = await kubernetes.inCluster({ serviceAccountDir: box.serviceAccountDir });
+        running.set(identity, campaign(core, kubernetes.leaseLock(cluster, { name: lease }), settings(identity, lease)));
+      },
+      stop: async (identity) => {
+        const c = running.get(identity)!;
+        await c.stop();
+        running.delete(identity);
+        return c.errors;
+      },
+    };
+  };
+
+  const settings = (identity: string, lease: string): Settings => ({ identity, lease, collector: collector.url, ...TIMINGS });
+
+  /** The first report of `identity` after `since` (collector time) that `event` names (and, for "leader", names `leader`). */
+  const heard = (what: string, identity: string, event: string, ms: number, leader?: string, since = -Infinity): Promise<Received> =>
+    collector.next(what, (e) => e.process === identity && e.event === event && (leader === undefined || e.leader === leader) && e.mono > since, ms);
+
+  /** The next "started" of any of `identities` after `since` (collector time). */
+  const nextLeader = (what: string, identities: readonly string[], since: number): Promise<Received> =>
+    collector.next(what, (e) => e.event === "started" && identities.includes(e.process) && e.mono > since, HANDOVER);
+
+  /**
+   * Stops the leader `from` gracefully and waits for one of `to` to lead; returns the successor and
+   * the deadline for the checker (from the end of `from`'s work, which precedes its release).
+   */
+  const handover = async (host: Host, from: string, to: readonly string[], deadlines: Deadline[]): Promise<string> => {
+    const stopping = performance.now();
+    const successor = nextLeader(`after ${from} released, one of ${to.join(", ")} leads`, to, stopping);
+    const errors = await host.stop(from);
+    assert.deepEqual(errors, [], `${from} saw lock errors`);
+    const ended = (await heard(`${from} reports its work stopped`, from, "work_stopped", 1_000, undefined, stopping)).mono;
+    const next = await successor;
+    deadlines.push({ after: ended, within: HANDOVER, from, why: `${from} released the Lease (graceful stop)` });
+    console.log(`handover ${from} -> ${next.process}: ${(next.mono - ended).toFixed(0)} ms after ${from}'s work stopped`);
+    return next.process;
+  };
+
+  /** Judges the run of `lease`'s contenders with the interop checker; fails with its report. */
+  const judge = (processes: readonly string[], deadlines: readonly Deadline[]): void => {
+    const verdict = check({ events: collector.events.filter((e) => processes.includes(e.process)), deadlines, until: performance.now() });
+    assert.ok(verdict.ok, verdict.report);
+    assert.equal(verdict.recoveries.length, deadlines.length);
+    const errors = collector.events.filter((e) => processes.includes(e.process) && e.event === "error");
+    assert.deepEqual(errors.map((e) => `${e.process}: ${e.message}`), [], "no lock errors");
+    console.log(`one leader at a time: ${verdict.intervals.length} terms (${verdict.intervals.map((i) => i.process).join(" -> ")}), no overlap`);
+  };
+
+  it("bundles by the default condition: web transport only, nothing of Node", () => {
+    for (const [name, b] of [["Worker", bundles.worker], ["edge function", bundles.edgeFunction]] as const) {
+      assert.deepEqual(b.nodeOnly, [], `${name} reached Node-only modules`);
+      assert.ok(b.tenureFiles.includes("dist/adapters/kubernetes/entry-web.js"), `${name} resolved tenure/kubernetes to ${b.tenureFiles.join(", ")}`);
+      assert.ok(b.tenureFiles.includes("dist/adapters/runtime/web.js"));
+      assert.ok(!b.tenureFiles.some((f) => /entry-(node|deno|bun)|runtime\/(node|deno|bun)/.test(f)), b.tenureFiles.join(", "));
+      console.log(`${name} bundle: ${(b.gzipped / 1024).toFixed(1)} KB gzipped (${b.gzipped} B), ${(b.minified / 1024).toFixed(1)} KB minified (${b.minified} B)`);
+    }
+  });
+
+  it("workerd: two Workers (Durable Objects in two workerd processes) and a Node process on one Lease hand over in every direction", async () => {
+    const lease = "edge-workerd";
+    const options = { bundle: bundles.worker.code, caPem: box.kube.caPem, server: box.kube.server, token, namespace: box.namespace };
+    const workerds: Workerd[] = [];
+    try {
+      workerds.push(await startWorkerd({ name: "a", ...options }), await startWorkerd({ name: "b", ...options }));
+      const [a, b] = workerds as [Workerd, Workerd];
+      const workerHost = (w: Workerd): Host => ({
+        start: async (identity) => void (await w.call("POST", `/electors/${identity}/start`, settings(identity, lease))),
+        stop: async (identity) => ((await w.call("POST", `/electors/${identity}/stop`)) as { errors: string[] }).errors,
+      });
+      const hosts = new Map<string, Host>([["worker-a", workerHost(a)], ["worker-b", workerHost(b)], ["node", nodeHost(lease)]]);
+      const host = (identity: string): Host => hosts.get(identity)!;
+      const deadlines: Deadline[] = [];
+
+      // A Worker leads; the Node process follows it.
+      await host("worker-a").start("worker-a");
+      await heard("worker-a leads", "worker-a", "started", FIRST);
+      await host("node").start("node");
+      await heard("node sees worker-a lead", "node", "leader", FIRST, "worker-a");
+
+      // Worker -> Node.
+      assert.equal(await handover(host("worker-a"), "worker-a", ["node"], deadlines), "node");
+
+      // Both Workers follow the Node process; Node -> Worker, the two Workers racing for it.
+      const restarted = performance.now();
+      await host("worker-a").start("worker-a");
+      await host("worker-b").start("worker-b");
+      await heard("worker-a sees node lead", "worker-a", "leader", FIRST, "node", restarted);
+      await heard("worker-b sees node lead", "worker-b", "leader", FIRST, "node", restarted);
+      const first = await handover(host("node"), "node", ["worker-a", "worker-b"], deadlines);
+
+      // Worker -> Worker, across two workerd processes.
+      const second = first === "worker-a" ? "worker-b" : "worker-a";
+      assert.equal(await handover(host(first), first, [second], deadlines), second);
+
+      // The last one releases: the Lease is free, and changed holder three times.
+      assert.deepEqual(await host(second).stop(second), []);
+      const released = await box.lease(lease);
+      assert.equal(released.spec.holderIdentity, "");
+      assert.equal(released.spec.leaseTransitions, 3);
+      for (const w of workerds) {
+        const status = await w.call("GET", `/electors/worker-${w.name}/status`);
+        assert.equal(status.restarts, 0, `worker-${w.name}'s Durable Object was evicted and restarted by its alarm`);
+      }
+      judge(["worker-a", "worker-b", "node"], deadlines);
+    } finally {
+      for (const w of workerds) await w.stop();
+    }
+  });
+
+  it("edge-runtime: an edge function with only web APIs and a Node process on one Lease hand over both ways", async () => {
+    const lease = "edge-runtime";
+    const dir = await mkdtemp(join(tmpdir(), "tenure-edge-runtime-"));
+    let child: ChildProcess | undefined;
+    try {
+      const bundle = join(dir, "edge-function.js");
+      const ca = join(dir, "ca.crt");
+      await writeFile(bundle, bundles.edgeFunction.code);
+      await writeFile(ca, box.kube.caPem);
+      child = spawn(process.execPath, [join(import.meta.dirname, "edge-host.js"), bundle], {
+        stdio: ["ignore", "pipe", "inherit"],
+        env: { ...process.env, NODE_EXTRA_CA_CERTS: ca },
+      });
+      const [line] = (await Promise.race([
+        once(createInterface({ input: child.stdout! }), "line"),
+        once(child, "exit").then(([code]) => Promise.reject(new Error(`edge-host exited with ${String(code)} before listening`))),
+      ])) as [string];
+      const { url } = JSON.parse(line) as { url: string };
+      const call = async (method: "GET" | "POST", path: string, body?: unknown): Promise<any> => {
+        const response = await fetch(new URL(path, url), { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) });
+        const text = await response.text();
+        assert.ok(response.ok, `edge-runtime: ${method} ${path}: HTTP ${response.status}: ${text}`);
+        return JSON.parse(text);
+      };
+
+      // Only web APIs in scope.
+      assert.deepEqual(await call("GET", "/scope"), { process: "undefined", require: "undefined", Deno: "undefined", Bun: "undefined" });
+
+      const edge: Host = {
+        start: async (identity) => void (await call("POST", `/electors/${identity}/start`, { ...settings(identity, lease), server: box.kube.server, token, namespace: box.namespace })),
+        stop: async (identity) => ((await call("POST", `/electors/${identity}/stop`)) as { errors: string[] }).errors,
+      };
+      const node = nodeHost(lease);
+      const deadlines: Deadline[] = [];
+
+      await edge.start("edge-1");
+      await heard("edge-1 leads", "edge-1", "started", FIRST);
+      await node.start("node-e");
+      await heard("node-e sees edge-1 lead", "node-e", "leader", FIRST, "edge-1");
+      // edge-runtime -> Node.
+      assert.equal(await handover(edge, "edge-1", ["node-e"], deadlines), "node-e");
+
+      await edge.start("edge-2");
+      await heard("edge-2 sees node-e lead", "edge-2", "leader", FIRST, "node-e");
+      // Node -> edge-runtime.
+      assert.equal(await handover(node, "node-e", ["edge-2"], deadlines), "edge-2");
+
+      assert.deepEqual(await edge.stop("edge-2"), []);
+      const released = await box.lease(lease);
+      assert.equal(released.spec.holderIdentity, "");
+      assert.equal(released.spec.leaseTransitions, 2);
+      judge(["edge-1", "edge-2", "node-e"], deadlines);
+    } finally {
+      if (child !== undefined && child.exitCode === null) {
+        child.kill("SIGTERM");
+        await once(child, "exit");
+      }
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

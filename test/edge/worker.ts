@@ -1,0 +1,136 @@
+/**
+ * The Worker of the edge test: each elector is a Durable Object, named by its identity.
+ *
+ * Why a Durable Object, and not a request that lasts as long as the term: an elector is a
+ * long-lived, stateful thing that must be stopped gracefully (release) by whoever decides so, later,
+ * from another request. Only a Durable Object is addressable: every request for `idFromName(x)`
+ * reaches the one instance of `x`, wherever it runs, so `POST /electors/x/stop` stops the elector
+ * that `POST /electors/x/start` started. A plain request's isolate cannot be reached again (the next
+ * request may land in another isolate, another machine), its lifetime is the client connection's,
+ * and `ctx.waitUntil` is cut 30 s after the response.
+ *
+ * The alarm is the object's heartbeat: an object with no incoming events is evicted (after 10 s in
+ * workerd, 70-140 s on Cloudflare), and outgoing fetches or timers do not count. Every HEARTBEAT ms
+ * the alarm (an incoming event) keeps the object resident, and if it was evicted or restarted
+ * anyway, the alarm starts a fresh campaign from the settings kept in storage: a new term, as after
+ * any loss (an evicted leader's work died with it, and its Lease expires as a crashed pod's does).
+ *
+ * Secrets come as bindings: SERVER, TOKEN (the ServiceAccount token) and NAMESPACE. The API server's
+ * CA is not the Worker's business: workerd's network service trusts it (see workerd.ts).
+ *
+ * tenure comes in as arguments (see bundle.ts, which writes the entry that imports it from the
+ * packed package), so that this file type-checks without dist/.
+ *
+ * @module
+ */
+import type * as Core from "../../src/index.ts";
+import type * as Kubernetes from "../../adapters/kubernetes/entry-web.ts";
+import { type Campaign, campaign, type Settings } from "./campaign.ts";
+
+export interface Env {
+  readonly SERVER: string;
+  readonly TOKEN: string;
+  readonly NAMESPACE: string;
+  readonly ELECTOR: DurableObjectNamespaceLike;
+}
+
+// The few Workers types used here, so that the test needs no @cloudflare/workers-types.
+export interface DurableObjectNamespaceLike {
+  idFromName(name: string): unknown;
+  get(id: unknown): { fetch(request: Request): Promise<Response> };
+}
+export interface DurableObjectStateLike {
+  readonly storage: {
+    get<T>(key: string): Promise<T | undefined>;
+    put(key: string, value: unknown): Promise<void>;
+    delete(key: string): Promise<boolean>;
+    setAlarm(at: number): Promise<void>;
+    deleteAlarm(): Promise<void>;
+  };
+}
+
+/** Often enough to keep an object resident in workerd (evicted after 10 s without events). */
+export const HEARTBEAT = 5_000;
+
+const json = (body: unknown, status = 200): Response =>
+  new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+
+/** What workerd calls on a Durable Object. */
+export interface DurableObjectLike {
+  fetch(request: Request): Promise<Response>;
+  alarm(): Promise<void>;
+}
+
+/** The Worker module's exports: the Durable Object class and the default handler. */
+export interface WorkerModule {
+  readonly Elector: new (state: DurableObjectStateLike, env: Env) => DurableObjectLike;
+  readonly handler: { fetch(request: Request, env: Env): Promise<Response> };
+}
+
+export const worker = (core: typeof Core, kubernetes: typeof Kubernetes): WorkerModule => {
+  /** One elector. Its `fetch` answers start, stop and status; its alarm keeps it alive. */
+  class Elector implements DurableObjectLike {
+    private readonly state: DurableObjectStateLike;
+    private readonly env: Env;
+    private current: Campaign | undefined;
+    /** How many campaigns the alarm had to restart (evictions seen). */
+    private restarts = 0;
+
+    constructor(state: DurableObjectStateLike, env: Env) {
+      this.state = state;
+      this.env = env;
+    }
+
+    private begin(settings: Settings): Campaign {
+      const cluster = kubernetes.cluster({ server: this.env.SERVER, token: this.env.TOKEN, namespace: this.env.NAMESPACE });
+      return campaign(core, kubernetes.leaseLock(cluster, { name: settings.lease }), settings);
+    }
+
+    async fetch(request: Request): Promise<Response> {
+      const action = new URL(request.url).pathname.split("/").at(-1);
+      if (action === "start" && request.method === "POST") {
+        if (this.current !== undefined) return json({ error: `${this.current.identity} is already running` }, 409);
+        const settings = (await request.json()) as Settings;
+        await this.state.storage.put("settings", settings);
+        await this.state.storage.setAlarm(Date.now() + HEARTBEAT);
+        this.current = this.begin(settings);
+        return json({ started: settings.identity });
+      }
+      if (action === "stop" && request.method === "POST") {
+        const current = this.current;
+        if (current === undefined) return json({ error: "not running" }, 409);
+        // Forget the settings first: an alarm that fires during the release must not restart it.
+        await this.state.storage.delete("settings");
+        await this.state.storage.deleteAlarm();
+        await current.stop();
+        this.current = undefined;
+        return json({ stopped: current.identity, errors: current.errors, restarts: this.restarts });
+      }
+      if (action === "status" && request.method === "GET") {
+        return json({ running: this.current !== undefined, leader: this.current?.isLeader() ?? false, errors: this.current?.errors ?? [], restarts: this.restarts });
+      }
+      return json({ error: `no route ${request.method} ${new URL(request.url).pathname}` }, 404);
+    }
+
+    async alarm(): Promise<void> {
+      const settings = await this.state.storage.get<Settings>("settings");
+      if (settings === undefined) return;
+      if (this.current === undefined) {
+        this.restarts++;
+        this.current = this.begin(settings);
+      }
+      await this.state.storage.setAlarm(Date.now() + HEARTBEAT);
+    }
+  }
+
+  /** `/electors/<identity>/<start|stop|status>`: routed to the Durable Object of that identity. */
+  const handler = {
+    fetch: (request: Request, env: Env): Promise<Response> => {
+      const [, electors, identity] = new URL(request.url).pathname.split("/");
+      if (electors !== "electors" || identity === undefined || identity === "") return Promise.resolve(json({ error: "usage: /electors/<identity>/<start|stop|status>" }, 404));
+      return env.ELECTOR.get(env.ELECTOR.idFromName(identity)).fetch(request);
+    },
+  };
+
+  return { Elector, handler };
+};
