@@ -27,10 +27,15 @@ import { type Bundles, buildBundles } from "./bundle.ts";
 import { type Campaign, campaign, type Settings, type Timings } from "./campaign.ts";
 import { type Collector, type Received, startCollector } from "./collector.ts";
 import { startWorkerd, type Workerd } from "./workerd.ts";
+import { sleep } from "../support/wait.ts";
 
 const TIMINGS: Timings = { leaseDuration: 30_000, renewDeadline: 20_000, retryPeriod: 10_000 };
 /** From a release to the successor's start: a watching follower needs milliseconds; a polling one, 10 s or more. */
 const HANDOVER = 3_000;
+/** How long a Worker holds the Lease: more than retryPeriod (a renew), and a few heartbeats. */
+const HOLD = 12_000;
+/** The Workers' alarm period here, short so that it fires while the Lease is held (default 30 s). */
+const HEARTBEAT = 4_000;
 /** For a contender's first answer (a first start compiles the Worker, on a busy machine). */
 const FIRST = 15_000;
 
@@ -141,7 +146,7 @@ describe("the default export condition at the edge (packed package, esbuild)", (
       workerds.push(await startWorkerd({ name: "a", ...options }), await startWorkerd({ name: "b", ...options }));
       const [a, b] = workerds as [Workerd, Workerd];
       const workerHost = (w: Workerd): Host => ({
-        start: async (identity) => void (await w.call("POST", `/electors/${identity}/start`, settings(identity, lease))),
+        start: async (identity) => void (await w.call("POST", `/electors/${identity}/start`, { ...settings(identity, lease), heartbeat: HEARTBEAT })),
         stop: async (identity) => ((await w.call("POST", `/electors/${identity}/stop`)) as { errors: string[] }).errors,
       });
       const hosts = new Map<string, Host>([["worker-a", workerHost(a)], ["worker-b", workerHost(b)], ["node", nodeHost(lease)]]);
@@ -153,6 +158,19 @@ describe("the default export condition at the edge (packed package, esbuild)", (
       await heard("worker-a leads", "worker-a", "started", FIRST);
       await host("node").start("node");
       await heard("node sees worker-a lead", "node", "leader", FIRST, "worker-a");
+
+      // The Worker holds the Lease across renews (every retryPeriod, by its own timers) while its
+      // alarm, the heartbeat that keeps a Durable Object resident, fires every HEARTBEAT ms.
+      const held = await box.lease(lease);
+      await sleep(HOLD);
+      const renewed = await box.lease(lease);
+      assert.equal(renewed.spec.holderIdentity, "worker-a");
+      assert.notEqual(renewed.spec.renewTime, held.spec.renewTime, `worker-a renewed within ${HOLD} ms`);
+      assert.equal(renewed.spec.leaseTransitions, held.spec.leaseTransitions);
+      const status = await a.call("GET", "/electors/worker-a/status");
+      assert.equal(status.leader, true, "worker-a still leads");
+      assert.ok(status.alarms >= 2, `the alarm fired ${status.alarms} times in ${HOLD} ms (every ${HEARTBEAT} ms)`);
+      assert.equal(status.restarts, 0, "the object was never shut down, so the alarm never had to restart its campaign");
 
       // Worker -> Node.
       assert.equal(await handover(host("worker-a"), "worker-a", ["node"], deadlines), "node");

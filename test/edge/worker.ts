@@ -9,11 +9,14 @@
  * request may land in another isolate, another machine), its lifetime is the client connection's,
  * and `ctx.waitUntil` is cut 30 s after the response.
  *
- * The alarm is the object's heartbeat: an object with no incoming events is evicted (after 10 s in
- * workerd, 70-140 s on Cloudflare), and outgoing fetches or timers do not count. Every HEARTBEAT ms
- * the alarm (an incoming event) keeps the object resident, and if it was evicted or restarted
- * anyway, the alarm starts a fresh campaign from the settings kept in storage: a new term, as after
- * any loss (an evicted leader's work died with it, and its Lease expires as a crashed pod's does).
+ * The alarm is the object's heartbeat. An object whose timers or fetches are pending cannot
+ * hibernate, but with no incoming request or event for 70-140 s Cloudflare evicts it all the same
+ * (developers.cloudflare.com/durable-objects/concepts/durable-object-lifecycle), and it is shut down
+ * at every deployment or runtime update, with no hook to run first. The alarm is an incoming event:
+ * firing every `heartbeat` ms (default HEARTBEAT, well inside 70 s) it keeps the object resident, and
+ * when the object was shut down anyway it starts a fresh campaign from the settings kept in storage:
+ * a new term, as after any loss (the old instance's work died with it, and since it could not
+ * release, its Lease expires as a crashed pod's does).
  *
  * Secrets come as bindings: SERVER, TOKEN (the ServiceAccount token) and NAMESPACE. The API server's
  * CA is not the Worker's business: workerd's network service trusts it (see workerd.ts).
@@ -49,8 +52,13 @@ export interface DurableObjectStateLike {
   };
 }
 
-/** Often enough to keep an object resident in workerd (evicted after 10 s without events). */
-export const HEARTBEAT = 5_000;
+/** Default alarm period: well inside the 70 s after which an object without incoming events may be evicted. */
+export const HEARTBEAT = 30_000;
+
+/** What POST /electors/<identity>/start carries: the campaign's settings, and the alarm's period. */
+export interface WorkerSettings extends Settings {
+  readonly heartbeat?: number;
+}
 
 const json = (body: unknown, status = 200): Response =>
   new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
@@ -73,7 +81,8 @@ export const worker = (core: typeof Core, kubernetes: typeof Kubernetes): Worker
     private readonly state: DurableObjectStateLike;
     private readonly env: Env;
     private current: Campaign | undefined;
-    /** How many campaigns the alarm had to restart (evictions seen). */
+    /** How many times the alarm fired, and how many campaigns it had to restart (shutdowns seen). */
+    private alarms = 0;
     private restarts = 0;
 
     constructor(state: DurableObjectStateLike, env: Env) {
@@ -90,9 +99,9 @@ export const worker = (core: typeof Core, kubernetes: typeof Kubernetes): Worker
       const action = new URL(request.url).pathname.split("/").at(-1);
       if (action === "start" && request.method === "POST") {
         if (this.current !== undefined) return json({ error: `${this.current.identity} is already running` }, 409);
-        const settings = (await request.json()) as Settings;
+        const settings = (await request.json()) as WorkerSettings;
         await this.state.storage.put("settings", settings);
-        await this.state.storage.setAlarm(Date.now() + HEARTBEAT);
+        await this.state.storage.setAlarm(Date.now() + (settings.heartbeat ?? HEARTBEAT));
         this.current = this.begin(settings);
         return json({ started: settings.identity });
       }
@@ -104,22 +113,23 @@ export const worker = (core: typeof Core, kubernetes: typeof Kubernetes): Worker
         await this.state.storage.deleteAlarm();
         await current.stop();
         this.current = undefined;
-        return json({ stopped: current.identity, errors: current.errors, restarts: this.restarts });
+        return json({ stopped: current.identity, errors: current.errors, alarms: this.alarms, restarts: this.restarts });
       }
       if (action === "status" && request.method === "GET") {
-        return json({ running: this.current !== undefined, leader: this.current?.isLeader() ?? false, errors: this.current?.errors ?? [], restarts: this.restarts });
+        return json({ running: this.current !== undefined, leader: this.current?.isLeader() ?? false, errors: this.current?.errors ?? [], alarms: this.alarms, restarts: this.restarts });
       }
       return json({ error: `no route ${request.method} ${new URL(request.url).pathname}` }, 404);
     }
 
     async alarm(): Promise<void> {
-      const settings = await this.state.storage.get<Settings>("settings");
+      const settings = await this.state.storage.get<WorkerSettings>("settings");
       if (settings === undefined) return;
+      this.alarms++;
       if (this.current === undefined) {
         this.restarts++;
         this.current = this.begin(settings);
       }
-      await this.state.storage.setAlarm(Date.now() + HEARTBEAT);
+      await this.state.storage.setAlarm(Date.now() + (settings.heartbeat ?? HEARTBEAT));
     }
   }
 
