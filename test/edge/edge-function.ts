@@ -13,6 +13,7 @@
 import type * as Core from "../../src/index.ts";
 import type * as Kubernetes from "../../adapters/kubernetes/entry-web.ts";
 import { type Campaign, campaign, type Settings } from "./campaign.ts";
+import { cpuProbe } from "./cpu-probe.ts";
 
 /** What POST /electors/<identity>/start carries here: a Worker's bindings come along. */
 export interface EdgeSettings extends Settings {
@@ -27,7 +28,9 @@ const json = (body: unknown, status = 200): Response =>
 export const edgeFunction = (core: typeof Core, kubernetes: typeof Kubernetes): ((request: Request) => Promise<Response>) => {
   const campaigns = new Map<string, Campaign>();
   return async (request: Request): Promise<Response> => {
-    const [, electors, identity, action] = new URL(request.url).pathname.split("/");
+    const url = new URL(request.url);
+    if (url.pathname === "/probe/cpu") return json(await cpuProbe(Number(url.searchParams.get("iterations"))));
+    const [, electors, identity, action] = url.pathname.split("/");
     // What this function can reach besides web APIs: the test asserts nothing.
     if (electors === "scope") return json({ process: typeof (globalThis as Record<string, unknown>)["process"], require: typeof (globalThis as Record<string, unknown>)["require"], Deno: typeof (globalThis as Record<string, unknown>)["Deno"], Bun: typeof (globalThis as Record<string, unknown>)["Bun"] });
     if (electors !== "electors" || identity === undefined || identity === "") return json({ error: "usage: /electors/<identity>/<start|stop|status>" }, 404);

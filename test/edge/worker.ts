@@ -29,6 +29,7 @@
 import type * as Core from "../../src/index.ts";
 import type * as Kubernetes from "../../adapters/kubernetes/entry-web.ts";
 import { type Campaign, campaign, type Settings } from "./campaign.ts";
+import { cpuProbe } from "./cpu-probe.ts";
 
 export interface Env {
   readonly SERVER: string;
@@ -133,11 +134,13 @@ export const worker = (core: typeof Core, kubernetes: typeof Kubernetes): Worker
     }
   }
 
-  /** `/electors/<identity>/<start|stop|status>`: routed to the Durable Object of that identity. */
+  /** `/electors/<identity>/<start|stop|status>`: routed to the Durable Object of that identity; `/probe/cpu`: see cpu-probe.ts. */
   const handler = {
-    fetch: (request: Request, env: Env): Promise<Response> => {
-      const [, electors, identity] = new URL(request.url).pathname.split("/");
-      if (electors !== "electors" || identity === undefined || identity === "") return Promise.resolve(json({ error: "usage: /electors/<identity>/<start|stop|status>" }, 404));
+    fetch: async (request: Request, env: Env): Promise<Response> => {
+      const url = new URL(request.url);
+      if (url.pathname === "/probe/cpu") return json(await cpuProbe(Number(url.searchParams.get("iterations"))));
+      const [, electors, identity] = url.pathname.split("/");
+      if (electors !== "electors" || identity === undefined || identity === "") return json({ error: "usage: /electors/<identity>/<start|stop|status>, /probe/cpu?iterations=N" }, 404);
       return env.ELECTOR.get(env.ELECTOR.idFromName(identity)).fetch(request);
     },
   };
