@@ -28,6 +28,8 @@ export interface Bundle {
   readonly nodeOnly: readonly string[];
   /** The tenure files in the bundle, relative to the package: proves it came from the tarball's dist/. */
   readonly tenureFiles: readonly string[];
+  /** Minified bytes of this test's own code (test/edge: routes, reports), the rest being tenure and its dependencies. */
+  readonly harness: number;
 }
 
 export interface Bundles {
@@ -79,12 +81,14 @@ const bundle = async (project: string, contents: string, format: "esm" | "iife")
   const code = result.outputFiles[0]!.text;
   const meta: Metafile = result.metafile;
   const inputs = Object.keys(meta.inputs);
+  const contributions = Object.entries(Object.values(meta.outputs)[0]!.inputs);
   return {
     code,
     minified: Buffer.byteLength(code),
     gzipped: gzipSync(code, { level: 9 }).length,
     nodeOnly: inputs.filter((i) => /(^|\/)node_modules\/undici\/|^node:/.test(i)),
     tenureFiles: inputs.filter((i) => i.includes("node_modules/tenure/")).map((i) => i.slice(i.indexOf("node_modules/tenure/") + 20)),
+    harness: contributions.filter(([input]) => !input.includes("node_modules/")).reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0),
   };
 };
 
