@@ -6,14 +6,16 @@
  *
  * - the Worker: an ES module (`export default` handler + the Durable Object class), minified as
  *   `wrangler deploy --minify` would, for workerd; its size is the number the README reports;
- * - the edge function: a classic script (edge-runtime evaluates scripts) that listens for `fetch`.
+ * - the edge function: a classic script (edge-runtime evaluates scripts) that listens for `fetch`;
+ * - examples/cloudflare/worker.mjs as it is (copied into the scratch project, so that it too
+ *   resolves tenure from the tarball), `cloudflare:workers` left to workerd.
  *
  * Each imports only the names it uses, so the sizes are what a user's Worker would carry.
  *
  * @module
  */
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -28,13 +30,14 @@ export interface Bundle {
   readonly nodeOnly: readonly string[];
   /** The tenure files in the bundle, relative to the package: proves it came from the tarball's dist/. */
   readonly tenureFiles: readonly string[];
-  /** Minified bytes of this test's own code (test/edge: routes, reports), the rest being tenure and its dependencies. */
-  readonly harness: number;
+  /** Minified bytes of the program's own code (outside node_modules), the rest being tenure and its dependencies. */
+  readonly own: number;
 }
 
 export interface Bundles {
   readonly worker: Bundle;
   readonly edgeFunction: Bundle;
+  readonly example: Bundle;
   readonly tarball: string;
   dispose(): Promise<void>;
 }
@@ -67,6 +70,8 @@ addEventListener("fetch", (event) => event.respondWith(handle(event.request)));
 const bundle = async (project: string, contents: string, format: "esm" | "iife"): Promise<Bundle> => {
   const result = await build({
     stdin: { contents, resolveDir: project, sourcefile: "entry.js", loader: "js" },
+    // The Workers runtime's own modules.
+    external: ["cloudflare:*"],
     bundle: true,
     minify: true,
     format,
@@ -88,7 +93,7 @@ const bundle = async (project: string, contents: string, format: "esm" | "iife")
     gzipped: gzipSync(code, { level: 9 }).length,
     nodeOnly: inputs.filter((i) => /(^|\/)node_modules\/undici\/|^node:/.test(i)),
     tenureFiles: inputs.filter((i) => i.includes("node_modules/tenure/")).map((i) => i.slice(i.indexOf("node_modules/tenure/") + 20)),
-    harness: contributions.filter(([input]) => !input.includes("node_modules/")).reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0),
+    own: contributions.filter(([input]) => !input.includes("node_modules/")).reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0),
   };
 };
 
@@ -102,8 +107,10 @@ export const buildBundles = async (): Promise<Bundles> => {
   await run("tar", ["-xzf", tarball, "-C", join(modules, "tenure"), "--strip-components=1"], project);
   const manifest = JSON.parse(await readFile(join(modules, "tenure", "package.json"), "utf8")) as { dependencies: Record<string, string> };
   for (const dependency of Object.keys(manifest.dependencies)) await symlink(join(ROOT, "node_modules", dependency), join(modules, dependency));
+  await copyFile(join(ROOT, "examples", "cloudflare", "worker.mjs"), join(project, "example.mjs"));
   return {
     worker: await bundle(project, WORKER_ENTRY, "esm"),
+    example: await bundle(project, `export * from "./example.mjs"; export { default } from "./example.mjs";`, "esm"),
     edgeFunction: await bundle(project, EDGE_ENTRY, "iife"),
     tarball,
     dispose: () => rm(project, { recursive: true, force: true }),

@@ -2,9 +2,9 @@
  * One workerd process serving the edge test's Worker (worker.ts, bundled by bundle.ts), as
  * `workerd serve config.capnp` with a config written for it:
  *
- * - the Worker: the bundle as an ES module, its Durable Object namespace (in-memory storage: a
- *   test has nothing to keep), and text bindings SERVER, TOKEN (a ServiceAccount token, as a
- *   secret would be on Cloudflare) and NAMESPACE;
+ * - the Worker: the bundle as an ES module, its Durable Object namespace ELECTOR of class Elector
+ *   (in-memory storage: a test has nothing to keep), and text bindings (server, ServiceAccount token
+ *   as a secret would be on Cloudflare, namespace), each embedded from a file;
  * - `internet`, the network service every Worker's global `fetch` goes through: `allow = ["local"]`
  *   lets it reach 127.0.0.1 (the default, `["public"]`, refuses loopback), and
  *   `tlsOptions.trustedCertificates` makes it trust the test cluster's CA (without tlsOptions a
@@ -17,7 +17,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Agent, fetch as undiciFetch } from "undici";
@@ -32,14 +32,13 @@ export interface WorkerdOptions {
   readonly name: string;
   readonly bundle: string;
   readonly caPem: string;
-  readonly server: string;
-  readonly token: string;
-  readonly namespace: string;
+  /** Text bindings, by name. */
+  readonly texts: Readonly<Record<string, string>>;
 }
 
 export interface Workerd {
   readonly name: string;
-  /** A request to the Worker (path and init as for fetch); the answer's JSON, or an error that says what it was. */
+  /** A request to the Worker: the answer's JSON (or text), or an error that says what it was and what workerd printed. */
   call(method: "GET" | "POST", path: string, body?: unknown): Promise<any>;
   /** What workerd printed, for failure messages. */
   output(): string;
@@ -63,10 +62,8 @@ const worker :Workerd.Worker = (
   modules = [(name = "worker.js", esModule = embed "worker.js")],
   compatibilityDate = ${JSON.stringify(COMPATIBILITY_DATE)},
   bindings = [
-    (name = "SERVER", text = ${JSON.stringify(options.server)}),
-    (name = "TOKEN", text = embed "token"),
-    (name = "NAMESPACE", text = ${JSON.stringify(options.namespace)}),
-    (name = "ELECTOR", durableObjectNamespace = "Elector"),
+${Object.keys(options.texts).map((name) => `    (name = ${JSON.stringify(name)}, text = embed ${JSON.stringify(`bindings/${name}`)}),
+`).join("")}    (name = "ELECTOR", durableObjectNamespace = "Elector"),
   ],
   durableObjectNamespaces = [(className = "Elector", uniqueKey = "tenure-edge-elector")],
   durableObjectStorage = (inMemory = void),
@@ -78,7 +75,8 @@ export const startWorkerd = async (options: WorkerdOptions): Promise<Workerd> =>
   const socket = join(dir, "http.sock");
   await writeFile(join(dir, "worker.js"), options.bundle);
   await writeFile(join(dir, "ca.crt"), options.caPem);
-  await writeFile(join(dir, "token"), options.token);
+  await mkdir(join(dir, "bindings"));
+  for (const [name, value] of Object.entries(options.texts)) await writeFile(join(dir, "bindings", name), value);
   await writeFile(join(dir, "config.capnp"), config(socket, options));
   let output = "";
   const child: ChildProcess = spawn(WORKERD, ["serve", "--verbose", join(dir, "config.capnp")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
@@ -109,7 +107,7 @@ export const startWorkerd = async (options: WorkerdOptions): Promise<Workerd> =>
       });
       const text = await response.text();
       if (!response.ok) throw new Error(`workerd ${options.name}: ${method} ${path}: HTTP ${response.status}: ${text}\n${output}`);
-      return JSON.parse(text);
+      return response.headers.get("content-type")?.startsWith("application/json") === true ? JSON.parse(text) : text;
     },
     stop,
   };
