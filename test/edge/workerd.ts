@@ -79,7 +79,7 @@ export const startWorkerd = async (options: WorkerdOptions): Promise<Workerd> =>
   for (const [name, value] of Object.entries(options.texts)) await writeFile(join(dir, "bindings", name), value);
   await writeFile(join(dir, "config.capnp"), config(socket, options));
   let output = "";
-  const child: ChildProcess = spawn(WORKERD, ["serve", "--verbose", join(dir, "config.capnp")], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(WORKERD, ["serve", "--verbose", join(dir, "config.capnp")], { cwd: dir, env: { ...process.env, PWD: dir }, stdio: ["ignore", "pipe", "pipe"] });
   const collect = (chunk: Buffer): void => void (output += chunk.toString());
   child.stdout!.on("data", collect);
   child.stderr!.on("data", collect);
