@@ -111,8 +111,9 @@ describe("the default export condition at the edge (packed package, esbuild)", (
     collector.next(what, (e) => e.event === "started" && identities.includes(e.process) && e.mono > since, 2.2 * TIMINGS.retryPeriod + FIRST);
 
   /**
-   * Stops the leader `from` gracefully and waits for one of `to` to lead; returns the successor and
-   * the deadline for the checker (from the end of `from`'s work, which precedes its release).
+   * Stops the leader `from` gracefully and waits for one of `to` to lead; returns the successor, and
+   * adds to `deadlines` the checker's bound for it: HANDOVER ms from the end of `from`'s work (which
+   * precedes its release).
    */
   const handover = async (host: Host, from: string, to: readonly string[], deadlines: Deadline[]): Promise<string> => {
     const stopping = performance.now();
