@@ -147,6 +147,26 @@ describe("the default export condition at the edge (packed package, esbuild)", (
     }
   });
 
+  it("workerd reaches the API server because its network service trusts the cluster's CA, and only then", async () => {
+    const texts = { SERVER: box.kube.server, TOKEN: token, NAMESPACE: box.namespace };
+    for (const trust of ["cluster", "public"] as const) {
+      const w = await startWorkerd({ name: `trust-${trust}`, bundle: bundles.worker.code, caPem: box.kube.caPem, texts, trust });
+      try {
+        const probe = await w.call("GET", "/probe/version");
+        if (trust === "cluster") assert.equal(probe.status, 200, JSON.stringify(probe));
+        // What a hosted Worker gets: only public CAs, so a private cluster CA fails the handshake.
+        else {
+          // The Worker sees only "internal error; reference = ..."; workerd's log says why.
+          assert.ok(probe.error !== undefined && probe.status === undefined, `with public CAs only: ${JSON.stringify(probe)}`);
+          assert.ok(await eventually(() => /TLS handshake failed: invalid peer certificate: UnknownIssuer/.test(w.output()), 2_000), w.output());
+        }
+        console.log(`workerd, network service trusting ${trust === "cluster" ? "the cluster's CA" : "public CAs only"}: ${probe.error ?? `HTTP ${probe.status}`}`);
+      } finally {
+        await w.stop();
+      }
+    }
+  });
+
   it("workerd: two Workers (Durable Objects in two workerd processes) and a Node process on one Lease hand over in every direction", async () => {
     const lease = "edge-workerd";
     const options = { bundle: bundles.worker.code, caPem: box.kube.caPem, texts: { SERVER: box.kube.server, TOKEN: token, NAMESPACE: box.namespace } };

@@ -134,13 +134,25 @@ export const worker = (core: typeof Core, kubernetes: typeof Kubernetes): Worker
     }
   }
 
-  /** `/electors/<identity>/<start|stop|status>`: routed to the Durable Object of that identity; `/probe/cpu`: see cpu-probe.ts. */
+  /**
+   * `/electors/<identity>/<start|stop|status>`: routed to the Durable Object of that identity;
+   * `/probe/cpu`: see cpu-probe.ts; `/probe/version`: GET /version from the API server, or the error.
+   */
   const handler = {
     fetch: async (request: Request, env: Env): Promise<Response> => {
       const url = new URL(request.url);
       if (url.pathname === "/probe/cpu") return json(await cpuProbe(Number(url.searchParams.get("iterations"))));
+      if (url.pathname === "/probe/version") {
+        // Whether this Worker's fetch reaches the API server over TLS at all (no credentials needed).
+        try {
+          const response = await fetch(`${env.SERVER}/version`);
+          return json({ status: response.status, body: await response.text() });
+        } catch (error) {
+          return json({ error: String(error) });
+        }
+      }
       const [, electors, identity] = url.pathname.split("/");
-      if (electors !== "electors" || identity === undefined || identity === "") return json({ error: "usage: /electors/<identity>/<start|stop|status>, /probe/cpu?iterations=N" }, 404);
+      if (electors !== "electors" || identity === undefined || identity === "") return json({ error: "usage: /electors/<identity>/<start|stop|status>, /probe/cpu?iterations=N, /probe/version" }, 404);
       return env.ELECTOR.get(env.ELECTOR.idFromName(identity)).fetch(request);
     },
   };

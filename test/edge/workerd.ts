@@ -34,6 +34,11 @@ export interface WorkerdOptions {
   readonly caPem: string;
   /** Text bindings, by name. */
   readonly texts: Readonly<Record<string, string>>;
+  /**
+   * "cluster" (default): the network service trusts the test CA. "public": only the public CAs that
+   * browsers trust, which is all a hosted Worker's fetch trusts.
+   */
+  readonly trust?: "cluster" | "public";
 }
 
 export interface Workerd {
@@ -53,7 +58,7 @@ using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "main", worker = .worker),
-    (name = "internet", network = (allow = ["local"], tlsOptions = (trustedCertificates = [embed "ca.crt"]))),
+    (name = "internet", network = (allow = ["local"], tlsOptions = ${options.trust === "public" ? "(trustBrowserCas = true)" : '(trustedCertificates = [embed "ca.crt"])'})),
   ],
   sockets = [(name = "http", address = ${JSON.stringify(`unix:${socket}`)}, http = (), service = "main")],
 );
