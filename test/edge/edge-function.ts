@@ -30,6 +30,15 @@ export const edgeFunction = (core: typeof Core, kubernetes: typeof Kubernetes): 
   return async (request: Request): Promise<Response> => {
     const url = new URL(request.url);
     if (url.pathname === "/probe/cpu") return json(await cpuProbe(Number(url.searchParams.get("iterations"))));
+    if (url.pathname === "/probe/version") {
+      // Whether this function's fetch reaches the API server over TLS at all (no credentials needed).
+      try {
+        const response = await fetch(`${url.searchParams.get("server")}/version`);
+        return json({ status: response.status, body: await response.text() });
+      } catch (error) {
+        return json({ error: String(error), cause: String((error as { cause?: unknown }).cause) });
+      }
+    }
     const [, electors, identity, action] = url.pathname.split("/");
     // What this function can reach besides web APIs: the test asserts nothing.
     if (electors === "scope") return json({ process: typeof (globalThis as Record<string, unknown>)["process"], require: typeof (globalThis as Record<string, unknown>)["require"], Deno: typeof (globalThis as Record<string, unknown>)["Deno"], Bun: typeof (globalThis as Record<string, unknown>)["Bun"] });

@@ -7,17 +7,17 @@
  * reports on its own clock; the interop checker (test/interop/checker.ts) judges those times: no two
  * leadership intervals overlap, and after each release a leader exists again within HANDOVER ms.
  *
+ * Each runtime's way of trusting the cluster's CA is checked both ways (it reaches the API server
+ * with it, and fails the TLS handshake without it, as a hosted platform would), and each runtime's
+ * clock during CPU work is measured (see cpu-probe.ts).
+ *
  * The timings make a polling follower too slow on purpose: after a release, a follower that polls
  * would try again only retryPeriod (10 s) or more after its last attempt, so a takeover within
  * HANDOVER (3 s) shows that the follower learned of the release from its watch.
  */
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { once } from "node:events";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import type * as Core from "../../src/index.ts";
 import type * as Kubernetes from "../../adapters/kubernetes/entry-web.ts";
@@ -26,6 +26,7 @@ import { type Sandbox, sandbox } from "../runtimes/sandbox.ts";
 import { type Bundles, buildBundles } from "./bundle.ts";
 import { type Campaign, campaign, type Settings, type Timings } from "./campaign.ts";
 import { type Collector, type Received, startCollector } from "./collector.ts";
+import { startEdgeRuntime } from "./edge-runtime.ts";
 import type { CpuProbe } from "./cpu-probe.ts";
 import { startWorkerd, type Workerd } from "./workerd.ts";
 import { eventually, sleep } from "../support/wait.ts";
@@ -257,31 +258,26 @@ describe("the default export condition at the edge (packed package, esbuild)", (
     }
   });
 
+  it("edge-runtime reaches the API server because NODE_EXTRA_CA_CERTS names the cluster's CA, and only then", async () => {
+    for (const caPem of [box.kube.caPem, undefined]) {
+      const host = await startEdgeRuntime({ bundle: bundles.edgeFunction.code, ...(caPem === undefined ? {} : { caPem }) });
+      try {
+        const probe = await host.call("GET", `/probe/version?server=${encodeURIComponent(box.kube.server)}`);
+        if (caPem !== undefined) assert.equal(probe.status, 200, JSON.stringify(probe));
+        else assert.match(String(probe.error), /fetch failed/, JSON.stringify(probe));
+        console.log(`edge-runtime ${caPem === undefined ? "without" : "with"} NODE_EXTRA_CA_CERTS: ${probe.error ?? `HTTP ${probe.status}`}${probe.cause === undefined ? "" : ` (${probe.cause})`}`);
+        if (caPem === undefined) assert.match(String(probe.cause), /UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify|self.signed|certificate/i);
+      } finally {
+        await host.stop();
+      }
+    }
+  });
+
   it("edge-runtime: an edge function with only web APIs and a Node process on one Lease hand over both ways", async () => {
     const lease = "edge-runtime";
-    const dir = await mkdtemp(join(tmpdir(), "tenure-edge-runtime-"));
-    let child: ChildProcess | undefined;
+    const host = await startEdgeRuntime({ bundle: bundles.edgeFunction.code, caPem: box.kube.caPem });
+    const call = host.call;
     try {
-      const bundle = join(dir, "edge-function.js");
-      const ca = join(dir, "ca.crt");
-      await writeFile(bundle, bundles.edgeFunction.code);
-      await writeFile(ca, box.kube.caPem);
-      child = spawn(process.execPath, [join(import.meta.dirname, "edge-host.js"), bundle], {
-        stdio: ["ignore", "pipe", "inherit"],
-        env: { ...process.env, NODE_EXTRA_CA_CERTS: ca },
-      });
-      const [line] = (await Promise.race([
-        once(createInterface({ input: child.stdout! }), "line"),
-        once(child, "exit").then(([code]) => Promise.reject(new Error(`edge-host exited with ${String(code)} before listening`))),
-      ])) as [string];
-      const { url } = JSON.parse(line) as { url: string };
-      const call = async (method: "GET" | "POST", path: string, body?: unknown): Promise<any> => {
-        const response = await fetch(new URL(path, url), { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) });
-        const text = await response.text();
-        assert.ok(response.ok, `edge-runtime: ${method} ${path}: HTTP ${response.status}: ${text}`);
-        return JSON.parse(text);
-      };
-
       // Only web APIs in scope.
       assert.deepEqual(await call("GET", "/scope"), { process: "undefined", require: "undefined", Deno: "undefined", Bun: "undefined" });
 
@@ -315,11 +311,7 @@ describe("the default export condition at the edge (packed package, esbuild)", (
       assert.equal(released.spec.leaseTransitions, 2);
       judge(["edge-1", "edge-2", "node-e"], deadlines);
     } finally {
-      if (child !== undefined && child.exitCode === null) {
-        child.kill("SIGTERM");
-        await once(child, "exit");
-      }
-      await rm(dir, { recursive: true, force: true });
+      await host.stop();
     }
   });
 });
