@@ -7,7 +7,7 @@
 import { type Attempt, advance, begin, expiry, type Failure, type Now, type Outcome, type Progress, see } from "../attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
 import type { Observed } from "../lock.ts";
-import { sameRecord } from "../record.ts";
+import { formatMicroTime, sameRecord } from "../record.ts";
 import { report, sendRequest, startWatch, withCommands } from "./common.ts";
 import { loseLeadership } from "./release.ts";
 import type { Phase, State, Step } from "./state.ts";
@@ -44,17 +44,18 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
     lastWrite: now.mono,
     slowpath: phase.tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath,
   };
-  // client-go compares records to the second, so a renew within the same second as the last one
-  // that counted is invisible to its followers: only a renew they can see extends our authority.
-  // Nobody can have seen this record before the attempt's first write was sent (a write applied
-  // but answered with an error is rewritten unchanged), so the authority runs from there: a term
-  // taken with a read and a write is not a round trip short.
+  // client-go compares records to the second, so its followers restart their expiry clock at our
+  // first write in a second and not at later ones: authority runs from that first write. It may be
+  // this attempt's (a write applied but answered with an error is rewritten unchanged, so nobody
+  // saw this record before), which makes a term taken with a read and a write not a round trip
+  // short; or an earlier write in this second whose attempt failed (see `lostAttempt`).
   const second = record.renewTime?.slice(0, 19);
-  const invisible = phase.tag === "leader" && second === phase.second;
+  const since = phase.tag === "leader" && second === phase.second ? phase.since : wrote as number;
   const leader = {
     tag: "leader",
-    authorityUntil: invisible ? phase.authorityUntil : (wrote as number) + settings.renewDeadline,
-    second: invisible ? phase.second : second,
+    authorityUntil: since + settings.renewDeadline,
+    second,
+    since,
     attempt: undefined,
     // The next renew waits for this one's answer, retryPeriod from its write (not from its answer,
     // so one round trip plus retryPeriod fits in renewDeadline, as in client-go's cycle), and the
@@ -79,9 +80,13 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
     if (failure.kind === "held") {
       return loseLeadership(settings, { ...state, phase: { ...phase, attempt: undefined } }, { kind: "holder", holder: failure.holder }, now);
     }
-    // Retry on the renew cadence until the authority deadline decides.
-    const retryAt = Math.max(now.mono, (phase.attempt as Attempt).started.mono + settings.retryPeriod);
-    return [{ ...state, phase: { ...phase, attempt: undefined, wakeAt: retryAt } }, []];
+    // Retry on the renew cadence until the authority deadline decides. A write of this attempt
+    // may have been applied and seen: a renew later in its second extends nothing from then.
+    const { started, wrote } = phase.attempt as Attempt;
+    const second = formatMicroTime(started.wall).slice(0, 19);
+    const seen = wrote === undefined || second === phase.second ? {} : { second, since: wrote };
+    const retryAt = Math.max(now.mono, started.mono + settings.retryPeriod);
+    return [{ ...state, phase: { ...phase, ...seen, attempt: undefined, wakeAt: retryAt } }, []];
   }
   const [reported, commands] = report(state);
   const [watched, watch] = startWatch(settings, reported);

@@ -33,10 +33,12 @@ export type Phase =
   | {
     readonly tag: "leader";
     readonly term: Term;
-    /** Start of the last successful renew + renewDeadline: after it, others may soon take over. */
+    /** `since` + renewDeadline: after it, others may soon take over. */
     readonly authorityUntil: number;
-    /** The renewTime, to the second, of the write that set authorityUntil. */
+    /** The renewTime, to the second, of our last write that followers may have seen. */
     readonly second: string | undefined;
+    /** When our first write in `second` was sent: no follower saw that second before. */
+    readonly since: number;
     readonly attempt: Attempt | undefined;
     readonly wakeAt: number;
     /** The last record we wrote, until the watch shows it: watch events before it are history. */

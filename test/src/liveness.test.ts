@@ -73,3 +73,36 @@ describe("when a leader renews, and until when it leads (the pure protocol)", ()
     assert.equal(leader(acquire(200, 300, 600)).wakeAt, 1_001, "renewTime is the attempt's start, second 0");
   });
 });
+
+describe("a renew that failed but may have been applied (issue #9)", () => {
+  // 2 s / 1.9 s / 0.2 s: client-go accepts it, and leaseDuration - renewDeadline is short.
+  const settings = settingsOf({ leaseDuration: 2_000, renewDeadline: 1_900, retryPeriod: 200, requestTimeout: 1_000 });
+  /** A leader since mono 0 (wall: a whole second), whose renew at 1001 ms is applied but answered with a timeout, and so is its read. */
+  const afterFailedRenew = (): Scripted => {
+    const script = new Scripted(settings);
+    script.send({ _tag: "Start" }, 0);
+    script.hold = true;
+    script.send({ _tag: "Wake" }, 1_001);
+    const renew = script.pending.shift()!;
+    assert.equal(renew.request.op, "update");
+    script.serve(renew.request); // the server applied it: a follower may see second 1 from now on
+    script.send({ _tag: "Result", id: renew.id, outcome: { ok: false, reason: "Timeout", message: "lost answer" } }, 1_101);
+    const read = script.pending.shift()!;
+    assert.equal(read.request.op, "get");
+    script.send({ _tag: "Result", id: read.id, outcome: { ok: false, reason: "Timeout", message: "lost answer" } }, 1_150);
+    assert.equal(script.state.phase.tag, "leader");
+    return script;
+  };
+
+  it("a later renew in the same second extends authority only from the first write in that second", () => {
+    const script = afterFailedRenew();
+    script.hold = false;
+    script.send({ _tag: "Wake" }, 1_201);
+    assert.equal(script.ops.at(-1), "update", "the retry renewed");
+    const phase = script.state.phase as { tag: string; authorityUntil: number };
+    assert.equal(phase.tag, "leader");
+    // A client-go follower that saw second 1 at 1001 may take over at 1001 + 2000; our authority
+    // must end before that, so it runs from 1001, not from the retry's 1201.
+    assert.equal(phase.authorityUntil, 1_001 + 1_900);
+  });
+});
