@@ -186,7 +186,7 @@ export const fromKubeconfigWith = async (runtime: Runtime, options: KubeconfigOp
 const certificateFetch = (runtime: Runtime, tls: TlsOptions, exec: ExecCredentials): Fetch => {
   let last: { readonly certificate: ClientCertificate | undefined; readonly fetch: Fetch } | undefined;
   return async (url, init) => {
-    const certificate = await exec.clientCertificate();
+    const certificate = await exec.clientCertificate(init.signal ?? undefined);
     if (last === undefined || last.certificate !== certificate) {
       last = { certificate, fetch: runtime.tlsFetch(certificate === undefined ? tls : { ...tls, ...certificate }) };
     }
