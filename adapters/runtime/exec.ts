@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type ExecResult, type Runtime, unsupported } from "./runtime.ts";
+import { type Child, type ExecResult, type Runtime, unsupported } from "./runtime.ts";
 
 export interface ExecLimits {
   /** Milliseconds the plugin may run before it is killed. */
@@ -34,7 +34,7 @@ export const execLimited = async (
     throw unsupported("this runtime", "run credential plugins", "pass a token or credentials to cluster() yourself");
   }
   const notRun = (error: unknown): Error => new Error(`could not be run: ${error instanceof Error ? error.message : String(error)}`);
-  let child: ReturnType<NonNullable<Runtime["spawn"]>>;
+  let child: Child;
   try {
     child = runtime.spawn(command, args, env);
   } catch (error) {
