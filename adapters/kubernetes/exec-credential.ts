@@ -119,15 +119,38 @@ export const execCredentials = (
 
   let issued: Issued | undefined;
   let running: { readonly issued: Promise<Issued>; readonly since: number } | undefined;
+  /** Requests waiting for the run now. */
+  let waiting = 0;
+  /**
+   * A failure that no request was left to hear: with a plugin slower than the request timeout, every
+   * request gives up first, and the reason would never reach onError. The next request gets it.
+   */
+  let unheard: unknown;
   const current = async (signal: AbortSignal | undefined): Promise<Issued> => {
     if (issued !== undefined && (issued.expires === undefined || now() < issued.expires)) return issued;
     if (running === undefined) {
-      const run$ = run().then((fresh) => (issued = fresh)).finally(() => (running = undefined));
+      const run$ = run()
+        .then((fresh) => ((unheard = undefined), (issued = fresh)), (error: unknown) => {
+          if (waiting === 0) unheard = error;
+          throw error;
+        })
+        .finally(() => (running = undefined));
       // Nobody may be waiting when it fails (every request gave up): not an unhandled rejection.
       run$.catch(() => {});
       running = { issued: run$, since: now() };
     }
-    return signal === undefined ? running.issued : waitFor(running, signal);
+    if (unheard !== undefined) {
+      // Told once, while the plugin runs again for the requests after this one.
+      const error = unheard;
+      unheard = undefined;
+      throw error;
+    }
+    waiting++;
+    try {
+      return await (signal === undefined ? running.issued : waitFor(running, signal));
+    } finally {
+      waiting--;
+    }
   };
 
   /** The shared run, or a Timeout when `signal` aborts first; the run goes on for later requests. */

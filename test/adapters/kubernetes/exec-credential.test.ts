@@ -10,6 +10,7 @@ import { isLockError } from "../../../src/lock.ts";
 import { execCredentials, type ExecConfig } from "../../../adapters/kubernetes/exec-credential.ts";
 import { leaseLock } from "../../../adapters/kubernetes/lease-lock.ts";
 import type { Child, Runtime } from "../../../adapters/runtime/runtime.ts";
+import { settle } from "../../../adapters/virtual-clock.ts";
 import { countListeners } from "../../support/listeners.ts";
 import { fakeApi, json, lease, signal, status } from "./fake-api.ts";
 
@@ -147,6 +148,29 @@ describe("execCredentials", () => {
     await assert.rejects(credentials.authorization(controller.signal), { reason: "Timeout" });
     assert.equal(await credentials.authorization(), "Bearer t1");
     assert.equal(p.started.length, 1);
+  });
+
+  it("a failure no request was left to hear goes to the next request, while the plugin runs again", async () => {
+    const g = gate();
+    const p = plugin([{ code: 1, stderr: "timed out talking to the metadata service", until: g.opened }, token("t2")]);
+    const credentials = execCredentials(p.runtime, config, CLUSTER);
+    const controller = new AbortController();
+    const first = credentials.authorization(controller.signal);
+    controller.abort();
+    await assert.rejects(first, { reason: "Timeout" });
+    g.open(); // the run fails now, with nobody waiting for it
+    await settle();
+    await assert.rejects(credentials.authorization(signal()), /"get-token" failed with exit code 1: timed out talking to the metadata service/);
+    assert.equal(p.started.length, 2, "the plugin already runs again");
+    assert.equal(await credentials.authorization(signal()), "Bearer t2");
+    assert.equal(p.started.length, 2);
+  });
+
+  it("a failure heard by a waiting request is not told again", async () => {
+    const p = plugin([{ code: 1, stderr: "no" }, token("t2")]);
+    const credentials = execCredentials(p.runtime, config, CLUSTER);
+    await assert.rejects(credentials.authorization(signal()), /failed with exit code 1: no/);
+    assert.equal(await credentials.authorization(signal()), "Bearer t2");
   });
 
   it("a failed run is not cached: the next request runs the plugin again", async () => {

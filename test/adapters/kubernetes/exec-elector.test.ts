@@ -67,9 +67,9 @@ const plugin = (first: "hangs" | "fails") => {
   return { runtime, runs: () => runs };
 };
 
-const elect = async (first: "hangs" | "fails") => {
+const elect = async (first: "hangs" | "fails", timeout = 300) => {
   const p = plugin(first);
-  const credentials = execCredentials(p.runtime, { apiVersion: API, command: "get-token" }, { server: "https://kube.test" }, { timeout: 300 });
+  const credentials = execCredentials(p.runtime, { apiVersion: API, command: "get-token" }, { server: "https://kube.test" }, { timeout });
   const c = cluster({ server: "https://kube.test", namespace: "ns", fetch: p.runtime.tlsFetch({}), credentials });
   const errors: unknown[] = [];
   const controller = new AbortController();
@@ -99,6 +99,15 @@ describe("an elector with an exec plugin", () => {
     assert.ok(errors.length >= 1);
     assert.ok(errors[0] instanceof LockError, `not a LockError: ${String(errors[0])}`);
     assert.match(errors[0].message, /exec credential plugin "get-token" did not finish within 300 ms and was stopped/);
+    assert.equal(runs, 2);
+  });
+
+  it("that hangs for longer than a request may wait: the requests time out, and the plugin's fault still reaches onError", async () => {
+    // requestTimeout is 1 s here: every request gives up before the plugin is stopped.
+    const { errors, runs } = await elect("hangs", 1_500);
+    assert.ok(errors.some((e) => e instanceof LockError && e.reason === "Timeout"), "the requests timed out");
+    const fault = errors.find((e) => e instanceof LockError && /did not finish within 1500 ms and was stopped/.test(e.message));
+    assert.ok(fault !== undefined, `the fault was not reported: ${errors.map(String).join("; ")}`);
     assert.equal(runs, 2);
   });
 
