@@ -15,8 +15,11 @@ export type Fetch = (url: string, init: RequestInit) => Promise<Response>;
 
 /** Where bearer tokens come from; refreshed after a 401. */
 export interface Credentials {
-  /** The `Authorization` header value for the next request, if any. */
-  authorization(): Promise<string | undefined>;
+  /**
+   * The `Authorization` header value for the next request, if any. Rejects when `signal` aborts
+   * first (the request's timeout), even if fetching credentials goes on for later requests.
+   */
+  authorization(signal?: AbortSignal): Promise<string | undefined>;
   /** Fetches fresh credentials (re-reads a token file, re-runs an exec plugin); called after a 401. */
   refresh(): Promise<void>;
 }

@@ -40,7 +40,8 @@ const BY_CODE: Record<number, LockErrorReason> = {
 };
 const byStatus = (code: number): LockErrorReason => BY_CODE[code] ?? (code >= 500 ? "ServerError" : "Unknown");
 
-const describe = (action: Action): string =>
+/** What was being done, for messages: `get leases.coordination.k8s.io ns/lock`. */
+export const describe = (action: Action): string =>
   `${action.verb} ${action.resource} ${action.namespace}${action.name === undefined ? "" : `/${action.name}`}`;
 
 const advice = (reason: LockErrorReason, action: Action): string => {
@@ -71,8 +72,11 @@ export const errorOfResponse = (status: number, body: unknown, headers: Headers,
 
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME|TLS|SSL|certificate/i;
 
-/** The LockError for a request that got no response: aborted, timed out, or a network or TLS failure. */
-export const errorOfFailure = (error: unknown, server: string, action: Action, signal: AbortSignal): LockError => {
+/**
+ * The LockError for a request that got no response, or (`reading`) whose answer broke off midway:
+ * aborted, timed out, or a network or TLS failure.
+ */
+export const errorOfFailure = (error: unknown, server: string, action: Action, signal: AbortSignal, reading?: boolean): LockError => {
   if (signal.aborted) {
     return signal.reason instanceof LockError
       ? signal.reason
@@ -81,6 +85,7 @@ export const errorOfFailure = (error: unknown, server: string, action: Action, s
   if (error instanceof LockError) return error;
   const cause = (error as { cause?: { code?: string; message?: string } } | undefined)?.cause;
   const detail = [cause?.code, cause?.message ?? (error instanceof Error ? error.message : String(error))].filter(Boolean).join(": ");
+  if (reading) return new LockError("Network", `${describe(action)}: the connection to ${server} broke while reading the answer (${detail})`, { cause: error });
   if (TLS_CODES.test(detail)) {
     return new LockError("Network", `${describe(action)}: TLS verification of ${server} failed (${detail}). The server's certificate is not signed by the configured CA: check the CA file or certificate-authority-data.`, { cause: error });
   }

@@ -2,12 +2,15 @@
  * Exec credential plugins (`client.authentication.k8s.io/v1` and `v1beta1` ExecCredential), as
  * cloud providers use them (`aws eks get-token`, `gke-gcloud-auth-plugin`, `kubelogin`): run the
  * command, read a token or a client certificate from its output, cache it until it expires, and
- * run it again after a 401.
+ * run it again after a 401. Concurrent requests share one run; each waits only as long as its own
+ * signal allows, and the run itself is bounded (execLimited), so a hung plugin is killed, reported
+ * as a LockError, and run again by the next request.
  *
  * @module
  */
 import * as z from "zod/mini";
 import { LockError } from "../../src/lock.ts";
+import { EXEC_LIMITS, type ExecLimits, execLimited } from "../runtime/exec.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { Credentials } from "./cluster.ts";
 import { explain, issuesOf } from "./schema-issues.ts";
@@ -36,7 +39,12 @@ export interface ClientCertificate {
 
 /** Credentials from a plugin: a bearer token, a client certificate, or both. */
 export interface ExecCredentials extends Credentials {
-  clientCertificate(): Promise<ClientCertificate | undefined>;
+  clientCertificate(signal?: AbortSignal): Promise<ClientCertificate | undefined>;
+}
+
+export interface ExecOptions extends Partial<ExecLimits> {
+  /** Epoch ms, to judge `expirationTimestamp`. Default `Date.now`. */
+  readonly now?: () => number;
 }
 
 export const EXEC_API_VERSIONS: readonly string[] = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
@@ -63,8 +71,10 @@ export const execCredentials = (
   runtime: Runtime,
   exec: ExecConfig,
   cluster: ExecClusterInfo,
-  now: () => number = Date.now,
+  options: ExecOptions = {},
 ): ExecCredentials => {
+  const { now = Date.now } = options;
+  const limits: ExecLimits = { ...EXEC_LIMITS, ...options };
   const name = exec.command;
   const fail = (why: string): LockError =>
     new LockError("Unauthorized", `the kubeconfig's exec credential plugin "${name}" ${why}${exec.installHint ? `\n${exec.installHint}` : ""}`);
@@ -83,8 +93,8 @@ export const execCredentials = (
       spec: { interactive: false, ...(exec.provideClusterInfo ? { cluster } : {}) },
     };
     const env = Object.fromEntries((exec.env ?? []).map((e) => [e.name, e.value]));
-    const result = await runtime.exec(exec.command, exec.args ?? [], { ...env, KUBERNETES_EXEC_INFO: JSON.stringify(info) }).catch((error: unknown) => {
-      throw fail(`could not be run: ${error instanceof Error ? error.message : String(error)}`);
+    const result = await execLimited(runtime, exec.command, exec.args ?? [], { ...env, KUBERNETES_EXEC_INFO: JSON.stringify(info) }, limits).catch((error: unknown) => {
+      throw fail(error instanceof Error ? error.message : String(error));
     });
     if (result.code !== 0) throw fail(`failed with exit code ${result.code}: ${result.stderr.trim().slice(0, 300)}`);
     let json: unknown;
@@ -108,18 +118,58 @@ export const execCredentials = (
   };
 
   let issued: Issued | undefined;
-  let running: Promise<Issued> | undefined;
-  const current = async (): Promise<Issued> => {
+  let running: { readonly issued: Promise<Issued>; readonly since: number } | undefined;
+  /** Requests waiting for the run now. */
+  let waiting = 0;
+  /**
+   * A failure that no request was left to hear: with a plugin slower than the request timeout, every
+   * request gives up first, and the reason would never reach onError. The next request gets it.
+   */
+  let unheard: unknown;
+  const current = async (signal: AbortSignal | undefined): Promise<Issued> => {
     if (issued !== undefined && (issued.expires === undefined || now() < issued.expires)) return issued;
-    return (running ??= run().then((fresh) => (issued = fresh)).finally(() => (running = undefined)));
+    if (running === undefined) {
+      const run$ = run()
+        .then((fresh) => ((unheard = undefined), (issued = fresh)), (error: unknown) => {
+          if (waiting === 0) unheard = error;
+          throw error;
+        })
+        .finally(() => (running = undefined));
+      // Nobody may be waiting when it fails (every request gave up): not an unhandled rejection.
+      run$.catch(() => {});
+      running = { issued: run$, since: now() };
+    }
+    if (unheard !== undefined) {
+      // Told once, while the plugin runs again for the requests after this one.
+      const error = unheard;
+      unheard = undefined;
+      throw error;
+    }
+    waiting++;
+    try {
+      return await (signal === undefined ? running.issued : waitFor(running, signal));
+    } finally {
+      waiting--;
+    }
   };
 
+  /** The shared run, or a Timeout when `signal` aborts first; the run goes on for later requests. */
+  const waitFor = (shared: NonNullable<typeof running>, signal: AbortSignal): Promise<Issued> =>
+    new Promise((resolve, reject) => {
+      const abort = (): void =>
+        reject(new LockError("Timeout", `the request was cancelled while still waiting for the exec credential plugin "${name}", which has run for ${now() - shared.since} ms (it is stopped after ${limits.timeout} ms)`, { cause: signal.reason }));
+      if (signal.aborted) return abort();
+      signal.addEventListener("abort", abort, { once: true });
+      const done = (): void => signal.removeEventListener("abort", abort);
+      shared.issued.then((value) => (done(), resolve(value)), (error: unknown) => (done(), reject(error)));
+    });
+
   return {
-    authorization: async () => {
-      const token = (await current()).token;
+    authorization: async (signal) => {
+      const token = (await current(signal)).token;
       return token === undefined ? undefined : `Bearer ${token}`;
     },
-    clientCertificate: async () => (await current()).certificate,
+    clientCertificate: async (signal) => (await current(signal)).certificate,
     refresh: async () => {
       issued = undefined;
     },

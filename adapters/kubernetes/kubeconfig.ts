@@ -1,7 +1,8 @@
 /**
  * A Cluster from a kubeconfig file (YAML or JSON), as kubectl reads it: `$KUBECONFIG` (a list,
- * merged, first wins), else `~/.kube/config`; the current or a named context; server, CA, client
- * certificate, token, token file, and exec credential plugins. Paths are relative to the file.
+ * merged, first wins; `;`-separated on Windows, `:` elsewhere), else `~/.kube/config`; the current
+ * or a named context; server, CA, client certificate, token, token file, and exec credential
+ * plugins. Paths are relative to the file, by the platform's rules (paths.ts).
  *
  * @module
  */
@@ -9,12 +10,13 @@ import * as z from "zod/mini";
 import type { Runtime, TlsOptions } from "../runtime/runtime.ts";
 import { type Cluster, cluster, type Credentials, type Fetch, tokenCredentials } from "./cluster.ts";
 import { type ClientCertificate, type ExecCredentials, execCredentials } from "./exec-credential.ts";
+import { type Paths, pathsFor } from "./paths.ts";
 import { explain, issuesOf } from "./schema-issues.ts";
 import { fileTokenCredentials } from "./token-file.ts";
 import { parseYaml } from "./yaml.ts";
 
 export interface KubeconfigOptions {
-  /** A kubeconfig file. Default: `$KUBECONFIG` (colon-separated, merged), else `~/.kube/config`. */
+  /** A kubeconfig file. Default: `$KUBECONFIG` (a list, merged: `;` separates on Windows, `:` elsewhere), else `~/.kube/config`. */
   readonly path?: string;
   /** Default: the file's `current-context`. */
   readonly context?: string;
@@ -84,10 +86,7 @@ interface Loaded {
   readonly contexts: Entry<"contexts">[];
 }
 
-const dirOf = (path: string): string => (path.includes("/") ? path.slice(0, path.lastIndexOf("/")) || "/" : ".");
-const resolve = (dir: string, path: string): string => (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path) ? path : `${dir}/${path}`);
-
-const load = async (runtime: Runtime, paths: readonly string[]): Promise<Loaded> => {
+const load = async (runtime: Runtime, paths: readonly string[], rules: Paths): Promise<Loaded> => {
   const merged: Loaded = { currentContext: undefined, clusters: [], users: [], contexts: [] };
   let current: string | undefined;
   for (const path of paths) {
@@ -100,7 +99,7 @@ const load = async (runtime: Runtime, paths: readonly string[]): Promise<Loaded>
     }
     const parsed = schema.safeParse(parseYaml(text) ?? {}, { error: explain });
     if (!parsed.success) throw new Error(`kubeconfig ${path} is not valid:\n  - ${issuesOf(parsed.error).join("\n  - ")}`);
-    const dir = dirOf(path);
+    const dir = rules.dirOf(path);
     const config = parsed.data;
     current ??= config["current-context"] ?? undefined;
     // First definition of a name wins, as kubectl merges.
@@ -122,19 +121,20 @@ const load = async (runtime: Runtime, paths: readonly string[]): Promise<Loaded>
 
 const pem = async (runtime: Runtime, data: string | null | undefined, file: string | null | undefined, dir: string): Promise<string | undefined> => {
   if (data) return atob(data.replace(/\s+/g, ""));
-  if (file) return runtime.readFile(resolve(dir, file));
+  if (file) return runtime.readFile(pathsFor(runtime.windows).resolve(dir, file));
   return undefined;
 };
 
 export const fromKubeconfigWith = async (runtime: Runtime, options: KubeconfigOptions = {}): Promise<Cluster> => {
-  const home = runtime.env("HOME") ?? runtime.env("USERPROFILE");
-  const listed = options.path === undefined ? (runtime.env("KUBECONFIG") ?? "").split(/[:;]/).filter((p) => p !== "") : [options.path];
-  const paths = listed.length > 0 ? listed : home === undefined ? [] : [`${home}/.kube/config`];
+  const rules = pathsFor(runtime.windows);
+  const home = rules.home((name) => runtime.env(name));
+  const listed = options.path === undefined ? (runtime.env("KUBECONFIG") ?? "").split(rules.list).filter((p) => p !== "") : [options.path];
+  const paths = listed.length > 0 ? listed : home === undefined ? [] : [rules.resolve(rules.resolve(home, ".kube"), "config")];
   if (paths.length === 0) throw new Error("fromKubeconfig: no path given, KUBECONFIG is not set and there is no home directory");
-  const config = await load(runtime, paths);
+  const config = await load(runtime, paths, rules);
 
   const contextName = options.context ?? config.currentContext;
-  if (!contextName) throw new Error(`kubeconfig ${paths.join(":")} has no current-context; pass { context } (one of: ${config.contexts.map((c) => c.name).join(", ") || "none"})`);
+  if (!contextName) throw new Error(`kubeconfig ${paths.join(rules.list)} has no current-context; pass { context } (one of: ${config.contexts.map((c) => c.name).join(", ") || "none"})`);
   const context = config.contexts.find((c) => c.name === contextName);
   if (context === undefined) throw new Error(`kubeconfig has no context "${contextName}" (there are: ${config.contexts.map((c) => c.name).join(", ") || "none"})`);
   const server = config.clusters.find((c) => c.name === context.context.cluster);
@@ -170,7 +170,7 @@ export const fromKubeconfigWith = async (runtime: Runtime, options: KubeconfigOp
     })
     : undefined;
   const credentials: Credentials | undefined = exec ??
-    (u.token ? tokenCredentials(u.token) : u.tokenFile ? fileTokenCredentials(resolve(user?.dir ?? ".", u.tokenFile), (p) => runtime.readFile(p)) : undefined);
+    (u.token ? tokenCredentials(u.token) : u.tokenFile ? fileTokenCredentials(rules.resolve(user?.dir ?? ".", u.tokenFile), (p) => runtime.readFile(p)) : undefined);
 
   return cluster({
     server: c.server,
@@ -186,7 +186,7 @@ export const fromKubeconfigWith = async (runtime: Runtime, options: KubeconfigOp
 const certificateFetch = (runtime: Runtime, tls: TlsOptions, exec: ExecCredentials): Fetch => {
   let last: { readonly certificate: ClientCertificate | undefined; readonly fetch: Fetch } | undefined;
   return async (url, init) => {
-    const certificate = await exec.clientCertificate();
+    const certificate = await exec.clientCertificate(init.signal ?? undefined);
     if (last === undefined || last.certificate !== certificate) {
       last = { certificate, fetch: runtime.tlsFetch(certificate === undefined ? tls : { ...tls, ...certificate }) };
     }

@@ -7,7 +7,7 @@
  */
 import { LockError } from "../../src/lock.ts";
 import type { Cluster } from "./cluster.ts";
-import { type Action, errorOfFailure, errorOfResponse } from "./errors.ts";
+import { type Action, describe, errorOfFailure, errorOfResponse } from "./errors.ts";
 
 export interface Call {
   readonly method: "GET" | "POST" | "PUT";
@@ -23,13 +23,14 @@ const USER_AGENT = "tenure/0.1 (leader election)";
 /** Sends the call and returns the decoded JSON body of a successful answer. */
 export const requestJson = async (cluster: Cluster, call: Call): Promise<unknown> => {
   const response = await send(cluster, call);
-  return parseJson(await readCapped(response, cluster.maxResponseBytes, call), call);
+  return parseJson(await readCapped(response, cluster, call), call);
 };
 
 /** Sends the call; resolves with a successful response (body unread), throws a LockError otherwise. */
 export const send = async (cluster: Cluster, call: Call, retried = false): Promise<Response> => {
   const headers: Record<string, string> = { accept: "application/json", "user-agent": USER_AGENT };
-  const authorization = await cluster.credentials?.authorization();
+  // The signal bounds the wait for credentials too: a hung exec plugin must not hold the request.
+  const authorization = await cluster.credentials?.authorization(call.signal);
   if (authorization !== undefined) headers["authorization"] = authorization;
   if (call.body !== undefined) headers["content-type"] = "application/json";
   let response: Response;
@@ -38,7 +39,7 @@ export const send = async (cluster: Cluster, call: Call, retried = false): Promi
       method: call.method,
       headers,
       signal: call.signal,
-      ...(call.body === undefined ? {} : { body: JSON.stringify(call.body) }),
+      body: call.body === undefined ? null : JSON.stringify(call.body),
     });
   } catch (error) {
     throw errorOfFailure(error, cluster.server, call.action, call.signal);
@@ -46,7 +47,7 @@ export const send = async (cluster: Cluster, call: Call, retried = false): Promi
   for (const warning of warningsOf(response.headers)) cluster.warn(`the API server warns: ${warning}`);
   if (response.ok) return response;
 
-  const text = await readCapped(response, cluster.maxResponseBytes, call).catch(() => "");
+  const text = await readCapped(response, cluster, call).catch(() => "");
   const error = errorOfResponse(response.status, tryJson(text), response.headers, call.action);
   // Bound tokens rotate: re-read and try once more before giving up.
   if (error.reason === "Unauthorized" && !retried && cluster.credentials !== undefined) {
@@ -56,20 +57,31 @@ export const send = async (cluster: Cluster, call: Call, retried = false): Promi
   throw error;
 };
 
-/** The body as text, chunk by chunk; a broken connection becomes a LockError. */
-async function* texts(response: Response, call: Call): AsyncGenerator<string> {
+/** Where the body comes from and how much of it to take. */
+export type Source = Pick<Cluster, "server" | "maxResponseBytes">;
+
+/**
+ * The body as text, chunk by chunk, capped at `maxResponseBytes` bytes: in all, or (`lines`) since
+ * the last newline, which never occurs inside a multi-byte character. A connection that breaks
+ * midway becomes a LockError.
+ */
+async function* texts(response: Response, source: Source, call: Call, lines?: boolean): AsyncGenerator<string> {
   const reader = response.body?.getReader();
   if (reader === undefined) return;
   const decoder = new TextDecoder();
+  let size = 0;
   try {
     for (;;) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
       } catch (error) {
-        throw errorOfFailure(error, "", call.action, call.signal);
+        throw errorOfFailure(error, source.server, call.action, call.signal, true);
       }
       if (chunk.done) break;
+      const newline = lines ? chunk.value.lastIndexOf(10) : -1;
+      size = newline < 0 ? size + chunk.value.length : chunk.value.length - newline - 1;
+      if (size > source.maxResponseBytes) throw tooLarge(call, source.maxResponseBytes);
       yield decoder.decode(chunk.value, { stream: true });
     }
     yield decoder.decode();
@@ -78,43 +90,36 @@ async function* texts(response: Response, call: Call): AsyncGenerator<string> {
   }
 }
 
-/** Reads a body up to `limit` characters; a larger one is a Decode error, never a crash. */
-export const readCapped = async (response: Response, limit: number, call: Call): Promise<string> => {
-  if (Number(response.headers.get("content-length")) > limit) {
-    await response.body?.cancel().catch(() => {});
-    throw tooLarge(call, limit);
-  }
+/** Reads a body of up to `maxResponseBytes` bytes; a larger one is a Decode error, never a crash. */
+export const readCapped = async (response: Response, source: Source, call: Call): Promise<string> => {
+  // No early look at Content-Length (a proxy may drop it anyway): the count stops within one chunk.
   let text = "";
-  for await (const part of texts(response, call)) {
-    text += part;
-    if (text.length > limit) throw tooLarge(call, limit);
-  }
+  for await (const part of texts(response, source, call)) text += part;
   return text;
 };
 
 /**
- * The lines of a streamed body (a watch), each at most `limit` characters. Ends when the stream
- * ends; a cut-off last line is a Decode error.
+ * The lines of a streamed body (a watch), each at most `maxResponseBytes` bytes. Ends when the
+ * stream ends; a cut-off last line is a Decode error.
  */
-export async function* lines(response: Response, limit: number, call: Call): AsyncGenerator<string> {
+export async function* lines(response: Response, source: Source, call: Call): AsyncGenerator<string> {
   let buffer = "";
-  for await (const part of texts(response, call)) {
+  for await (const part of texts(response, source, call, true)) {
     buffer += part;
     for (let newline = buffer.indexOf("\n"); newline !== -1; newline = buffer.indexOf("\n")) {
       const line = buffer.slice(0, newline).trim();
       buffer = buffer.slice(newline + 1);
       if (line !== "") yield line;
     }
-    if (buffer.length > limit) throw tooLarge(call, limit);
   }
-  if (buffer.trim() !== "") throw new LockError("Decode", `${call.action.verb} ${call.action.resource}: the stream ended in the middle of an event`);
+  if (buffer.trim() !== "") throw new LockError("Decode", `${describe(call.action)}: the stream ended in the middle of an event`);
 }
 
 export const parseJson = (text: string, call: Call): unknown => {
   try {
     return JSON.parse(text);
   } catch {
-    throw new LockError("Decode", `${call.action.verb} ${call.action.resource}: the server's answer is not JSON: ${text.slice(0, 120)}`);
+    throw new LockError("Decode", `${describe(call.action)}: the server's answer is not JSON: ${text.slice(0, 120)}`);
   }
 };
 
@@ -127,7 +132,7 @@ const tryJson = (text: string): unknown => {
 };
 
 const tooLarge = (call: Call, limit: number): LockError =>
-  new LockError("Decode", `${call.action.verb} ${call.action.resource}: the response is larger than ${limit} bytes (maxResponseBytes), refused`);
+  new LockError("Decode", `${describe(call.action)}: the response is larger than ${limit} bytes (maxResponseBytes), refused`);
 
 /** RFC 7234 warn-text from `Warning: 299 - "text"` headers. */
 const warningsOf = (headers: Headers): string[] => {

@@ -8,7 +8,7 @@
 import { type LockEvent, LockError, type Observed } from "../../src/lock.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
-import { errorOfResponse } from "./errors.ts";
+import { describe, errorOfResponse } from "./errors.ts";
 import { lines, parseJson, send } from "./request.ts";
 import { decodeWatchEvent, type KubeObject } from "./wire.ts";
 
@@ -49,7 +49,7 @@ export const watchObject = async (
   // Clears the timer too: a pending timer would keep the process alive after the elector ends.
   const abort = (): void => (clearTimeout(timer), controller.abort(signal.reason));
   signal.addEventListener("abort", abort, { once: true });
-  timer = setTimeout(() => controller.abort(new LockError("Timeout", `watch ${target.action.resource}: no answer within ${OPEN_TIMEOUT} ms`)), OPEN_TIMEOUT);
+  timer = setTimeout(() => controller.abort(new LockError("Timeout", `${describe(target.action)}: no answer within ${OPEN_TIMEOUT} ms`)), OPEN_TIMEOUT);
   const call = { method: "GET", path: `${target.collection}?${query}`, signal: controller.signal, action: target.action } as const;
   let response: Response;
   try {
@@ -61,13 +61,13 @@ export const watchObject = async (
   }
   const idle = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => controller.abort(new LockError("Timeout", `watch ${target.action.resource}: the stream went silent`)), (timeoutSeconds * 1000) + IDLE_GRACE);
+    timer = setTimeout(() => controller.abort(new LockError("Timeout", `${describe(target.action)}: the stream went silent`)), (timeoutSeconds * 1000) + IDLE_GRACE);
   };
   idle();
 
   async function* events(): AsyncGenerator<LockEvent> {
     try {
-      for await (const line of lines(response, cluster.maxResponseBytes, call)) {
+      for await (const line of lines(response, cluster, call)) {
         idle();
         const event = decodeWatchEvent(parseJson(line, call));
         switch (event.type) {

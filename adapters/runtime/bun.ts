@@ -14,6 +14,7 @@ interface BunLike {
     exited: Promise<number>;
     stdout: ReadableStream<Uint8Array>;
     stderr: ReadableStream<Uint8Array>;
+    kill(signal: number): void;
   };
 }
 
@@ -32,9 +33,9 @@ export const runtime: Runtime = {
   },
   readFile: (path) => bun().file(path).text(),
   env: (name) => bun().env[name],
-  exec: async (command, args, env) => {
+  windows: (globalThis as { process?: { platform?: string } }).process?.platform === "win32",
+  spawn: (command, args, env) => {
     const child = bun().spawn([command, ...args], { env: { ...bun().env, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-    const [code, stdout, stderr] = await Promise.all([child.exited, new Response(child.stdout).text(), new Response(child.stderr).text()]);
-    return { code, stdout, stderr };
+    return { stdout: child.stdout, stderr: child.stderr, exited: child.exited, kill: () => child.kill(9) };
   },
 };

@@ -1,6 +1,6 @@
 /**
  * Deno: TLS through `Deno.createHttpClient` (its CAs are added to the default roots), files and
- * plugins through the `Deno` namespace. Only the slice of `Deno` used here is typed.
+ * plugins (`Deno.Command`) through the `Deno` namespace. Only the slice of `Deno` used here is typed.
  *
  * @module
  */
@@ -11,8 +11,14 @@ interface DenoLike {
   createHttpClient(options: { caCerts?: string[]; cert?: string; key?: string }): unknown;
   readTextFile(path: string): Promise<string>;
   env: { get(name: string): string | undefined };
+  build: { os: string };
   Command: new (command: string, options: { args: string[]; env: Record<string, string>; stdin: "null"; stdout: "piped"; stderr: "piped" }) => {
-    output(): Promise<{ code: number; stdout: Uint8Array; stderr: Uint8Array }>;
+    spawn(): {
+      stdout: ReadableStream<Uint8Array>;
+      stderr: ReadableStream<Uint8Array>;
+      status: Promise<{ code: number }>;
+      kill(signal: "SIGKILL"): void;
+    };
   };
 }
 
@@ -39,9 +45,21 @@ export const runtime: Runtime = {
       return undefined; // no --allow-env: as if unset
     }
   },
-  exec: async (command, args, env) => {
-    const output = await new (deno().Command)(command, { args: [...args], env: { ...env }, stdin: "null", stdout: "piped", stderr: "piped" }).output();
-    const text = new TextDecoder();
-    return { code: output.code, stdout: text.decode(output.stdout), stderr: text.decode(output.stderr) };
+  windows: (globalThis as { Deno?: DenoLike }).Deno?.build.os === "windows",
+  // The environment given is added to Deno's own, which the child inherits.
+  spawn: (command, args, env) => {
+    const child = new (deno().Command)(command, { args: [...args], env: { ...env }, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    return {
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exited: child.status.then((status) => status.code),
+      kill: () => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // it has exited already
+        }
+      },
+    };
   },
 };

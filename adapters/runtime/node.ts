@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { Readable } from "node:stream";
 import { Agent, fetch as undiciFetch } from "undici";
 import type { Fetch } from "../kubernetes/cluster.ts";
 import type { Runtime } from "./runtime.ts";
@@ -26,11 +27,18 @@ export const runtime: Runtime = {
   },
   readFile: (path) => readFile(path, "utf8"),
   env: (name) => process.env[name],
-  exec: (command, args, env) =>
-    new Promise((resolve) => {
-      execFile(command, [...args], { env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 1024 * 1024 }, (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : 127;
-        resolve({ code, stdout: String(stdout), stderr: error !== null && stderr === "" ? error.message : String(stderr) });
-      });
-    }),
+  windows: process.platform === "win32",
+  spawn: (command, args, env) => {
+    const child = spawn(command, [...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const web = (stream: Readable): ReadableStream<Uint8Array> => Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
+    return {
+      stdout: web(child.stdout),
+      stderr: web(child.stderr),
+      exited: new Promise((resolve, reject) => {
+        child.once("error", reject); // could not be started (ENOENT, EACCES)
+        child.once("exit", (code) => resolve(code ?? 128)); // null: killed by a signal
+      }),
+      kill: () => void child.kill("SIGKILL"),
+    };
+  },
 };

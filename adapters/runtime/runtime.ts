@@ -1,6 +1,7 @@
 /**
  * What the Kubernetes adapter needs from a runtime, and nothing more: a fetch with TLS settings,
- * files, environment, and running a credential plugin. One small file per runtime implements it.
+ * files, environment, and starting a credential plugin. One small file per runtime implements it;
+ * the limits a plugin runs under are the same everywhere (exec.ts), not each runtime's own.
  *
  * @module
  */
@@ -22,14 +23,29 @@ export interface ExecResult {
   readonly stderr: string;
 }
 
+/** A started program. */
+export interface Child {
+  readonly stdout: ReadableStream<Uint8Array>;
+  readonly stderr: ReadableStream<Uint8Array>;
+  /** The exit code; rejects when the program could not be started. */
+  readonly exited: Promise<number>;
+  /** Stops it at once (SIGKILL): a plugin that hangs may well ignore politer signals. */
+  kill(): void;
+}
+
 export interface Runtime {
   readonly name: "node" | "deno" | "bun" | "web";
+  /** Whether paths and `KUBECONFIG` lists follow Windows rules (`C:\\`, `\\`, `;`). */
+  readonly windows?: boolean;
   /** A fetch that verifies the server with `ca` and presents `cert`/`key`. */
   tlsFetch(tls: TlsOptions): Fetch;
   readFile(path: string): Promise<string>;
   env(name: string): string | undefined;
-  /** Runs a program with extra environment variables; stdin is closed. */
-  exec(command: string, args: readonly string[], env: Readonly<Record<string, string>>): Promise<ExecResult>;
+  /**
+   * Starts a program with extra environment variables, stdin closed; may throw when it cannot.
+   * Absent where programs cannot be run. Use `execLimited` (exec.ts), which bounds it.
+   */
+  spawn?(command: string, args: readonly string[], env: Readonly<Record<string, string>>): Child;
 }
 
 /** For runtimes without a capability: says what is missing and what to do instead. */

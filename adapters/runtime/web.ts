@@ -1,7 +1,7 @@
 /**
  * Any other runtime (the `default` export condition): plain `fetch`, which trusts only public CAs
  * and cannot present a client certificate, and no file access. Build a Cluster with your own
- * `fetch` there. Imports nothing runtime-specific, so bundles stay small.
+ * `fetch` there, and no credential plugins. Imports nothing runtime-specific, so bundles stay small.
  *
  * @module
  */
@@ -20,5 +20,5 @@ export const runtime: Runtime = {
   },
   readFile: () => Promise.reject(unsupported("this runtime", "read files", "build the Cluster yourself with cluster({ server, token, fetch })")),
   env: (name) => env?.[name],
-  exec: () => Promise.reject(unsupported("this runtime", "run credential plugins", "pass a token or credentials to cluster() yourself")),
+  // No `spawn`: execLimited (exec.ts) says that plugins cannot run here, and this bundle stays small.
 };

@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { emptyRecord } from "../../src/record.ts";
-import { fromKubeconfig, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
+import { cluster, fromKubeconfig, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
+import { execCredentials } from "../../adapters/kubernetes/exec-credential.ts";
+import { runtime } from "../../adapters/runtime/node.ts";
 import { contend, eventually, kube, sandbox } from "./support.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "tenure-kubeconfig-"));
@@ -113,6 +115,33 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
     assert.match(a.errors[0]!.message, /exec credential plugin "\/nonexistent\/cloud-auth-plugin" .*\ninstall cloud-auth-plugin from your provider/s);
     a.controller.abort();
     await a.done;
+  });
+
+  it("a plugin that hangs at first is stopped, reported, and run again; then the elector leads", async () => {
+    const box = await sandbox("kc-exec-hang");
+    const token = await kube.serviceAccountToken(box.namespace, "elector");
+    const plugin = join(dir, "hang-once.sh");
+    // The first run hangs (a get-token stuck on its metadata service); later runs answer.
+    await writeFile(plugin, `#!/bin/sh
+[ -e "${plugin}.ran" ] || { touch "${plugin}.ran"; sleep 30; }
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "${token}"
+`);
+    await chmod(plugin, 0o755);
+    // The default limit is 60 s; a short one keeps the test short. The limit itself is the same code.
+    const credentials = execCredentials(runtime, { apiVersion: "client.authentication.k8s.io/v1", command: plugin }, { server: kube.server }, { timeout: 1_500 });
+    const c = cluster({ server: kube.server, fetch: runtime.tlsFetch({ ca: kube.caPem }), credentials, namespace: box.namespace });
+    const a = contend("pod-a", leaseLock(c, { name: "lock" }));
+    try {
+      assert.ok(await eventually(() => a.elector.isLeader(), 15_000), `never led: ${a.errors.map((e) => e.message).join("; ")}`);
+      assert.ok(a.errors.length > 0, "the hung plugin was reported");
+      assert.ok(
+        a.errors.some((e) => /exec credential plugin ".*hang-once\.sh" did not finish within 1500 ms and was stopped/.test(e.message)),
+        a.errors.map((e) => e.message).join("; "),
+      );
+    } finally {
+      a.controller.abort();
+      await a.done;
+    }
   });
 
   it("picks the named context, and the first definition in a KUBECONFIG list", async () => {

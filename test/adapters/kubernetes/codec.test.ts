@@ -13,6 +13,7 @@ import { asStatus, decodeLease, decodeWatchEvent, recordOfSpec, specOfRecord } f
 const RUNS = 5_000;
 const action = { verb: "get", resource: "leases.coordination.k8s.io", namespace: "ns", name: "lock" } as const;
 const call = { method: "GET", path: "/x", signal: new AbortController().signal, action } as const;
+const cap = (maxResponseBytes: number) => ({ server: "https://kube.test", maxResponseBytes });
 
 /** Decoding either succeeds or throws a Decode LockError; anything else is a bug. */
 const decodesOrRefuses = (decode: (input: unknown) => unknown, input: unknown): unknown => {
@@ -176,7 +177,7 @@ describe("streams and sizes", () => {
       fc.asyncProperty(fc.array(fc.string({ unit: "grapheme", minLength: 1 }).filter((s) => !s.includes("\n") && s.trim() === s && s !== ""), { maxLength: 8 }), fc.array(fc.nat()), async (texts, at) => {
         const bytes = new TextEncoder().encode(texts.map((t) => `${t}\n`).join(""));
         const seen: string[] = [];
-        for await (const line of lines(streamed(cut(bytes, at)), 1 << 20, call)) seen.push(line);
+        for await (const line of lines(streamed(cut(bytes, at)), cap(1 << 20), call)) seen.push(line);
         assert.deepEqual(seen, texts);
       }),
       { numRuns: 1_000 },
@@ -187,18 +188,18 @@ describe("streams and sizes", () => {
     const bytes = new TextEncoder().encode('{"type":"MODIFIED"}\n{"type":"MOD');
     const seen: string[] = [];
     await assert.rejects(async () => {
-      for await (const line of lines(streamed([bytes]), 1 << 20, call)) seen.push(line);
+      for await (const line of lines(streamed([bytes]), cap(1 << 20), call)) seen.push(line);
     }, (error: unknown) => isLockError(error) && error.reason === "Decode");
     assert.deepEqual(seen, ['{"type":"MODIFIED"}']);
   });
 
   it("refuses oversized bodies and lines, whether declared or streamed", async () => {
     const big = new Uint8Array(2_048).fill(65);
-    await assert.rejects(readCapped(streamed([big]), 1_024, call), /larger than 1024 bytes/);
-    await assert.rejects(readCapped(new Response(big, { headers: { "content-length": "2048" } }), 1_024, call), /larger than 1024 bytes/);
+    await assert.rejects(readCapped(streamed([big]), cap(1_024), call), /larger than 1024 bytes/);
+    await assert.rejects(readCapped(new Response(big, { headers: { "content-length": "2048" } }), cap(1_024), call), /larger than 1024 bytes/);
     await assert.rejects(async () => {
-      for await (const _ of lines(streamed([big]), 1_024, call)) void _;
+      for await (const _ of lines(streamed([big]), cap(1_024), call)) void _;
     }, /larger than 1024 bytes/);
-    assert.equal((await readCapped(streamed([big.slice(0, 1_024)]), 1_024, call)).length, 1_024);
+    assert.equal((await readCapped(streamed([big.slice(0, 1_024)]), cap(1_024), call)).length, 1_024);
   });
 });

@@ -16,7 +16,7 @@ const runtime = (files: Record<string, string>, pluginOutput = ""): Runtime => (
     return text;
   },
   env: () => undefined,
-  exec: async () => ({ code: 0, stdout: pluginOutput, stderr: "" }),
+  spawn: () => ({ stdout: new Response(pluginOutput).body!, stderr: new Response("").body!, exited: Promise.resolve(0), kill: () => {} }),
 });
 
 const kubeconfig = (users: string) => `
