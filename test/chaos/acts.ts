@@ -152,6 +152,8 @@ export interface JudgeOptions {
   readonly bound: number;
   /** Gaps between acts up to this long are not leaderless time. */
   readonly gap: number;
+  /** The work loop's period: of a longer gap, this much is not leaderless time either (default 0). */
+  readonly spacing?: number;
   /** The run's end: the last window closes here. */
   readonly until: number;
   /** For messages: times are printed relative to this. */
@@ -171,8 +173,9 @@ export const judge = (acts: readonly Act[], faults: readonly Fault[], options: J
       let leaderless = 0;
       let previous = [...times].reverse().find((t) => t <= fault.start) ?? fault.start;
       for (const t of [...times.filter((t) => t > fault.start && t < end), end]) {
-        const gap = t - previous;
-        if (gap > options.gap) leaderless += Math.min(t, end) - Math.max(previous, fault.start);
+        // A gap longer than `gap` is leaderless but for the usual spacing of acts (`spacing`).
+        const span = Math.min(t, end) - Math.max(previous, fault.start);
+        if (t - previous > options.gap) leaderless += Math.max(0, span - (options.spacing ?? 0));
         previous = t;
       }
       const first = times.find((t) => t >= fault.heal);
