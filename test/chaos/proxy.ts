@@ -91,10 +91,21 @@ class Lane {
     }
   }
 
-  /** Delivers what is held (after a blackhole), each piece no sooner than it was due. */
+  /**
+   * After a heal: what is held or queued leaves at the link's present latency and rate (a blackhole
+   * ends as TCP's retransmissions would deliver; a slow link that recovered drains at full speed).
+   */
   release(): void {
     const now = performance.now();
-    for (const item of this.#queue) item.due = Math.max(item.due, now);
+    const rate = this.#proxy.bandwidth;
+    let last = 0;
+    for (const item of this.#queue) {
+      item.due = Math.max(now + this.#proxy.latency / 2, last) + (Number.isFinite(rate) ? (item.chunk.length / rate) * 1000 : 0);
+      last = item.due;
+    }
+    this.#lastDue = last;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.drain();
   }
 
