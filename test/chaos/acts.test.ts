@@ -26,6 +26,7 @@ it("a stalled leader's act after the new leader began is an overlap, goes backwa
   const found = overlaps(acts);
   assert.equal(found.length, 1);
   assert.equal(found[0]?.ms, 1_000);
+  assert.equal(found[0]?.acts, 1, "one act of the stalled leader after b's first");
   assert.equal(backwards(acts).length, 1);
   assert.equal(current(acts).some((a) => a.process === "a" && a.mono === 5_000), false);
   const v = judge(acts, [{ name: "stop", start: 1_050, heal: 4_500, groups: ["g"] }], { bound: 10_000, gap: 500, until: 6_000 });

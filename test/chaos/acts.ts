@@ -45,6 +45,8 @@ export interface Overlap {
   readonly b: string;
   /** ms both acted; 0 for a single act inside the other's span. */
   readonly ms: number;
+  /** Acts of the earlier term at or after the later term's first act. */
+  readonly acts: number;
   readonly at: number;
   readonly message: string;
 }
@@ -73,6 +75,7 @@ export interface Term {
   readonly start: number;
   readonly end: number;
   readonly uncertainty: number;
+  readonly times: readonly number[];
 }
 
 export const terms = (acts: readonly Act[]): Term[] => {
@@ -81,8 +84,8 @@ export const terms = (acts: readonly Act[]): Term[] => {
     const key = `${act.group}\u0000${act.process}\u0000${act.transitions}`;
     const t = byKey.get(key);
     byKey.set(key, t === undefined
-      ? { group: act.group, process: act.process, transitions: act.transitions, start: act.mono, end: act.mono, uncertainty: act.uncertainty }
-      : { ...t, start: Math.min(t.start, act.mono), end: Math.max(t.end, act.mono), uncertainty: Math.max(t.uncertainty, act.uncertainty) });
+      ? { group: act.group, process: act.process, transitions: act.transitions, start: act.mono, end: act.mono, uncertainty: act.uncertainty, times: [act.mono] }
+      : { ...t, start: Math.min(t.start, act.mono), end: Math.max(t.end, act.mono), uncertainty: Math.max(t.uncertainty, act.uncertainty), times: [...t.times, act.mono] });
   }
   return [...byKey.values()].sort((a, b) => a.start - b.start);
 };
@@ -98,14 +101,16 @@ export const overlaps = (acts: readonly Act[], base = 0): Overlap[] => {
       const margin = a.uncertainty + b.uncertainty;
       if (b.start > a.end + margin) continue;
       const ms = Math.max(0, Math.min(a.end, b.end) - b.start);
+      const stale = a.times.filter((t) => t >= b.start - margin).length;
       const s = (t: number): string => `${((t - base) / 1000).toFixed(3)} s`;
       found.push({
         group: a.group,
         a: a.process,
         b: b.process,
         ms,
+        acts: stale,
         at: b.start,
-        message: `${a.group}: ${a.process} acted in term ${a.transitions} over [${s(a.start)}, ${s(a.end)}] and ${b.process} in term ${b.transitions} over [${s(b.start)}, ${s(b.end)}]: ${ms.toFixed(1)} ms together`,
+        message: `${a.group}: ${a.process} acted in term ${a.transitions} over [${s(a.start)}, ${s(a.end)}] and ${b.process} in term ${b.transitions} over [${s(b.start)}, ${s(b.end)}]: ${ms.toFixed(1)} ms together, ${stale} act(s) of ${a.process} after ${b.process}'s first`,
       });
     }
   }

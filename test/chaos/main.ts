@@ -434,7 +434,7 @@ function report(until: number): void {
   const all = acts();
   // The ramp is not judged for recovery: its "heal" is the end of a sweep that ends in losses.
   const verdict = judge(all, faults, { bound: BOUND, gap: GAP, spacing: ACT_EVERY, until, base: started });
-  const rows: string[][] = [["fault", "impl", "leaderless", "overlaps (longest)", `leader acts within ${(BOUND / 1000).toFixed(1)} s of the heal`]];
+  const rows: string[][] = [["fault", "impl", "leaderless", "overlaps (longest, stale acts)", `leader acts within ${(BOUND / 1000).toFixed(1)} s of the heal`]];
   for (const fault of faults) {
     for (const g of GROUPS) {
       const r = verdict.results.find((x) => x.fault === fault && x.group === g);
@@ -444,7 +444,7 @@ function report(until: number): void {
         fault.name,
         g,
         `${(r.leaderless / 1000).toFixed(2)} s`,
-        r.overlaps.length === 0 ? "0" : `${r.overlaps.length} (${longest.toFixed(0)} ms)`,
+        r.overlaps.length === 0 ? "0" : `${r.overlaps.length} (${longest.toFixed(0)} ms, ${r.overlaps.reduce((n, o) => n + o.acts, 0)} acts)`,
         fault.name === "latency ramp" ? "-" : r.recovered === undefined ? "no leader" : `${r.boundHeld ? "yes" : "NO"} (${(r.recovered / 1000).toFixed(2)} s)`,
       ]);
     }
