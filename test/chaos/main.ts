@@ -44,6 +44,7 @@ const { values: args } = parseArgs({
     minutes: { type: "string" },
     "no-ramp": { type: "boolean", default: false },
     only: { type: "string" },
+    mixed: { type: "boolean", default: false },
   },
 });
 const SOAK_MINUTES = args.minutes === undefined ? undefined : Number(args.minutes);
@@ -65,8 +66,13 @@ const say = (message: string): void => void process.stderr.write(`[chaos] ${mess
 // the fleets
 // -------------------------------------------------------------------------------------
 
-type Group = "tenure" | "client-go";
-const GROUPS: readonly Group[] = ["tenure", "client-go"];
+/**
+ * A Lease and its fleet. "mixed" (--mixed): two tenure and two client-go processes on a third
+ * Lease, under the same faults, for interop under faults; its leaderless time measures neither
+ * implementation alone.
+ */
+type Group = "tenure" | "client-go" | "mixed";
+const GROUPS: readonly Group[] = args.mixed ? ["tenure", "client-go", "mixed"] : ["tenure", "client-go"];
 
 interface Member {
   readonly group: Group;
@@ -146,7 +152,7 @@ const addMember = async (group: Group, label: string, tenureRuntime?: string): P
   const tokenFile = join(work, `${label}.token`);
   const { secret, token } = await issueToken();
   await writeFile(tokenFile, token);
-  const impl: Impl = group === "tenure" ? "tenure" : "v0.37";
+  const impl: Impl = tenureRuntime !== undefined ? "tenure" : "v0.37";
   const fleet = new Fleet({
     kube: { ...kube, server: proxy.url },
     namespace,
@@ -163,6 +169,10 @@ const addMember = async (group: Group, label: string, tenureRuntime?: string): P
 
 for (const rt of ["node", "deno", "bun"]) await addMember("tenure", `tenure-${rt}`, rt);
 for (const n of ["a", "b", "c"]) await addMember("client-go", `go-${n}`);
+if (args.mixed) {
+  for (const rt of ["node", "deno"]) await addMember("mixed", `mixed-tenure-${rt}`, rt);
+  for (const n of ["a", "b"]) await addMember("mixed", `mixed-go-${n}`);
+}
 
 const groupOf = (g: Group): Member[] => members.filter((m) => m.group === g);
 const allPeers = (): Peer[] => members.flatMap((m) => m.fleet.peers);
@@ -178,17 +188,30 @@ const acts = (): Act[] =>
     }),
   );
 
-/** The member of `group` acting now (an act in the last 3 x ACT_EVERY), if any. */
+/** A peer's last act: when, and with which transitions. */
+const lastAct = (p: Peer): { mono: number; transitions: number } | undefined => {
+  for (let i = p.lines.length - 1; i >= 0; i--) {
+    const line = p.lines[i];
+    if (line?.event === "act") return { mono: line.mono, transitions: Number(/"transitions":(\d+)/.exec(line.raw)?.[1] ?? -1) };
+  }
+  return undefined;
+};
+
+/**
+ * The member of `group` leading now: the only one that acted lately (in the last 3 x ACT_EVERY
+ * + 200 ms), in the newest term of its Lease. None while a stale holder still acts beside the
+ * new one (client-go's after SIGCONT), so that no fault is dealt to the stale one as "the leader".
+ */
 const actingMember = (group: Group): Member | undefined => {
   const now = monoMs();
-  let best: { m: Member; t: number } | undefined;
-  for (const m of groupOf(group)) {
+  const top = Math.max(-1, ...groupOf(group).flatMap((m) => m.fleet.peers.map((p) => lastAct(p)?.transitions ?? -1)));
+  const recent = groupOf(group).filter((m) => {
     const p = m.slot.peer;
-    if (p === undefined || !p.alive) continue;
-    const last = p.last("act");
-    if (last !== undefined && now - last < 3 * ACT_EVERY + 200 && (best === undefined || last > best.t)) best = { m, t: last };
-  }
-  return best?.m;
+    const last = p === undefined || !p.alive ? undefined : lastAct(p);
+    return last !== undefined && now - last.mono < 3 * ACT_EVERY + 200;
+  });
+  const only = recent.length === 1 ? recent[0] : undefined;
+  return only !== undefined && lastAct(only.slot.peer as Peer)?.transitions === top ? only : undefined;
 };
 
 /** The pid of a member's process: our child spawned with --identity=<its identity> (fleet.ts keeps its children to itself). */
@@ -361,7 +384,7 @@ const KNOWN_BOUND_FAILURES: Readonly<Record<string, { within: number; why: strin
 // -------------------------------------------------------------------------------------
 
 const started = monoMs();
-const ramp: Record<Group, number | undefined> = { tenure: undefined, "client-go": undefined };
+const ramp: Record<Group, number | undefined> = { tenure: undefined, "client-go": undefined, mixed: undefined };
 try {
   for (const m of members) m.slot.start();
   if (!(await settled(60_000))) throw new Error(`the fleets did not settle: ${members.map((m) => m.fleet.describe()).join("\n")}`);
@@ -451,19 +474,21 @@ function report(until: number): void {
   }
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
   const line = (r: string[]): string => `| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-  console.log(`\nchaos: tenure (Node, Deno, Bun) and client-go v0.37 (3 processes), each on its own Lease, ${TIMINGS.leaseDuration / 1000}s/${TIMINGS.renewDeadline / 1000}s/${TIMINGS.retryPeriod}ms, acting every ${ACT_EVERY} ms\n`);
+  console.log(`\nchaos: tenure (Node, Deno, Bun) and client-go v0.37 (3 processes), each on its own Lease${args.mixed ? " (and the mixed Lease: 2 tenure on Node and Deno + 2 client-go)" : ""}, ${TIMINGS.leaseDuration / 1000}s/${TIMINGS.renewDeadline / 1000}s/${TIMINGS.retryPeriod}ms, acting every ${ACT_EVERY} ms\n`);
   console.log(line(rows[0] as string[]));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const r of rows.slice(1)) console.log(line(r));
   if (!args["no-ramp"] && !SOAK) {
-    console.log(`\nlatency ramp (added round trip on every process's connections): tenure lost the lease at ${ramp.tenure ?? "none up to 2000"} ms, client-go at ${ramp["client-go"] ?? "none up to 2000"} ms`);
+    const lost = (g: Group): string => `${ramp[g] ?? "none up to 2000"} ms`;
+    console.log(`\nlatency ramp (added round trip on every process's connections): tenure lost the lease at ${lost("tenure")}, client-go at ${lost("client-go")}${args.mixed ? `, the mixed fleet at ${lost("mixed")}` : ""}`);
   }
   const dealt = members.map((m) => `${m.label}: ${m.proxy.dealt.requests} requests faulted, ${m.proxy.dealt.resets} connections reset`);
   console.log(`\nfaults dealt by the proxies: ${dealt.join("; ")}`);
 
   const tenureFailures: string[] = [];
-  for (const o of verdict.overlaps) (o.group === "tenure" ? tenureFailures : notes).push(`[overlap] ${o.message}`);
-  for (const b of verdict.backwards) (b.startsWith("tenure") ? tenureFailures : notes).push(`[transitions] ${b}`);
+  // On the mixed Lease, a violation is tenure's when the stale holder (or the one acting backwards) is a tenure process.
+  for (const o of verdict.overlaps) (o.group === "tenure" || o.a.includes("tenure-") ? tenureFailures : notes).push(`[overlap] ${o.message}`);
+  for (const b of verdict.backwards) (/^(tenure|mixed): \S*tenure-/.test(b) ? tenureFailures : notes).push(`[transitions] ${b}`);
   const known: string[] = [];
   for (const r of verdict.results) {
     if (r.fault.name === "latency ramp" || r.boundHeld) continue;
@@ -480,7 +505,7 @@ function report(until: number): void {
     for (const v of exits) {
       const who = m.fleet.peers.find((p) => v.message.startsWith(p.identity));
       const tail = who?.stderr.slice(-5).map((l) => `\n      ${l.slice(0, 400)}`).join("") ?? "";
-      (m.group === "tenure" ? tenureFailures : notes).push(`[exit] ${v.message}${tail}`);
+      (m.slot.impl === "tenure" ? tenureFailures : notes).push(`[exit] ${v.message}${tail}`);
     }
   }
   if (allPeers().length === 0) tenureFailures.push("no peers ran");
