@@ -1,5 +1,7 @@
 /**
- * The chaos suite (issue #9): `node .build/test/chaos/main.js [--soak --minutes N] [--no-ramp] [--only a,b]`.
+ * The chaos suite (issue #9): `node .build/test/chaos/main.js [--soak] [--minutes N] [--mixed] [--no-ramp] [--only a,b]`
+ * (`--minutes` implies `--soak`: random faults for that long, 10 minutes by default; `--only` picks
+ * faults by a part of their names).
  *
  * Starts its own kube-apiserver + etcd (it kills and restarts them), and two fleets on two Leases
  * in one namespace, side by side under the same faults at the same instants:
@@ -8,8 +10,9 @@
  * - client-go v0.37: three processes (test/interop/peer, --act-every).
  *
  * Separate Leases, so that "leaderless time" is each implementation's own (in a mixed fleet a
- * tenure follower would pick up after a client-go leader and the figure would measure neither);
- * the mixed Lease under faults is left to the interop suite's crash and release rounds.
+ * tenure follower would pick up after a client-go leader and the figure would measure neither).
+ * `--mixed` adds a third Lease with two tenure and two client-go processes under the same faults:
+ * interop under faults (on it, a violation is tenure's when the stale holder is a tenure process).
  *
  * Every process reaches the API server through its own fault proxy (proxy.ts) and runs a work
  * loop that acts only while it leads (tenure: while isLeader(); client-go: while its leader's
