@@ -18,7 +18,7 @@ const node = process.execPath;
 /** One runtime of the matrix (test/runtimes/matrix.ts): its unit suite, in-cluster election, example and (Node 22, Deno, Bun) mixed client-go fleet. */
 const matrix = (runtime: string): readonly string[] => [node, ".build/test/runtimes/matrix.js", runtime];
 const STAGES: readonly Stage[] = [
-  { name: "unit", about: "pure core, driver, memory lock, codecs (Node 20)", cluster: false, command: [node, "--test", ".build/test/src", ".build/test/adapters"] },
+  { name: "unit", about: "pure core, driver, memory lock, codecs (Node 20)", cluster: false, command: [node, "--test", ".build/test/src", ".build/test/adapters", ".build/test/chaos/acts.test.js"] },
   { name: "package", about: "npm pack contents, no Node in the default condition, publint, attw, deno publish --dry-run", cluster: false, command: [node, "--test", ".build/test/runtimes/package.test.js"] },
   { name: "size", about: "bundle sizes (esbuild, minified, gzip): core < 8 KB, in-cluster program < 15 KB", cluster: false, command: [node, ".build/bench/size.js"] },
   { name: "e2e", about: "Kubernetes adapter against kube-apiserver + etcd", cluster: true, command: [node, "--test", ".build/test/e2e"] },
@@ -29,6 +29,8 @@ const STAGES: readonly Stage[] = [
   { name: "bun", about: "unit suite, in-cluster election, examples/bun, the mixed client-go fleet on Bun (npm)", cluster: true, command: matrix("bun") },
   { name: "interop", about: "tenure and client-go's own elector on the same locks", cluster: true, command: [node, "--test", ".build/test/interop"] },
   { name: "edge", about: "the packed package's default condition electing from workerd (Durable Objects) and edge-runtime, with Node, on one Lease", cluster: true, command: [node, "--test", ".build/test/edge"] },
+  // Its own cluster (it kills and restarts kube-apiserver and etcd), so `cluster: false` here.
+  { name: "chaos", about: "tenure (Node, Deno, Bun) and client-go v0.37 fleets under TCP, HTTP, process and server faults; the latency ramp", cluster: false, command: [node, ".build/test/chaos/main.js"] },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => a !== "all");

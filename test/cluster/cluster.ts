@@ -21,6 +21,23 @@ import { issueCert, makeCa, makeEcKey } from "./pki.ts";
 
 export type { ApiResponse, ClusterInfo, IssuedCert, TestCluster, TokenOptions } from "./client.ts";
 
+/** The servers of a cluster this process started, which it can stop and start again (chaos tests). */
+export type ServerName = "etcd" | "kube-apiserver";
+
+/** A cluster started by this process: besides the {@link TestCluster}, control over its servers. */
+export interface ControlledCluster extends TestCluster {
+  /**
+   * Stops one server with `signal` (default SIGKILL) and waits until it has exited. The other keeps
+   * running; nothing is said about the exit, which was asked for.
+   */
+  killServer(name: ServerName, signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Starts a stopped server again with the same flags, ports and data, and waits until it is
+   * healthy (etcd) or ready (kube-apiserver: /readyz ok), at most `readyTimeoutMs` (default 120 s).
+   */
+  restartServer(name: ServerName, readyTimeoutMs?: number): Promise<void>;
+}
+
 export interface StartOptions {
   /** Extra kube-apiserver flags, e.g. `--feature-gates=CoordinatedLeaderElection=true`. */
   apiserverArgs?: string[];
@@ -51,7 +68,7 @@ const keep = (): boolean => process.env["TENURE_KEEP_CLUSTER"] === "1";
 const say = (message: string): void => void process.stderr.write(`[cluster] ${message}\n`);
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function startCluster(options: StartOptions = {}): Promise<TestCluster> {
+export async function startCluster(options: StartOptions = {}): Promise<ControlledCluster> {
   const binDir = await buildBinaries();
   const dir = await mkdtemp(join(tmpdir(), "tenure-cluster-"));
   hookExit();
@@ -61,6 +78,8 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
   const watchdog = startWatchdog(dir);
   let stopping: Promise<void> | undefined;
   let ready = false;
+  /** Servers stopped on purpose (killServer): their exit is no news. */
+  const killed = new Set<Proc>();
   const entry: Running = {
     procs,
     watchdog,
@@ -77,12 +96,17 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
       })()),
   };
   running.add(entry);
+  const commands = new Map<string, { file: string; args: string[]; log: string }>();
   const start = (name: string, file: string, args: string[], log: string): Proc => {
+    commands.set(name, { file, args, log });
     const p = launch(name, file, args, log);
-    procs.push(p);
+    // A restarted server takes its predecessor's place, so stop() keeps the order (apiserver first).
+    const old = procs.findIndex((q) => q.name === name);
+    if (old === -1) procs.push(p);
+    else procs[old] = p;
     if (p.child.pid !== undefined) watchdog.stdin?.write(`${p.child.pid}\n`);
     void p.exited.then(() => {
-      if (stopping === undefined && ready) say(`${name} exited unexpectedly (${exitReason(p)}); log: ${log}`);
+      if (stopping === undefined && ready && !killed.has(p)) say(`${name} exited unexpectedly (${exitReason(p)}); log: ${log}`);
     });
     return p;
   };
@@ -134,11 +158,12 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
       "--initial-cluster", `tenure=${peerUrl}`,
       "--unsafe-no-fsync", "--log-level", "warn",
     ], info.etcdLog);
-    await waitUntil(etcd, Date.now() + 60_000, "etcd healthy", async () => {
+    const etcdHealthy = async (): Promise<true | string> => {
       const res = await fetch(`${etcdUrl}/health`, { signal: AbortSignal.timeout(2000) });
       const body = await res.text();
       return (res.ok && (JSON.parse(body) as { health?: string }).health === "true") || `/health: ${body}`;
-    });
+    };
+    await waitUntil(etcd, Date.now() + 60_000, "etcd healthy", etcdHealthy);
 
     const apiserver = start("kube-apiserver", join(binDir, "kube-apiserver"), [
       `--etcd-servers=${etcdUrl}`,
@@ -175,7 +200,34 @@ export async function startCluster(options: StartOptions = {}): Promise<TestClus
     const infoFile = join(dir, "cluster.json");
     await writeFile(infoFile, JSON.stringify(clusterInfo(info), null, 2) + "\n", { mode: 0o600 });
     ready = true;
-    return { ...info, ...client, infoFile, stop: entry.stop };
+    const find = (name: ServerName): Proc => {
+      const p = procs.find((q) => q.name === name);
+      if (p === undefined) throw new Error(`no server named ${name}`);
+      return p;
+    };
+    const killServer = async (name: ServerName, signal: NodeJS.Signals = "SIGKILL"): Promise<void> => {
+      const p = find(name);
+      if (p.done) return;
+      killed.add(p);
+      p.child.kill(signal);
+      await p.exited;
+    };
+    const restartServer = async (name: ServerName, readyTimeoutMs = 120_000): Promise<void> => {
+      if (stopping !== undefined) throw new Error("the cluster is stopping");
+      const old = find(name);
+      if (!old.done) throw new Error(`${name} is still running: killServer first`);
+      const command = commands.get(name) as { file: string; args: string[]; log: string };
+      const p = start(name, command.file, command.args, command.log);
+      const deadline = Date.now() + readyTimeoutMs;
+      if (name === "etcd") await waitUntil(p, deadline, "etcd healthy again", etcdHealthy);
+      else {
+        await waitUntil(p, deadline, "ready again (/readyz ok)", async () => {
+          const readyz = await (await client.fetch("/readyz", { signal: AbortSignal.timeout(5000) })).text();
+          return readyz === "ok" || readyz.slice(0, 200);
+        });
+      }
+    };
+    return { ...info, ...client, infoFile, stop: entry.stop, killServer, restartServer };
   } catch (error) {
     await entry.stop();
     throw error;

@@ -9,6 +9,15 @@
 //	{"event":"started","identity":"a","mono_ns":125,"wall":"..."}
 //	{"event":"stopped","identity":"a","mono_ns":126,"wall":"..."}
 //
+// With --act-every=D (the chaos suite) the leader also runs a work loop: every D, while the
+// context OnStartedLeading got is live, it prints
+//
+//	{"event":"act","identity":"a","transitions":3,"mono_ns":127,"wall":"..."}
+//
+// transitions being the leaseTransitions of the record this process last wrote as holder (its
+// term's fencing number, read from a wrapper around the lock, since the elector keeps its
+// observed record private).
+//
 // mono_ns is CLOCK_MONOTONIC in nanoseconds, the clock behind Node's process.hrtime.bigint() on
 // Linux, so timestamps from this process and from a Node test runner can be compared directly.
 // Logs and errors go to stderr (klog flags such as --v=4 are accepted).
@@ -30,6 +39,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -50,6 +60,9 @@ type event struct {
 	Wall     string  `json:"wall"`
 	ClientGo string  `json:"client_go,omitempty"`
 	Lock     string  `json:"lock,omitempty"`
+
+	// Transitions is set on "act" lines only.
+	Transitions *int32 `json:"transitions,omitempty"`
 }
 
 var outMu sync.Mutex
@@ -108,6 +121,46 @@ func (t *tokenFileRoundTripper) RoundTrip(req *http.Request) (*http.Response, er
 	return t.rt.RoundTrip(req)
 }
 
+// recordingLock remembers the leaseTransitions of the last record this process wrote as holder
+// (Create or Update that succeeded), which is its current term's number while it leads.
+type recordingLock struct {
+	resourcelock.Interface
+	transitions atomic.Int32
+}
+
+func (l *recordingLock) remember(ler resourcelock.LeaderElectionRecord, err error) error {
+	if err == nil && ler.HolderIdentity == l.Identity() {
+		l.transitions.Store(int32(ler.LeaderTransitions))
+	}
+	return err
+}
+
+func (l *recordingLock) Create(ctx context.Context, ler resourcelock.LeaderElectionRecord) error {
+	return l.remember(ler, l.Interface.Create(ctx, ler))
+}
+
+func (l *recordingLock) Update(ctx context.Context, ler resourcelock.LeaderElectionRecord) error {
+	return l.remember(ler, l.Interface.Update(ctx, ler))
+}
+
+// work acts every `every` while ctx is live, as a leader's work would.
+func work(ctx context.Context, id string, every time.Duration, lock *recordingLock) {
+	ticker := time.NewTicker(every)
+	defer ticker.Stop()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		t := lock.transitions.Load()
+		emit(event{Event: "act", Identity: id, Transitions: &t})
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
 func fail(code int, format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "peer: "+format+"\n", args...)
 	os.Exit(code)
@@ -129,6 +182,7 @@ func main() {
 		lockType        = flag.String("lock", resourcelock.LeasesResourceLock, "lock type: "+strings.Join(lockTypes, ", "))
 		httpTimeout     = flag.Duration("http-timeout", 0, "HTTP client timeout (default: max(1s, renew-deadline/2), as resourcelock.NewFromKubeconfig sets)")
 		rejoin          = flag.Bool("rejoin", false, "after losing leadership (without a signal), campaign again with a fresh elector instead of exiting 1")
+		actEvery        = flag.Duration("act-every", 0, "while leading (the context OnStartedLeading got is live), print an \"act\" line every this often (0: never)")
 	)
 	klog.InitFlags(nil)
 	flag.Parse()
@@ -186,10 +240,11 @@ func main() {
 		fail(2, "creating client: %v", err)
 	}
 
-	lock, err := newLock(*lockType, *namespace, *name, cs, resourcelock.ResourceLockConfig{Identity: *identity})
+	inner, err := newLock(*lockType, *namespace, *name, cs, resourcelock.ResourceLockConfig{Identity: *identity})
 	if err != nil {
 		fail(2, "%v", err)
 	}
+	lock := &recordingLock{Interface: inner}
 
 	id := *identity
 	lec := leaderelection.LeaderElectionConfig{
@@ -200,7 +255,12 @@ func main() {
 		ReleaseOnCancel: *releaseOnCancel,
 		Name:            *name,
 		Callbacks: leaderelection.LeaderCallbacks{
-			OnStartedLeading: func(context.Context) { emit(event{Event: "started", Identity: id}) },
+			OnStartedLeading: func(ctx context.Context) {
+				emit(event{Event: "started", Identity: id})
+				if *actEvery > 0 {
+					work(ctx, id, *actEvery, lock)
+				}
+			},
 			OnStoppedLeading: func() { emit(event{Event: "stopped", Identity: id}) },
 			OnNewLeader: func(leader string) {
 				l := leader
