@@ -38,8 +38,11 @@ export const keepWatching = (
   // Woken by stop() rather than by a listener on the signal: one listener per pause would pile up
   // on a follower whose watch keeps failing.
   let wake: (() => void) | undefined;
+  // Nothing is armed once stopped: a stream ending, or onError throwing, because we stopped must
+  // not leave a timer behind that keeps the process alive.
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
+      if (controller.signal.aborted) return resolve();
       const cancel = clock.setTimer(clock.now() + ms, resolve);
       wake = () => (cancel(), resolve());
     });
@@ -65,6 +68,7 @@ export const keepWatching = (
             if (event.type === "deleted") handlers.seen(undefined);
           }
         }
+        if (controller.signal.aborted) return; // it ended because we stopped
         // The server closed the stream (its timeout): reopen at once, unless streams keep
         // ending straight away (a proxy cutting them), which counts as failing.
         failures = events === 0 && clock.now() - opened < 1000 ? failures + 1 : 0;

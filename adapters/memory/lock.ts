@@ -143,6 +143,8 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
         store.log("watch", key, options.client, fault.error);
         throw injected(fault, "watch", false);
       }
+      // Stopped while the request was on its way: an abort listener added now would never fire.
+      if (signal.aborted) throw aborted(signal);
       const channel = new Channel(clock, latency);
       const from = (version as MemoryVersion | undefined)?.resourceVersion;
       let unsubscribe: () => void;
@@ -185,6 +187,8 @@ class Channel implements AsyncIterable<LockEvent> {
   #failWaiting: ((error: unknown) => void) | undefined;
   #closed: { error: LockError | undefined } | undefined;
   #lastDelivery = -Infinity;
+  /** Deliveries waiting out the latency: cancelled when the stream ends, so no timer outlives it. */
+  readonly #timers = new Set<() => void>();
 
   constructor(clock: Clock, latency: () => number) {
     this.#clock = clock;
@@ -220,8 +224,9 @@ class Channel implements AsyncIterable<LockEvent> {
     const clock = this.#clock;
     const at = Math.max(this.#lastDelivery, clock.now() + this.#latency());
     this.#lastDelivery = at;
-    if (at <= clock.now()) run();
-    else clock.setTimer(at, run);
+    if (at <= clock.now()) return run();
+    const cancel = clock.setTimer(at, () => (this.#timers.delete(cancel), run()));
+    this.#timers.add(cancel);
   }
 
   #deliver(event: LockEvent): void {
@@ -236,6 +241,8 @@ class Channel implements AsyncIterable<LockEvent> {
     if (this.#closed !== undefined) return;
     this.#closed = { error };
     this.unsubscribe();
+    for (const cancel of this.#timers) cancel();
+    this.#timers.clear();
     const waiting = this.#waiting;
     const failWaiting = this.#failWaiting;
     this.#waiting = this.#failWaiting = undefined;
