@@ -7,7 +7,7 @@
  */
 import type { Settings } from "./config.ts";
 import type { LockErrorReason, LockVersion, Observed } from "./lock.ts";
-import { emptyRecord, formatMicroTime, type LeaderElectionRecord, sameRecord } from "./record.ts";
+import { emptyRecord, formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "./record.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -60,6 +60,23 @@ export type Failure =
   /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
   | { readonly kind: "lost" }
   | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
+
+/**
+ * Which records are ours. A record that names our identity is ours only if it carries the
+ * acquireTime of a term this elector held (every write of a term keeps it); otherwise another
+ * process with our identity wrote it (a restart reusing a StatefulSet name or a fixed id, while
+ * the old process may still act), and it is someone else's until it expires. client-go takes it
+ * at once.
+ */
+export interface Own {
+  /** The acquireTime of the term we lead, or (between terms) of the last one we led; undefined if none. */
+  readonly acquired: MicroTime | null | undefined;
+  /** We lead that term now: writing renews it. Otherwise a write starts a new term. */
+  readonly leading: boolean;
+}
+
+export const ours = (settings: Settings, own: Own, record: LeaderElectionRecord): boolean =>
+  record.holderIdentity === settings.identity && own.acquired !== undefined && record.acquireTime === own.acquired;
 
 export type Progress =
   | { readonly _tag: "send"; readonly attempt: Attempt; readonly request: Request }
@@ -138,16 +155,17 @@ const errorOf = (outcome: Outcome & { ok: false }): Failure =>
 /**
  * Starts an attempt. With the object in hand, write without reading first (the fast path): to
  * renew a lease we hold that is still valid (client-go's), or to take one that was released (the
- * watch brought the object). The write is a compare-and-swap; if anything changed, it fails and
- * the attempt reads and decides again.
+ * watch brought the object) or that our own last term left. The write is a compare-and-swap; if
+ * anything changed, it fails and the attempt reads and decides again.
  */
-export const begin = (settings: Settings, view: View, now: Now): Progress => {
+export const begin = (settings: Settings, view: View, now: Now, own: Own): Progress => {
   const last = view.observed?.record;
   if (last !== undefined && view.version !== undefined) {
-    if (last.holderIdentity === settings.identity && valid(view.observed, now.mono)) {
+    const mine = ours(settings, own, last);
+    if (mine && own.leading && valid(view.observed, now.mono)) {
       return send(now, "fast", { op: "update", record: renewal(settings, last, now), version: view.version });
     }
-    if (last.holderIdentity === "") {
+    if (last.holderIdentity === "" || (mine && !own.leading)) {
       return send(now, "fast", { op: "update", record: takeover(settings, last, now), version: view.version });
     }
   }
@@ -161,6 +179,7 @@ export const advance = (
   attempt: Attempt,
   outcome: Outcome,
   now: Now,
+  own: Own,
 ): readonly [View, Progress] => {
   const started = attempt.started;
   switch (attempt.stage) {
@@ -172,10 +191,10 @@ export const advance = (
     case "get": {
       if (!outcome.ok) {
         if (outcome.reason !== "NotFound") return [view, failed(errorOf(outcome))];
-        return afterNotFound(settings, view, started);
+        return afterNotFound(settings, view, started, own);
       }
       const seen = see(view, outcome.observed, now.mono);
-      return [seen, slowNext(settings, seen, started)];
+      return [seen, slowNext(settings, seen, started, own)];
     }
 
     case "create":
@@ -191,13 +210,14 @@ export const advance = (
 };
 
 /** After a fresh read: wait while someone else's lease is valid, otherwise write. */
-const slowNext = (settings: Settings, view: View, started: Now): Progress => {
+const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
   const current = (view.observed as Sighting).record;
   const holder = current.holderIdentity;
-  if (holder !== "" && holder !== settings.identity && valid(view.observed, started.mono)) {
+  const mine = ours(settings, own, current);
+  if (holder !== "" && !mine && valid(view.observed, started.mono)) {
     return failed({ kind: "held", holder });
   }
-  const record = holder === settings.identity ? renewal(settings, current, started) : takeover(settings, current, started);
+  const record = mine && own.leading ? renewal(settings, current, started) : takeover(settings, current, started);
   return send(started, "update", { op: "update", record, version: view.version });
 };
 
@@ -206,12 +226,14 @@ const slowNext = (settings: Settings, view: View, started: Now): Progress => {
  * that holder may still be acting, so its term must lapse first (client-go creates at once).
  * Re-creating continues the transitions count we saw, so fencing epochs never go backwards.
  */
-const afterNotFound = (settings: Settings, view: View, started: Now): readonly [View, Progress] => {
+const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): readonly [View, Progress] => {
   const gone: View = { observed: view.observed, version: undefined };
   const last = view.observed?.record;
-  if (last !== undefined && last.holderIdentity !== "" && last.holderIdentity !== settings.identity && valid(view.observed, started.mono)) {
+  const mine = last !== undefined && ours(settings, own, last);
+  if (last !== undefined && last.holderIdentity !== "" && !mine && valid(view.observed, started.mono)) {
     return [gone, failed({ kind: "held", holder: last.holderIdentity })];
   }
-  const transitions = last === undefined ? 0 : last.holderIdentity === settings.identity ? last.leaseTransitions : last.leaseTransitions + 1;
-  return [gone, send(started, "create", { op: "create", record: { ...desired(settings, started), leaseTransitions: transitions } })];
+  // The term we lead goes on (its acquireTime too, which makes its records ours); any other starts.
+  const record = last === undefined ? desired(settings, started) : mine && own.leading ? renewal(settings, last, started) : takeover(settings, last, started);
+  return [gone, send(started, "create", { op: "create", record })];
 };

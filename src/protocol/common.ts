@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Now, Request } from "../attempt.ts";
+import type { Now, Own, Request } from "../attempt.ts";
 import type { Settings } from "../config.ts";
 import type { Command, State, Step } from "./state.ts";
 
@@ -32,6 +32,12 @@ export const report = (state: State): Step => {
   const holder = state.observed?.record.holderIdentity ?? "";
   return holder === state.reported ? [state, []] : [{ ...state, reported: holder }, [{ _tag: "NewLeader", identity: holder }]];
 };
+
+/** Which records are ours: of the term we lead, or between terms of the last one we led. */
+export const own = (state: State): Own =>
+  state.phase.tag === "leader"
+    ? { acquired: state.phase.term.acquireTime, leading: true }
+    : { acquired: state.lastTerm?.acquireTime, leading: false };
 
 export const withCommands = ([state, commands]: Step, before: readonly Command[]): Step => [state, [...before, ...commands]];
 

@@ -4,15 +4,16 @@
  *
  * @module
  */
-import { type Now, type Outcome, releaseRecord, type Request, see } from "../attempt.ts";
+import { type Now, ours, type Outcome, releaseRecord, type Request, see } from "../attempt.ts";
 import type { Settings } from "../config.ts";
-import { finish, reportThenFinish, sendRequest, withCommands } from "./common.ts";
+import { finish, own, reportThenFinish, sendRequest, withCommands } from "./common.ts";
 import type { Command, Loss, Phase, State, Step } from "./state.ts";
 
 /** Aborts the leader's signal at once; the release (if any) waits for the work to settle. */
 export const loseLeadership = (settings: Settings, state: State, loss: Loss, now: Now): Step => {
   const cancel: Command[] = state.inflight === undefined ? [] : [{ _tag: "Cancel", id: state.inflight }];
-  const down: State = { ...state, inflight: undefined, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline } };
+  const term = state.phase.tag === "leader" ? state.phase.term : state.lastTerm;
+  const down: State = { ...state, inflight: undefined, lastTerm: term, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline } };
   const stop: Command = { _tag: "StopLeading", loss };
   return state.working ? [down, [...cancel, stop]] : withCommands(afterStepDown(settings, down, now), [...cancel, stop]);
 };
@@ -52,7 +53,7 @@ export const releaseResult = (settings: Settings, state: State, outcome: Outcome
   }
   const read = { ...state, ...see(state, outcome.observed, now.mono) };
   const record = outcome.observed.record;
-  if (record.holderIdentity !== settings.identity) return reportThenFinish(read);
+  if (!ours(settings, own(read), record)) return reportThenFinish(read);
   const request: Request = { op: "update", record: releaseRecord(record, now), version: outcome.observed.version };
   return sendRequest(settings, releasing(read, "update"), request, now);
 };

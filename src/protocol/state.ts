@@ -69,6 +69,8 @@ export interface State extends View {
   readonly slowpath: number;
   /** Set when a callback failed: `run` rejects with it. */
   readonly failure: { readonly cause: unknown } | undefined;
+  /** The last term we led, once it has ended: a record of it is still ours (see `Own`). */
+  readonly lastTerm: Term | undefined;
 }
 
 export type Event =
@@ -112,6 +114,7 @@ export const initial: State = {
   lastWrite: undefined,
   slowpath: 0,
   failure: undefined,
+  lastTerm: undefined,
 };
 
 // -------------------------------------------------------------------------------------
