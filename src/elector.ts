@@ -22,9 +22,14 @@ import { keepWatching } from "./watcher.ts";
 
 export interface Elector {
   /**
-   * Campaigns, leads and stops leading; resolves when the election is over (when `signal` aborts,
-   * or leadership is lost). One-shot, like client-go: create a new elector to campaign again.
+   * Campaigns, leads and stops leading; resolves when the election is over: when `signal` aborts,
+   * or (unless `rejoin`) when leadership is lost. Callable once, like client-go's Run.
    * Rejects with the cause when a callback failed.
+   *
+   * Callbacks: `onNewLeader` whenever the observed holder differs from the one last reported
+   * (ourselves when we win, `""` after a release). Per term, `onStartedLeading(signal, term)`, and
+   * `signal` aborts when that term ends; with `rejoin` the next term starts only after the last
+   * one's `onStartedLeading` has settled. `onStoppedLeading` once, when `run` ends, led or not.
    */
   run(signal?: AbortSignal): Promise<void>;
   /** True only while leading and within renewDeadline of the last successful renew, checked now. */

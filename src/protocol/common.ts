@@ -41,9 +41,18 @@ export const own = (state: State): Own =>
 
 export const withCommands = ([state, commands]: Step, before: readonly Command[]): Step => [state, [...before, ...commands]];
 
-export const reportThenFinish = (state: State): Step => {
+/**
+ * The term is over (stepped down, released if asked to): the run ends, or with `rejoin`, unless
+ * stopping, the elector is a candidate again and tries at once.
+ */
+export const over = (settings: Settings, state: State, now: Now): Step =>
+  settings.rejoin && !state.stopping
+    ? [{ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false } }, []]
+    : finish(state);
+
+export const reportThenOver = (settings: Settings, state: State, now: Now): Step => {
   const [reported, commands] = report(state);
-  return withCommands(finish(reported), commands);
+  return withCommands(over(settings, reported, now), commands);
 };
 
 export const finish = (state: State): Step => {

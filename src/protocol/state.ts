@@ -1,7 +1,8 @@
 /**
  * The election's state, the events that move it and the commands it asks for. A run goes
  * idle -> candidate -> leader -> steppingDown -> releasing -> stopped, and is one-shot like
- * client-go's: once it stops leading it never campaigns again.
+ * client-go's: once it stops leading it never campaigns again. With `rejoin`, a term that ends for
+ * any reason but stopping goes from steppingDown (or releasing) back to candidate: one-shot per term.
  *
  * @module
  */
@@ -42,7 +43,10 @@ export type Phase =
     /** The last record we wrote, until the watch shows it: watch events before it are history. */
     readonly echo: LeaderElectionRecord | undefined;
   }
-  /** The leader's signal is aborted; waiting (bounded) for its work to settle before releasing. */
+  /**
+   * The leader's signal is aborted; waiting for its work to settle before releasing, until `until`
+   * (renewDeadline later; Infinity with rejoin once that has passed, until asked to stop).
+   */
   | { readonly tag: "steppingDown"; readonly loss: Loss; readonly until: number }
   | { readonly tag: "releasing"; readonly until: number; readonly stage: "get" | "update" | "waiting"; readonly retryAt: number }
   | { readonly tag: "stopped" };
@@ -71,6 +75,8 @@ export interface State extends View {
   readonly failure: { readonly cause: unknown } | undefined;
   /** The last term we led, once it has ended: a record of it is still ours (see `Own`). */
   readonly lastTerm: Term | undefined;
+  /** Asked to stop (or a callback failed): the run ends once leadership is handed back, never rejoins. */
+  readonly stopping: boolean;
 }
 
 export type Event =
@@ -115,6 +121,7 @@ export const initial: State = {
   slowpath: 0,
   failure: undefined,
   lastTerm: undefined,
+  stopping: false,
 };
 
 // -------------------------------------------------------------------------------------
@@ -130,7 +137,8 @@ export const nextWake = (state: State): number | undefined => {
     case "leader":
       return phase.attempt === undefined ? Math.min(phase.wakeAt, phase.authorityUntil) : phase.authorityUntil;
     case "steppingDown":
-      return phase.until;
+      // Infinity: with rejoin, waiting for the old term's work for as long as it takes.
+      return phase.until < Infinity ? phase.until : undefined;
     case "releasing":
       return phase.stage === "waiting" ? Math.min(phase.retryAt, phase.until) : phase.until;
     default:

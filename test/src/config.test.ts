@@ -61,6 +61,7 @@ describe("parseSettings: valid options", () => {
       requestTimeout: 1_000,
       releaseOnCancel: false,
       watch: true,
+      rejoin: false,
     });
   });
 
@@ -73,6 +74,7 @@ describe("parseSettings: valid options", () => {
       requestTimeout: 5_000,
       releaseOnCancel: false,
       watch: true,
+      rejoin: false,
     });
   });
 
