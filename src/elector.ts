@@ -14,7 +14,7 @@ import { type ElectorOptions, parseSettings, type Settings, type Term } from "./
 import { checkHealth, type ElectorMetrics, metricsOf } from "./health.ts";
 import { type Lock, LockError, type LockVersion, type Observed, reasonOf } from "./lock.ts";
 import { type Command, type Event, initial, leading, type Loss, nextWake, type State, step } from "./protocol.ts";
-import { keepWatching } from "./watcher.ts";
+import { keepWatching, type Watching } from "./watcher.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -94,7 +94,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   let timer: { readonly at: number; readonly cancel: () => void } | undefined;
   const requests = new Map<number, InFlight>();
   let leaderControl: AbortController | undefined;
-  let stopWatching: (() => void) | undefined;
+  let stopWatching: Watching | undefined;
   let settle: { resolve: () => void; reject: (cause: unknown) => void; detach: () => void } | undefined;
   let started = false;
 
@@ -139,6 +139,8 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
         return cancel(command.id);
       case "Watch":
         return watch(command.from);
+      case "Rewatch":
+        return stopWatching?.restart();
       case "NewLeader":
         return callback(() => options.onNewLeader?.(command.identity));
       case "StartLeading":

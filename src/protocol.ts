@@ -14,8 +14,9 @@
 import type { Now } from "./attempt.ts";
 import type { Settings } from "./config.ts";
 import { attempt, attemptResult, campaignWake, seen } from "./protocol/campaign.ts";
-import { finish } from "./protocol/common.ts";
+import { finish, withCommands } from "./protocol/common.ts";
 import { afterStepDown, loseLeadership, releaseResult, releaseWake } from "./protocol/release.ts";
+import { checkWatch } from "./protocol/watch-health.ts";
 import type { Event, State, Step } from "./protocol/state.ts";
 
 export * from "./protocol/state.ts";
@@ -48,13 +49,16 @@ export const step = (settings: Settings, state: State, event: Event, now: Now): 
     }
 
     case "WatchHealth":
-      return [{ ...state, watching: event.active }, []];
+      return [{ ...state, watching: event.active, suspect: undefined }, []];
 
     case "Seen":
       return seen(settings, state, event.observed, now);
 
-    case "Wake":
-      return phase.tag === "candidate" || phase.tag === "leader" ? campaignWake(settings, state, now) : releaseWake(settings, state, now);
+    case "Wake": {
+      if (phase.tag !== "candidate" && phase.tag !== "leader") return releaseWake(settings, state, now);
+      const [checked, commands] = checkWatch(state, now);
+      return withCommands(campaignWake(settings, checked, now), commands);
+    }
 
     case "Result": {
       if (event.id !== state.inflight) return [state, []];

@@ -20,6 +20,16 @@ export interface WatchHandlers {
 /** Longest pause between watch attempts; also how long a forbidden watch waits before trying again. */
 export const MAX_WATCH_BACKOFF: number = 5 * 60_000;
 
+/** Stops watching, for good. */
+export interface Watching {
+  (): void;
+  /**
+   * Drops the stream (it may have died without knowing: a stuck proxy) and opens another from
+   * where it left off, reporting the watch unhealthy until it is open.
+   */
+  readonly restart: () => void;
+}
+
 /** Watches from `from` until the returned function is called. */
 export const keepWatching = (
   lock: Required<Pick<Lock, "watch">>,
@@ -27,8 +37,10 @@ export const keepWatching = (
   clock: Clock,
   retryPeriod: number,
   handlers: WatchHandlers,
-): () => void => {
+): Watching => {
   const controller = new AbortController();
+  // Each stream has its own signal, so that one can be dropped without stopping.
+  let stream: AbortController | undefined;
   let active = false;
   const setActive = (value: boolean): void => {
     if (value === active || controller.signal.aborted) return;
@@ -53,11 +65,12 @@ export const keepWatching = (
     while (!controller.signal.aborted) {
       const opened = clock.now();
       let events = 0;
+      const own = (stream = new AbortController());
       try {
-        const stream = await lock.watch(position, controller.signal);
+        const feed = await lock.watch(position, own.signal);
         setActive(true);
-        for await (const event of stream) {
-          if (controller.signal.aborted) return;
+        for await (const event of feed) {
+          if (own.signal.aborted) break;
           events++;
           failures = 0;
           if (event.type === "changed") {
@@ -68,12 +81,12 @@ export const keepWatching = (
             if (event.type === "deleted") handlers.seen(undefined);
           }
         }
-        if (controller.signal.aborted) return; // it ended because we stopped
+        if (own.signal.aborted) continue; // it ended because we stopped (the loop ends) or restarted
         // The server closed the stream (its timeout): reopen at once, unless streams keep
         // ending straight away (a proxy cutting them), which counts as failing.
         failures = events === 0 && clock.now() - opened < 1000 ? failures + 1 : 0;
       } catch (error) {
-        if (controller.signal.aborted) return;
+        if (own.signal.aborted) continue;
         if (reasonOf(error) === "Expired" && position !== undefined) {
           position = undefined; // start over from the object as it is now
           continue;
@@ -92,8 +105,17 @@ export const keepWatching = (
     }
   };
   void loop();
-  return () => {
-    controller.abort();
-    wake?.();
-  };
+  return Object.assign(
+    () => {
+      controller.abort();
+      stream?.abort();
+      wake?.();
+    },
+    {
+      restart: () => {
+        setActive(false);
+        stream?.abort();
+      },
+    },
+  );
 };

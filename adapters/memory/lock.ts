@@ -34,6 +34,11 @@ export interface Fault {
   readonly hang?: boolean;
   /** With `error`: milliseconds the server asks the caller to wait (a 429's Retry-After). */
   readonly retryAfter?: number;
+  /**
+   * For a watch: it opens, and then delivers nothing, ever, until the caller aborts it (a stuck
+   * proxy, a half-open connection). Nothing tells the caller it is dead.
+   */
+  readonly silent?: boolean;
 }
 
 /** Decides per operation; return undefined for a clean one. */
@@ -147,9 +152,9 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
       if (signal.aborted) throw aborted(signal);
       const channel = new Channel(clock, latency);
       const from = (version as MemoryVersion | undefined)?.resourceVersion;
-      let unsubscribe: () => void;
+      let unsubscribe = (): void => {};
       try {
-        unsubscribe = store.subscribe(namespace, name, from, channel);
+        if (!fault.silent) unsubscribe = store.subscribe(namespace, name, from, channel);
       } catch (error) {
         store.log("watch", key, options.client, (error as LockError).reason);
         throw error;

@@ -10,6 +10,7 @@ import type { Observed } from "../lock.ts";
 import { sameRecord } from "../record.ts";
 import { own, report, sendRequest, startWatch, withCommands } from "./common.ts";
 import { loseLeadership } from "./release.ts";
+import { checkRead } from "./watch-health.ts";
 import type { Phase, State, Step } from "./state.ts";
 
 /** Begins an acquire or renew attempt in the current (candidate or leader) phase. */
@@ -91,8 +92,8 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
 const candidateWake = (settings: Settings, state: State, failure: Failure, now: Now): number => {
   const poll = now.mono + jitter(settings, now);
   if (failure.kind === "held" && state.observed !== undefined) {
-    const expires = expiry(state.observed);
-    return state.watching ? expires : Math.min(expires, poll);
+    // Watching, read anyway once it has been quiet for longer than a leader renews: it may be dead.
+    return Math.min(expiry(state.observed), state.watching ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
   }
   if (failure.kind === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
   return poll;
@@ -103,7 +104,7 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
  * a leader ignores the echo of its own writes and steps down when another holder shows up.
  */
 export const seen = (settings: Settings, watchedState: State, observed: Observed | undefined, now: Now): Step => {
-  const state = { ...watchedState, watched: observed?.record };
+  const state = { ...watchedState, watched: observed?.record, suspect: undefined };
   const phase = state.phase;
   // Free, or left by our own last term: worth an attempt at once. Our identity alone is not enough:
   // another process using it may still act (see `ours`).
@@ -139,7 +140,8 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
 };
 
 /** The outcome of the attempt's request. */
-export const attemptResult = (settings: Settings, state: State, outcome: Outcome, now: Now): Step => {
+export const attemptResult = (settings: Settings, answered: State, outcome: Outcome, now: Now): Step => {
+  const state = checkRead(settings, answered, outcome, now);
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
   const [view, next] = advance(settings, state, phase.attempt as Attempt, outcome, now, own(state));
   return progress(settings, { ...state, ...view }, next, now);

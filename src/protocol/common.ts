@@ -24,7 +24,8 @@ export const sendRequest = (settings: Settings, state: State, request: Request, 
 /** Starts watching once we have a version to watch from, when the settings allow it. */
 export const startWatch = (settings: Settings, state: State): Step =>
   settings.watch && !state.watchStarted && state.version !== undefined
-    ? [{ ...state, watchStarted: true }, [{ _tag: "Watch", from: state.version }]]
+    // What the watch starts from is what it has shown us so far.
+    ? [{ ...state, watchStarted: true, watched: state.observed?.record }, [{ _tag: "Watch", from: state.version }]]
     : [state, []];
 
 /** Tells onNewLeader when the observed holder differs from the one last reported. */

@@ -77,6 +77,11 @@ export interface State extends View {
   readonly lastTerm: Term | undefined;
   /** Asked to stop (or a callback failed): the run ends once leadership is handed back, never rejoins. */
   readonly stopping: boolean;
+  /**
+   * A read showed a change the watch has not delivered: unless the watch delivers something by
+   * then, it is dead (see watch-health.ts).
+   */
+  readonly suspect: number | undefined;
 }
 
 export type Event =
@@ -96,6 +101,8 @@ export type Command =
   | { readonly _tag: "Send"; readonly id: number; readonly request: Request; readonly timeout: number }
   | { readonly _tag: "Cancel"; readonly id: number }
   | { readonly _tag: "Watch"; readonly from: LockVersion }
+  /** Drop the watch's stream and open another: it went silent. */
+  | { readonly _tag: "Rewatch" }
   | { readonly _tag: "NewLeader"; readonly identity: string }
   | { readonly _tag: "StartLeading"; readonly term: Term }
   /** Abort the leader's signal. */
@@ -122,6 +129,7 @@ export const initial: State = {
   failure: undefined,
   lastTerm: undefined,
   stopping: false,
+  suspect: undefined,
 };
 
 // -------------------------------------------------------------------------------------
@@ -133,7 +141,7 @@ export const nextWake = (state: State): number | undefined => {
   const phase = state.phase;
   switch (phase.tag) {
     case "candidate":
-      return phase.attempt === undefined ? phase.wakeAt : undefined;
+      return phase.attempt === undefined ? Math.min(phase.wakeAt, state.suspect ?? Infinity) : undefined;
     case "leader":
       return phase.attempt === undefined ? Math.min(phase.wakeAt, phase.authorityUntil) : phase.authorityUntil;
     case "steppingDown":

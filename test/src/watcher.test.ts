@@ -104,11 +104,11 @@ describe("keepWatching", () => {
 
   it("leaves no abort listeners behind on its signal, however often watches fail or end", async () => {
     const t = setup();
-    // Every watch gets the watcher's one signal: count the listeners left on it.
-    let listeners: ListenerCount | undefined;
+    // Every stream gets its own signal: count the listeners left on all of them.
+    const counts: ListenerCount[] = [];
     const watch = (t.lock as Required<Lock>).watch.bind(t.lock);
     t.lock.inject({ ops: ["watch"], error: "ServerError", times: 12 });
-    const stop = keepWatching({ watch: (from, signal) => ((listeners ??= countListeners(signal)), watch(from, signal)) }, undefined, t.clock, 1_000, {
+    const stop = keepWatching({ watch: (from, signal) => (counts.push(countListeners(signal)), watch(from, signal)) }, undefined, t.clock, 1_000, {
       seen: () => {},
       health: () => {},
       failed: () => {},
@@ -121,9 +121,29 @@ describe("keepWatching", () => {
       await t.clock.advance(1_000);
     }
     assert.deepEqual(t.watches().map((r) => (r === "ok" ? "ok" : "failed")), [...Array(12).fill("failed"), ...Array(13).fill("ok")]);
-    const live = listeners?.live;
-    assert.ok(live !== undefined && live <= 1, `${live} listeners still on the signal (at most the open watch's own)`);
+    const live = counts.reduce((sum, c) => sum + c.live, 0);
+    assert.equal(counts.length, 25);
+    assert.ok(live <= 1, `${live} listeners still on the signals (at most the open watch's own)`);
     stop();
+  });
+
+  it("restart() drops a silent stream and resumes where it left off, reporting unhealthy until reopened", async () => {
+    const t = setup();
+    const first = t.write("a");
+    const remove = t.lock.inject({ ops: ["watch"], silent: true, times: 1 });
+    const watching = t.start({ uid: first.uid, resourceVersion: first.resourceVersion });
+    await t.clock.advance(0);
+    t.write("b"); // never delivered: the stream is silent
+    await t.clock.advance(5_000);
+    assert.deepEqual(t.seen, []);
+    remove();
+    watching.restart();
+    await t.clock.advance(0);
+    watching();
+    assert.deepEqual(t.seen, ["b"], "the change it missed, from where it left off");
+    assert.deepEqual(t.health, [true, false, true]);
+    assert.deepEqual(t.failures, [], "a restart is not a failure");
+    assert.deepEqual(t.watches(), ["ok", "ok"]);
   });
 
   it("counts streams that end at once without events as failures (a proxy cutting them)", async () => {
