@@ -34,9 +34,9 @@ export interface Sighting {
 /** What the elector knows of the lock. */
 export interface View {
   /** The last record seen or written. */
-  readonly observed: Sighting | undefined;
+  readonly observed?: Sighting | undefined;
   /** What to write against next: from the last successful get, create or update. */
-  readonly version: LockVersion | undefined;
+  readonly version?: LockVersion | undefined;
 }
 
 export type Request =
@@ -70,13 +70,14 @@ export type Failure =
  */
 export interface Own {
   /** The acquireTime of the term we lead, or (between terms) of the last one we led; undefined if none. */
-  readonly acquired: MicroTime | null | undefined;
+  readonly acquireTime: MicroTime | null | undefined;
   /** We lead that term now: writing renews it. Otherwise a write starts a new term. */
   readonly leading: boolean;
 }
 
+// A record's acquireTime is a string or null, never undefined: an elector that never led owns none.
 export const ours = (settings: Settings, own: Own, record: LeaderElectionRecord): boolean =>
-  record.holderIdentity === settings.identity && own.acquired !== undefined && record.acquireTime === own.acquired;
+  record.holderIdentity === settings.identity && record.acquireTime === own.acquireTime;
 
 export type Progress =
   | { readonly _tag: "send"; readonly attempt: Attempt; readonly request: Request }
@@ -134,7 +135,7 @@ export const see = (view: View, observed: Observed, mono: number): View => ({
 });
 
 /** Our own successful write. */
-const wrote = (observed: Observed, mono: number): View => ({
+export const wrote = (observed: Observed, mono: number): View => ({
   observed: { record: observed.record, change: observed.change, at: mono },
   version: observed.version,
 });
@@ -162,11 +163,8 @@ export const begin = (settings: Settings, view: View, now: Now, own: Own): Progr
   const last = view.observed?.record;
   if (last !== undefined && view.version !== undefined) {
     const mine = ours(settings, own, last);
-    if (mine && own.leading && valid(view.observed, now.mono)) {
-      return send(now, "fast", { op: "update", record: renewal(settings, last, now), version: view.version });
-    }
-    if (last.holderIdentity === "" || (mine && !own.leading)) {
-      return send(now, "fast", { op: "update", record: takeover(settings, last, now), version: view.version });
+    if (own.leading ? mine && valid(view.observed, now.mono) : mine || last.holderIdentity === "") {
+      return send(now, "fast", { op: "update", record: claim(settings, own, last, now), version: view.version });
     }
   }
   return send(now, "get", { op: "get" });
@@ -209,16 +207,24 @@ export const advance = (
   }
 };
 
+/** The holder of a lease that is someone else's and still valid, if so: we must not write it. */
+const heldBy = (settings: Settings, own: Own, view: View, started: Now): string | undefined => {
+  const last = view.observed?.record;
+  return last !== undefined && last.holderIdentity !== "" && !ours(settings, own, last) && valid(view.observed, started.mono)
+    ? last.holderIdentity
+    : undefined;
+};
+
+/** What we write over `last`: a renewal of the term we lead (acquireTime and transitions kept), or a new term. */
+const claim = (settings: Settings, own: Own, last: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
+  (own.leading && ours(settings, own, last) ? renewal : takeover)(settings, last, now);
+
 /** After a fresh read: wait while someone else's lease is valid, otherwise write. */
 const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
-  const current = (view.observed as Sighting).record;
-  const holder = current.holderIdentity;
-  const mine = ours(settings, own, current);
-  if (holder !== "" && !mine && valid(view.observed, started.mono)) {
-    return failed({ kind: "held", holder });
-  }
-  const record = mine && own.leading ? renewal(settings, current, started) : takeover(settings, current, started);
-  return send(started, "update", { op: "update", record, version: view.version });
+  const holder = heldBy(settings, own, view, started);
+  return holder !== undefined
+    ? failed({ kind: "held", holder })
+    : send(started, "update", { op: "update", record: claim(settings, own, (view.observed as Sighting).record, started), version: view.version });
 };
 
 /**
@@ -227,13 +233,12 @@ const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progr
  * Re-creating continues the transitions count we saw, so fencing epochs never go backwards.
  */
 const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): readonly [View, Progress] => {
-  const gone: View = { observed: view.observed, version: undefined };
+  const holder = heldBy(settings, own, view, started);
   const last = view.observed?.record;
-  const mine = last !== undefined && ours(settings, own, last);
-  if (last !== undefined && last.holderIdentity !== "" && !mine && valid(view.observed, started.mono)) {
-    return [gone, failed({ kind: "held", holder: last.holderIdentity })];
-  }
   // The term we lead goes on (its acquireTime too, which makes its records ours); any other starts.
-  const record = last === undefined ? desired(settings, started) : mine && own.leading ? renewal(settings, last, started) : takeover(settings, last, started);
-  return [gone, send(started, "create", { op: "create", record })];
+  const record = last === undefined ? desired(settings, started) : claim(settings, own, last, started);
+  return [
+    { observed: view.observed, version: undefined }, // the object is gone: what we had is stale
+    holder !== undefined ? failed({ kind: "held", holder }) : send(started, "create", { op: "create", record }),
+  ];
 };

@@ -14,9 +14,8 @@
 import type { Now } from "./attempt.ts";
 import type { Settings } from "./config.ts";
 import { attempt, attemptResult, campaignWake, seen } from "./protocol/campaign.ts";
-import { finish, withCommands } from "./protocol/common.ts";
+import { finish } from "./protocol/common.ts";
 import { afterStepDown, loseLeadership, releaseResult, releaseWake } from "./protocol/release.ts";
-import { checkWatch } from "./protocol/watch-health.ts";
 import type { Event, State, Step } from "./protocol/state.ts";
 
 export * from "./protocol/state.ts";
@@ -38,8 +37,6 @@ export const step = (settings: Settings, state: State, event: Event, now: Now): 
       const withFailure = { ...state, stopping: true, failure: state.failure ?? event.failure };
       if (phase.tag === "leader") return loseLeadership(settings, withFailure, { kind: event.failure ? "failed" : "stopped" }, now);
       if (phase.tag === "idle" || phase.tag === "candidate") return finish(withFailure);
-      // Waiting for the old term's work with rejoin: a stop bounds the wait again.
-      if (phase.tag === "steppingDown") return [{ ...withFailure, phase: { ...phase, until: Math.min(phase.until, now.mono + settings.renewDeadline) } }, []];
       return [withFailure, []];
     }
 
@@ -49,16 +46,13 @@ export const step = (settings: Settings, state: State, event: Event, now: Now): 
     }
 
     case "WatchHealth":
-      return [{ ...state, watching: event.active, suspect: undefined }, []];
+      return [{ ...state, watching: event.active }, []];
 
     case "Seen":
       return seen(settings, state, event.observed, now);
 
-    case "Wake": {
-      if (phase.tag !== "candidate" && phase.tag !== "leader") return releaseWake(settings, state, now);
-      const [checked, commands] = checkWatch(state, now);
-      return withCommands(campaignWake(settings, checked, now), commands);
-    }
+    case "Wake":
+      return phase.tag === "candidate" || phase.tag === "leader" ? campaignWake(settings, state, now) : releaseWake(settings, state, now);
 
     case "Result": {
       if (event.id !== state.inflight) return [state, []];

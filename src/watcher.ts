@@ -24,10 +24,11 @@ export const MAX_WATCH_BACKOFF: number = 5 * 60_000;
 export interface Watching {
   (): void;
   /**
-   * Drops the stream (it may have died without knowing: a stuck proxy) and opens another from
-   * where it left off, reporting the watch unhealthy until it is open.
+   * The stream may have died without knowing (a stuck proxy): unless it delivers something within
+   * a retry period, drop it and open another from where it left off, reporting the watch
+   * unhealthy until it is open.
    */
-  readonly restart: () => void;
+  readonly check: () => void;
 }
 
 /** Watches from `from` until the returned function is called. */
@@ -38,12 +39,15 @@ export const keepWatching = (
   retryPeriod: number,
   handlers: WatchHandlers,
 ): Watching => {
-  const controller = new AbortController();
+  let stopped = false;
   // Each stream has its own signal, so that one can be dropped without stopping.
   let stream: AbortController | undefined;
+  // Cancels a pending check(): anything delivered proves the stream alive.
+  let doubt: (() => void) | undefined;
+  const trust = (): void => (doubt?.(), doubt = undefined);
   let active = false;
   const setActive = (value: boolean): void => {
-    if (value === active || controller.signal.aborted) return;
+    if (value === active || stopped) return;
     active = value;
     handlers.health(value);
   };
@@ -54,7 +58,7 @@ export const keepWatching = (
   // not leave a timer behind that keeps the process alive.
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
-      if (controller.signal.aborted) return resolve();
+      if (stopped) return resolve();
       const cancel = clock.setTimer(clock.now() + ms, resolve);
       wake = () => (cancel(), resolve());
     });
@@ -62,7 +66,7 @@ export const keepWatching = (
   const loop = async (): Promise<void> => {
     let position: LockVersion | undefined = from;
     let failures = 0;
-    while (!controller.signal.aborted) {
+    while (!stopped) {
       const opened = clock.now();
       let events = 0;
       const own = (stream = new AbortController());
@@ -71,6 +75,7 @@ export const keepWatching = (
         setActive(true);
         for await (const event of feed) {
           if (own.signal.aborted) break;
+          trust();
           events++;
           failures = 0;
           if (event.type === "changed") {
@@ -87,13 +92,14 @@ export const keepWatching = (
         failures = events === 0 && clock.now() - opened < 1000 ? failures + 1 : 0;
       } catch (error) {
         if (own.signal.aborted) continue;
-        if (reasonOf(error) === "Expired" && position !== undefined) {
+        const reason = reasonOf(error);
+        if (reason === "Expired" && position !== undefined) {
           position = undefined; // start over from the object as it is now
           continue;
         }
         failures++;
         handlers.failed(error);
-        if (reasonOf(error) === "Forbidden") {
+        if (reason === "Forbidden") {
           setActive(false);
           await pause(MAX_WATCH_BACKOFF);
           continue;
@@ -107,14 +113,18 @@ export const keepWatching = (
   void loop();
   return Object.assign(
     () => {
-      controller.abort();
+      stopped = true;
       stream?.abort();
       wake?.();
+      trust();
     },
     {
-      restart: () => {
-        setActive(false);
-        stream?.abort();
+      check: () => {
+        doubt ??= clock.setTimer(clock.now() + retryPeriod, () => {
+          doubt = undefined;
+          setActive(false);
+          stream?.abort();
+        });
       },
     },
   );

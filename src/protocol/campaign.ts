@@ -104,7 +104,7 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
  * a leader ignores the echo of its own writes and steps down when another holder shows up.
  */
 export const seen = (settings: Settings, watchedState: State, observed: Observed | undefined, now: Now): Step => {
-  const state = { ...watchedState, watched: observed?.record, suspect: undefined };
+  const state = { ...watchedState, watched: observed?.record };
   const phase = state.phase;
   // Free, or left by our own last term: worth an attempt at once. Our identity alone is not enough:
   // another process using it may still act (see `ours`).
@@ -140,11 +140,10 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
 };
 
 /** The outcome of the attempt's request. */
-export const attemptResult = (settings: Settings, answered: State, outcome: Outcome, now: Now): Step => {
-  const state = checkRead(settings, answered, outcome, now);
+export const attemptResult = (settings: Settings, state: State, outcome: Outcome, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
   const [view, next] = advance(settings, state, phase.attempt as Attempt, outcome, now, own(state));
-  return progress(settings, { ...state, ...view }, next, now);
+  return withCommands(progress(settings, { ...state, ...view }, next, now), checkRead(state, outcome));
 };
 
 /** Time for the next attempt (a renew, a retry, a lease's expiry)? */

@@ -9,11 +9,14 @@ import type { Settings } from "../config.ts";
 import type { Command, State, Step } from "./state.ts";
 
 const timeoutFor = (settings: Settings, state: State, now: Now): number =>
-  state.phase.tag === "leader"
-    ? Math.max(0, Math.min(settings.requestTimeout, state.phase.authorityUntil - now.mono))
-    : state.phase.tag === "releasing"
-    ? Math.max(0, state.phase.until - now.mono)
-    : settings.requestTimeout;
+  Math.max(
+    0,
+    state.phase.tag === "leader"
+      ? Math.min(settings.requestTimeout, state.phase.authorityUntil - now.mono)
+      : state.phase.tag === "releasing"
+      ? state.phase.until - now.mono
+      : settings.requestTimeout,
+  );
 
 export const sendRequest = (settings: Settings, state: State, request: Request, now: Now): Step => {
   const id = state.nextId;
@@ -37,8 +40,8 @@ export const report = (state: State): Step => {
 /** Which records are ours: of the term we lead, or between terms of the last one we led. */
 export const own = (state: State): Own =>
   state.phase.tag === "leader"
-    ? { acquired: state.phase.term.acquireTime, leading: true }
-    : { acquired: state.lastTerm?.acquireTime, leading: false };
+    ? { acquireTime: state.phase.term.acquireTime, leading: true }
+    : { acquireTime: state.lastTerm?.acquireTime, leading: false };
 
 export const withCommands = ([state, commands]: Step, before: readonly Command[]): Step => [state, [...before, ...commands]];
 

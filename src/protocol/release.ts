@@ -4,15 +4,15 @@
  *
  * @module
  */
-import { type Now, ours, type Outcome, releaseRecord, type Request, see } from "../attempt.ts";
+import { type Now, ours, type Outcome, releaseRecord, type Request, see, wrote } from "../attempt.ts";
 import type { Settings } from "../config.ts";
 import { finish, over, own, reportThenOver, sendRequest, withCommands } from "./common.ts";
 import type { Command, Loss, Phase, State, Step } from "./state.ts";
 
-/** Aborts the leader's signal at once; the release (if any) waits for the work to settle. */
+/** Aborts the leader's signal at once; the release (if any) waits for the work to settle. Leaders only. */
 export const loseLeadership = (settings: Settings, state: State, loss: Loss, now: Now): Step => {
   const cancel: Command[] = state.inflight === undefined ? [] : [{ _tag: "Cancel", id: state.inflight }];
-  const term = state.phase.tag === "leader" ? state.phase.term : state.lastTerm;
+  const term = (state.phase as Extract<Phase, { tag: "leader" }>).term;
   const down: State = { ...state, inflight: undefined, lastTerm: term, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline } };
   const stop: Command = { _tag: "StopLeading", loss };
   return state.working ? [down, [...cancel, stop]] : withCommands(afterStepDown(settings, down, now), [...cancel, stop]);
@@ -26,7 +26,9 @@ export const loseLeadership = (settings: Settings, state: State, loss: Loss, now
  */
 export const afterStepDown = (settings: Settings, state: State, now: Now): Step => {
   if (state.working) {
-    return settings.rejoin && !state.stopping ? [{ ...state, phase: { ...(state.phase as Extract<Phase, { tag: "steppingDown" }>), until: Infinity } }, []] : finish(state);
+    return settings.rejoin && !state.stopping
+      ? [{ ...state, phase: { ...(state.phase as Extract<Phase, { tag: "steppingDown" }>), until: now.mono + settings.renewDeadline } }, []]
+      : finish(state);
   }
   if (!settings.releaseOnCancel) return over(settings, state, now);
   const releasing: Phase = { tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
@@ -53,8 +55,7 @@ export const releaseResult = (settings: Settings, state: State, outcome: Outcome
     return [releasing(state, "waiting", now.mono + settings.retryPeriod), []];
   }
   if (phase.stage === "update") {
-    const released = { ...state, observed: { record: outcome.observed.record, change: outcome.observed.change, at: now.mono }, version: outcome.observed.version };
-    return reportThenOver(settings, released, now);
+    return reportThenOver(settings, { ...state, ...wrote(outcome.observed, now.mono) }, now);
   }
   const read = { ...state, ...see(state, outcome.observed, now.mono) };
   const record = outcome.observed.record;

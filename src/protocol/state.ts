@@ -45,7 +45,7 @@ export type Phase =
   }
   /**
    * The leader's signal is aborted; waiting for its work to settle before releasing, until `until`
-   * (renewDeadline later; Infinity with rejoin once that has passed, until asked to stop).
+   * (renewDeadline later; with rejoin, again and again, unless asked to stop).
    */
   | { readonly tag: "steppingDown"; readonly loss: Loss; readonly until: number }
   | { readonly tag: "releasing"; readonly until: number; readonly stage: "get" | "update" | "waiting"; readonly retryAt: number }
@@ -56,32 +56,27 @@ export interface State extends View {
   /** The last identity reported through onNewLeader. */
   readonly reported: string;
   /** The request in flight, if any: results with another id are stale. */
-  readonly inflight: number | undefined;
+  readonly inflight?: number | undefined;
   readonly nextId: number;
   /** The watch is delivering events, so followers wait for them instead of polling. */
-  readonly watching: boolean;
-  readonly watchStarted: boolean;
+  readonly watching?: boolean;
+  readonly watchStarted?: boolean;
   /** The last record the watch delivered (a leader's write may be echoed before its response arrives). */
-  readonly watched: LeaderElectionRecord | undefined;
+  readonly watched?: LeaderElectionRecord | undefined;
   /** A watch event arrived while an attempt was in flight and showed the lease free. */
-  readonly freedDuringAttempt: boolean;
+  readonly freedDuringAttempt?: boolean;
   /** The leader's work (onStartedLeading) has started and not yet settled. */
-  readonly working: boolean;
+  readonly working?: boolean;
   /** Monotonic time of our last successful write, for health checks. */
-  readonly lastWrite: number | undefined;
+  readonly lastWrite?: number | undefined;
   /** Renewals that needed a read first (client-go's leader_election_slowpath_total). */
   readonly slowpath: number;
   /** Set when a callback failed: `run` rejects with it. */
-  readonly failure: { readonly cause: unknown } | undefined;
+  readonly failure?: { readonly cause: unknown } | undefined;
   /** The last term we led, once it has ended: a record of it is still ours (see `Own`). */
-  readonly lastTerm: Term | undefined;
+  readonly lastTerm?: Term | undefined;
   /** Asked to stop (or a callback failed): the run ends once leadership is handed back, never rejoins. */
-  readonly stopping: boolean;
-  /**
-   * A read showed a change the watch has not delivered: unless the watch delivers something by
-   * then, it is dead (see watch-health.ts).
-   */
-  readonly suspect: number | undefined;
+  readonly stopping?: boolean;
 }
 
 export type Event =
@@ -101,8 +96,11 @@ export type Command =
   | { readonly _tag: "Send"; readonly id: number; readonly request: Request; readonly timeout: number }
   | { readonly _tag: "Cancel"; readonly id: number }
   | { readonly _tag: "Watch"; readonly from: LockVersion }
-  /** Drop the watch's stream and open another: it went silent. */
-  | { readonly _tag: "Rewatch" }
+  /**
+   * A read showed a change the watch has not delivered: restart the watch unless it delivers
+   * something within a retry period (a read can beat its watch event by a few milliseconds).
+   */
+  | { readonly _tag: "CheckWatch" }
   | { readonly _tag: "NewLeader"; readonly identity: string }
   | { readonly _tag: "StartLeading"; readonly term: Term }
   /** Abort the leader's signal. */
@@ -112,25 +110,8 @@ export type Command =
 
 export type Step = readonly [State, readonly Command[]];
 
-export const initial: State = {
-  phase: { tag: "idle" },
-  observed: undefined,
-  version: undefined,
-  reported: "",
-  inflight: undefined,
-  nextId: 1,
-  watching: false,
-  watchStarted: false,
-  watched: undefined,
-  freedDuringAttempt: false,
-  working: false,
-  lastWrite: undefined,
-  slowpath: 0,
-  failure: undefined,
-  lastTerm: undefined,
-  stopping: false,
-  suspect: undefined,
-};
+/** Fields that are undefined or false at first are left out (they are optional). */
+export const initial: State = { phase: { tag: "idle" }, reported: "", nextId: 1, slowpath: 0 };
 
 // -------------------------------------------------------------------------------------
 // queries
@@ -139,19 +120,16 @@ export const initial: State = {
 /** When the driver should deliver the next `Wake`, if at all. */
 export const nextWake = (state: State): number | undefined => {
   const phase = state.phase;
-  switch (phase.tag) {
-    case "candidate":
-      return phase.attempt === undefined ? Math.min(phase.wakeAt, state.suspect ?? Infinity) : undefined;
-    case "leader":
-      return phase.attempt === undefined ? Math.min(phase.wakeAt, phase.authorityUntil) : phase.authorityUntil;
-    case "steppingDown":
-      // Infinity: with rejoin, waiting for the old term's work for as long as it takes.
-      return phase.until < Infinity ? phase.until : undefined;
-    case "releasing":
-      return phase.stage === "waiting" ? Math.min(phase.retryAt, phase.until) : phase.until;
-    default:
-      return undefined;
-  }
+  // While an attempt is in flight, its result comes first; a leader's authority still runs out.
+  return phase.tag === "candidate"
+    ? phase.attempt ? undefined : phase.wakeAt
+    : phase.tag === "leader"
+    ? Math.min(phase.authorityUntil, phase.attempt ? Infinity : phase.wakeAt)
+    : phase.tag === "steppingDown"
+    ? phase.until
+    : phase.tag === "releasing"
+    ? Math.min(phase.until, phase.stage === "waiting" ? phase.retryAt : Infinity)
+    : undefined;
 };
 
 /** Whether we may act as leader at `mono`: leading, and the last renew is recent enough. */

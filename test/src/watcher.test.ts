@@ -127,7 +127,7 @@ describe("keepWatching", () => {
     stop();
   });
 
-  it("restart() drops a silent stream and resumes where it left off, reporting unhealthy until reopened", async () => {
+  it("check() drops a stream that delivers nothing within a retry period, and resumes where it left off", async () => {
     const t = setup();
     const first = t.write("a");
     const remove = t.lock.inject({ ops: ["watch"], silent: true, times: 1 });
@@ -137,13 +137,30 @@ describe("keepWatching", () => {
     await t.clock.advance(5_000);
     assert.deepEqual(t.seen, []);
     remove();
-    watching.restart();
-    await t.clock.advance(0);
+    watching.check();
+    watching.check(); // asked again meanwhile: still one check
+    await t.clock.advance(999);
+    assert.deepEqual(t.watches(), ["ok"], "not before the retry period");
+    await t.clock.advance(1);
     watching();
     assert.deepEqual(t.seen, ["b"], "the change it missed, from where it left off");
     assert.deepEqual(t.health, [true, false, true]);
     assert.deepEqual(t.failures, [], "a restart is not a failure");
     assert.deepEqual(t.watches(), ["ok", "ok"]);
+  });
+
+  it("check() leaves a stream alone that delivers anything within a retry period", async () => {
+    const t = setup();
+    const first = t.write("a");
+    const watching = t.start({ uid: first.uid, resourceVersion: first.resourceVersion });
+    await t.clock.advance(0);
+    watching.check(); // a read saw "b" a moment before the watch does
+    await t.clock.advance(10);
+    t.write("b");
+    await t.clock.advance(5_000);
+    watching();
+    assert.deepEqual(t.watches(), ["ok"]);
+    assert.deepEqual(t.health, [true]);
   });
 
   it("counts streams that end at once without events as failures (a proxy cutting them)", async () => {
