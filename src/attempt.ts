@@ -52,6 +52,8 @@ export type Outcome =
 export interface Attempt {
   readonly started: Now;
   readonly stage: "fast" | "get" | "create" | "update";
+  /** Monotonic time its first write was sent, once it has written. */
+  readonly wrote?: number | undefined;
 }
 
 export type Failure =
@@ -119,8 +121,7 @@ export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderE
 // -------------------------------------------------------------------------------------
 
 /** The observed lease is still valid: unchanged for less than the record's own duration. */
-export const valid = (observed: Sighting | undefined, mono: number): boolean =>
-  observed !== undefined && observed.at + observed.record.leaseDurationSeconds * 1000 > mono;
+export const valid = (observed: Sighting | undefined, mono: number): boolean => observed !== undefined && expiry(observed) > mono;
 
 /** When the observed lease expires by our clock. */
 export const expiry = (observed: Sighting): number => observed.at + observed.record.leaseDurationSeconds * 1000;
@@ -180,10 +181,14 @@ export const advance = (
   own: Own,
 ): readonly [View, Progress] => {
   const started = attempt.started;
+  if (outcome.ok && attempt.stage !== "get") {
+    // A renewal that had to read first is client-go's slow path.
+    const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
+    return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
+  }
   switch (attempt.stage) {
     case "fast":
       // Any failure, a 409 included, falls back to the slow path within the same attempt.
-      if (outcome.ok) return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath: false }];
       return [view, send(started, "get", { op: "get" })];
 
     case "get": {
@@ -195,15 +200,12 @@ export const advance = (
       return [seen, slowNext(settings, seen, started, own)];
     }
 
-    case "create":
-    case "update":
-      if (outcome.ok) {
-        const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
-        return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
-      }
+    default: {
+      const failure = outcome as Outcome & { ok: false };
       // The object we wrote against is stale for sure: the next attempt must read first.
-      if (outcome.reason === "Conflict" || outcome.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ kind: "lost" })];
-      return [view, failed(errorOf(outcome))];
+      if (failure.reason === "Conflict" || failure.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ kind: "lost" })];
+      return [view, failed(errorOf(failure))];
+    }
   }
 };
 

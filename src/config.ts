@@ -31,9 +31,19 @@ export interface ElectorOptions {
   readonly identity: string;
   /** Milliseconds others wait, from their last sight of a change, before taking over. Whole seconds. Default 15 000. */
   readonly leaseDuration?: number | undefined;
-  /** Milliseconds the leader may go without a successful renew before it steps down. Default 10 000. */
+  /**
+   * Milliseconds the leader may go without a successful renew (timed from its write) before it
+   * steps down. More than 1.2 x retryPeriod (client-go) and more than 1 200: client-go's
+   * followers see renewTime to the second, so renews count once a second. A leader holds a
+   * healthy lock whenever a round trip L has L + max(L, retryPeriod, 1 s) < renewDeadline.
+   * Default 10 000.
+   */
   readonly renewDeadline?: number | undefined;
-  /** Milliseconds between attempts. Default 2 000. */
+  /**
+   * Milliseconds between attempts: a leader renews retryPeriod after its last renew's write (but
+   * at most once in each second of the wall clock), a candidate retries after a jittered period.
+   * Default 2 000.
+   */
   readonly retryPeriod?: number | undefined;
   /** Blank the Lease when `run` ends while leading, so a successor takes over at once. Default false. */
   readonly releaseOnCancel?: boolean | undefined;
@@ -91,7 +101,7 @@ export class ConfigError extends Error {
   override readonly name: string = "ConfigError";
   readonly issues: readonly string[];
   constructor(issues: readonly string[]) {
-    super(`invalid elector options:\n${issues.map((issue) => `  - ${issue}`).join("\n")}`);
+    super(`invalid elector options:\n  - ${issues.join("\n  - ")}`);
     this.issues = issues;
   }
 }
@@ -100,108 +110,108 @@ export class ConfigError extends Error {
 // validation
 // -------------------------------------------------------------------------------------
 
-const KINDS = {
-  millis: ["a number of milliseconds", (value: unknown) => typeof value === "number" && Number.isFinite(value)],
-  boolean: ["true or false", (value: unknown) => typeof value === "boolean"],
-  string: ["a string", (value: unknown) => typeof value === "string"],
-  function: ["a function", (value: unknown) => typeof value === "function"],
-} as const;
-
 /**
  * The type of every optional field, checked by hand: zod/mini alone would more than double the
  * core's size in a bundle (it validates the kubeconfig files instead, where it earns its keep).
+ * Per kind: what it must be, and its fields. `millis` is a finite number; the others are `typeof`.
  */
-const FIELDS: readonly (readonly [string, keyof typeof KINDS])[] = [
-  ["leaseDuration", "millis"],
-  ["renewDeadline", "millis"],
-  ["retryPeriod", "millis"],
-  ["requestTimeout", "millis"],
-  ["releaseOnCancel", "boolean"],
-  ["watch", "boolean"],
-  ["rejoin", "boolean"],
-  ["name", "string"],
-  ["identity", "string"],
-  ["onNewLeader", "function"],
-  ["onError", "function"],
-  ["random", "function"],
-];
+const KINDS = [
+  ["millis", "a number of milliseconds", "leaseDuration renewDeadline retryPeriod requestTimeout"],
+  ["boolean", "true or false", "releaseOnCancel watch rejoin"],
+  ["string", "a string", "name identity"],
+  ["function", "a function", "onNewLeader onError random"],
+] as const;
 
-const left = <E>(value: E): Either<E, never> => ({ _tag: "Left", left: value });
-const right = <A>(value: A): Either<never, A> => ({ _tag: "Right", right: value });
 
 const hasMethods = (value: unknown, methods: readonly string[]): boolean =>
-  typeof value === "object" && value !== null &&
-  methods.every((method) => typeof (value as Record<string, unknown>)[method] === "function");
+  methods.every((method) => typeof Object(value)[method] === "function");
 
 /**
  * Checks options and fills in defaults. The first messages are client-go's, verbatim and in its
  * order; ours follow (tenure requires whole seconds because the Lease stores whole seconds, where
- * client-go silently truncates and the server then rejects 0).
+ * client-go silently truncates and the server then rejects 0; and a renewDeadline that renews
+ * once a second can meet).
  */
 export const parseSettings = (options: unknown): Either<ConfigError, Settings> => {
-  if (typeof options !== "object" || options === null) {
-    return left(new ConfigError(["options must be an object with at least lock, identity, onStartedLeading and onStoppedLeading"]));
+  // Anything but an object has none of the required options, and client-go's messages name them.
+  const input = Object(options) as Record<string, unknown>;
+  const typeIssues: string[] = [];
+  const bad = new Set<string>();
+  for (const [kind, what, fields] of KINDS) {
+    for (const field of fields.split(" ")) {
+      const value = input[field];
+      if (value !== undefined && (kind === "millis" ? !Number.isFinite(value) : typeof value !== kind)) {
+        bad.add(field);
+        typeIssues.push(`${field} must be ${what}`);
+      }
+    }
   }
-  const input = options as Record<string, unknown>;
-  const mistyped = FIELDS.filter(([field, kind]) => input[field] !== undefined && !KINDS[kind][1](input[field]));
-  const typeIssues = mistyped.map(([field, kind]) => `${field} must be ${KINDS[kind][0]}`);
-  const bad = new Set(mistyped.map(([field]) => field));
-  const number = (key: string, fallback: number): number | undefined =>
-    bad.has(key) ? undefined : ((input[key] as number | undefined) ?? fallback);
+  // A mistyped duration is NaN, which every comparison below finds false: the checks that need it
+  // are skipped without a guard each (its type issue is reported instead).
+  const number = (key: string, fallback: number = DEFAULTS[key as keyof typeof DEFAULTS]): number =>
+    bad.has(key) ? NaN : ((input[key] as number | undefined) ?? fallback);
 
-  const leaseDuration = number("leaseDuration", DEFAULTS.leaseDuration);
-  const renewDeadline = number("renewDeadline", DEFAULTS.renewDeadline);
-  const retryPeriod = number("retryPeriod", DEFAULTS.retryPeriod);
-  const identity = bad.has("identity") ? undefined : ((input["identity"] as string | undefined) ?? "");
+  const leaseDuration = number("leaseDuration");
+  const renewDeadline = number("renewDeadline");
+  const retryPeriod = number("retryPeriod");
+  // Mistyped, it is not "" either: only its type issue is reported.
+  const identity = input["identity"] ?? "";
 
   const issues: string[] = [];
   // client-go's NewLeaderElector, in order.
-  if (leaseDuration !== undefined && renewDeadline !== undefined && leaseDuration <= renewDeadline) {
-    issues.push("leaseDuration must be greater than renewDeadline");
-  }
-  if (renewDeadline !== undefined && retryPeriod !== undefined && renewDeadline <= DEFAULTS.jitterFactor * retryPeriod) {
-    issues.push("renewDeadline must be greater than retryPeriod*JitterFactor");
-  }
-  if (leaseDuration !== undefined && leaseDuration <= 0) issues.push("leaseDuration must be greater than zero");
-  if (renewDeadline !== undefined && renewDeadline <= 0) issues.push("renewDeadline must be greater than zero");
-  if (retryPeriod !== undefined && retryPeriod <= 0) issues.push("retryPeriod must be greater than zero");
+  if (leaseDuration <= renewDeadline) issues.push("leaseDuration must be greater than renewDeadline");
+  if (renewDeadline <= DEFAULTS.jitterFactor * retryPeriod) issues.push("renewDeadline must be greater than retryPeriod*JitterFactor");
+  if (leaseDuration <= 0) issues.push("leaseDuration must be greater than zero");
+  if (renewDeadline <= 0) issues.push("renewDeadline must be greater than zero");
+  if (retryPeriod <= 0) issues.push("retryPeriod must be greater than zero");
   if (typeof input["onStartedLeading"] !== "function") issues.push("OnStartedLeading callback must not be nil");
   if (typeof input["onStoppedLeading"] !== "function") issues.push("OnStoppedLeading callback must not be nil");
-  if (input["lock"] === undefined || input["lock"] === null) issues.push("Lock must not be nil.");
+  // `== null`: undefined or null, as Go's nil.
+  if (input["lock"] == null) issues.push("Lock must not be nil.");
   if (identity === "") issues.push("Lock identity is empty");
 
   // Ours.
   issues.push(...typeIssues);
-  if (input["lock"] !== undefined && input["lock"] !== null && !hasMethods(input["lock"], ["get", "create", "update"])) {
+  if (input["lock"] != null && !hasMethods(input["lock"], ["get", "create", "update"])) {
     issues.push("lock must have get, create and update methods (use memoryLock, leaseLock or your own Lock)");
   }
   if (input["clock"] !== undefined && !hasMethods(input["clock"], ["now", "wall", "setTimer"])) {
     issues.push("clock must have now, wall and setTimer methods");
   }
-  if (leaseDuration !== undefined && leaseDuration > 0) {
+  if (leaseDuration > 0) {
     if (leaseDuration < 1000) {
       issues.push(`leaseDuration must be at least 1 second (1000 ms): got ${leaseDuration} ms`);
-    } else if (!Number.isInteger(leaseDuration / 1000)) {
-      const down = Math.floor(leaseDuration / 1000) * 1000;
+    } else if (leaseDuration % 1000) {
+      const down = leaseDuration - (leaseDuration % 1000);
       issues.push(
         `leaseDuration must be a whole number of seconds, because the Lease stores whole seconds: got ${leaseDuration} ms; use ${down} or ${down + 1000}`,
       );
     }
   }
-  const requestTimeout = number("requestTimeout", Math.max(1000, (renewDeadline ?? DEFAULTS.renewDeadline) / 2));
-  if (input["requestTimeout"] !== undefined && requestTimeout !== undefined && requestTimeout <= 0) {
-    issues.push("requestTimeout must be greater than zero");
+  // client-go's followers compare renewTime to the second, so renews count once a second whatever
+  // retryPeriod says: a second must fit in renewDeadline as retryPeriod must, with the same 20 %
+  // left for the round trip. From retryPeriod 1 s on, client-go's own check is the stricter one.
+  if (renewDeadline > 0 && renewDeadline <= 1200 && !(retryPeriod >= 1000)) {
+    issues.push(
+      `renewDeadline must be greater than 1200 ms, because client-go's followers see renewTime to the second, so renews count once a second: got ${renewDeadline} ms; use 1201 or more`,
+    );
   }
+  // The default is positive, or NaN when renewDeadline is mistyped.
+  const requestTimeout = number("requestTimeout", Math.max(1000, renewDeadline / 2));
+  if (requestTimeout <= 0) issues.push("requestTimeout must be greater than zero");
 
-  if (issues.length > 0) return left(new ConfigError(issues));
-  return right({
-    identity: identity as string,
-    leaseDuration: leaseDuration as number,
-    renewDeadline: renewDeadline as number,
-    retryPeriod: retryPeriod as number,
-    requestTimeout: requestTimeout as number,
-    releaseOnCancel: (input["releaseOnCancel"] as boolean | undefined) ?? false,
-    watch: (input["watch"] as boolean | undefined) ?? true,
-    rejoin: (input["rejoin"] as boolean | undefined) ?? false,
-  });
+  if (issues.length > 0) return { _tag: "Left", left: new ConfigError(issues) };
+  return {
+    _tag: "Right",
+    right: {
+      identity: identity as string,
+      leaseDuration,
+      renewDeadline,
+      retryPeriod,
+      requestTimeout,
+      releaseOnCancel: (input["releaseOnCancel"] as boolean | undefined) ?? false,
+      watch: (input["watch"] as boolean | undefined) ?? true,
+      rejoin: (input["rejoin"] as boolean | undefined) ?? false,
+    },
+  };
 };

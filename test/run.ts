@@ -28,6 +28,7 @@ const STAGES: readonly Stage[] = [
   { name: "deno", about: "unit suite, in-cluster election (npm and JSR entries), examples/deno, the mixed client-go fleet on Deno (npm)", cluster: true, command: matrix("deno") },
   { name: "bun", about: "unit suite, in-cluster election, examples/bun, the mixed client-go fleet on Bun (npm)", cluster: true, command: matrix("bun") },
   { name: "interop", about: "tenure and client-go's own elector on the same locks", cluster: true, command: [node, "--test", ".build/test/interop"] },
+  { name: "edge", about: "the packed package's default condition electing from workerd (Durable Objects) and edge-runtime, with Node, on one Lease", cluster: true, command: [node, "--test", ".build/test/edge"] },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => a !== "all");

@@ -1,8 +1,9 @@
 /**
  * client-go's MultiLock, for migrating a fleet from an annotation lock to a Lease without two
- * leaders: both are written together; a holder mismatch reads as `leaderelection.k8s.io/unknown`
- * (so nobody takes over until it settles); and a change in either counts as the lease being alive,
- * so a new client renewing only the Lease keeps old clients waiting.
+ * leaders: both are written together, each against the version the attempt read; a holder mismatch
+ * reads as `leaderelection.k8s.io/unknown` (so nobody takes over until it settles); and a change in
+ * either counts as the lease being alive, so a new client renewing only the Lease keeps old clients
+ * waiting.
  *
  * @module
  */
@@ -18,8 +19,12 @@ interface Versions {
 const notFound = (error: unknown): boolean => isLockError(error) && error.reason === "NotFound";
 
 const combine = (primary: Observed, secondary: Observed | undefined): Observed => ({
-  record: secondary === undefined || secondary.record.holderIdentity === primary.record.holderIdentity
+  record: secondary === undefined
     ? primary.record
+    : secondary.record.holderIdentity === primary.record.holderIdentity
+    // The same record in both, but an annotation keeps only whole seconds, which a renew would
+    // copy into the Lease's acquireTime, where the API server requires microseconds.
+    ? secondary.record
     : {
       ...primary.record,
       holderIdentity: UNKNOWN_LEADER,
@@ -29,7 +34,7 @@ const combine = (primary: Observed, secondary: Observed | undefined): Observed =
     },
   version: { primary: primary.version, secondary: secondary?.version } satisfies Versions,
   // client-go compares the concatenated raw records of both.
-  change: JSON.stringify(secondary?.record ?? null),
+  change: JSON.stringify([primary.record, secondary?.record ?? null]),
 });
 
 /** `primary` is the old lock (endpointsLock / configMapLock), `secondary` the Lease. No watch: it polls. */
@@ -58,13 +63,16 @@ export const multiLock = (primary: Lock, secondary: Lock): Lock => ({
   update: async (record, version, signal) => {
     const versions = version as Versions;
     const first = await primary.update(record, versions.primary, signal);
-    let second: Observed;
+    // Against the Lease as this attempt saw it, not as it is now: a Lease-only peer that took it
+    // meanwhile wins (Conflict, a lost race), and the holders, now different, read as unknown to
+    // every MultiLock, which then waits. client-go re-reads the Lease here and overwrites it.
     try {
-      second = await secondary.update(record, (await secondary.get(signal)).version, signal);
+      return combine(first, versions.secondary === undefined
+        ? await secondary.create(record, signal)
+        : await secondary.update(record, versions.secondary, signal));
     } catch (error) {
       if (!notFound(error)) throw error;
-      second = await secondary.create(record, signal);
+      return combine(first, await secondary.create(record, signal));
     }
-    return combine(first, second);
   },
 });

@@ -21,8 +21,11 @@ export const attempt = (state: State, settings: Settings, now: Now): Step =>
 const progress = (settings: Settings, state: State, next: Progress, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
   switch (next._tag) {
-    case "send":
-      return sendRequest(settings, { ...state, phase: { ...phase, attempt: next.attempt } }, next.request, now);
+    case "send": {
+      // When the attempt first wrote (a GET writes nothing): see `won`.
+      const wrote = phase.attempt?.wrote ?? (next.request.op === "get" ? undefined : now.mono);
+      return sendRequest(settings, { ...state, phase: { ...phase, attempt: { ...next.attempt, wrote } } }, next.request, now);
+    }
     case "won":
       return won(settings, state, next, now);
     case "failed":
@@ -35,7 +38,7 @@ const jitter = (settings: Settings, now: Now): number => settings.retryPeriod * 
 
 const won = (settings: Settings, state: State, progress: Extract<Progress, { _tag: "won" }>, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
-  const started = (phase.attempt as Attempt).started;
+  const { started, wrote } = phase.attempt as Attempt;
   const record = progress.written.record;
   const base: State = {
     ...state,
@@ -44,14 +47,20 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   };
   // client-go compares records to the second, so a renew within the same second as the last one
   // that counted is invisible to its followers: only a renew they can see extends our authority.
+  // Nobody can have seen this record before the attempt's first write was sent (a write applied
+  // but answered with an error is rewritten unchanged), so the authority runs from there: a term
+  // taken with a read and a write is not a round trip short.
   const second = record.renewTime?.slice(0, 19);
   const invisible = phase.tag === "leader" && second === phase.second;
   const leader = {
     tag: "leader",
-    authorityUntil: invisible ? phase.authorityUntil : started.mono + settings.renewDeadline,
+    authorityUntil: invisible ? phase.authorityUntil : (wrote as number) + settings.renewDeadline,
     second: invisible ? phase.second : second,
     attempt: undefined,
-    wakeAt: now.mono + settings.retryPeriod,
+    // The next renew waits for this one's answer, retryPeriod from its write (not from its answer,
+    // so one round trip plus retryPeriod fits in renewDeadline, as in client-go's cycle), and the
+    // next second of the wall clock (1 ms past, for drift): renews within one second are invisible.
+    wakeAt: Math.max(now.mono, (wrote as number) + settings.retryPeriod, started.mono + 1001 - started.wall % 1000),
     echo: state.watched !== undefined && sameRecord(state.watched, record) ? undefined : record,
   } as const;
   if (phase.tag === "leader") {
@@ -68,20 +77,21 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
   if (phase.tag === "leader") {
-    const cleared = { ...state, phase: { ...phase, attempt: undefined } };
-    if (failure.kind === "held") return loseLeadership(settings, cleared, { kind: "holder", holder: failure.holder }, now);
+    if (failure.kind === "held") {
+      return loseLeadership(settings, { ...state, phase: { ...phase, attempt: undefined } }, { kind: "holder", holder: failure.holder }, now);
+    }
     // Retry on the renew cadence until the authority deadline decides.
     const retryAt = Math.max(now.mono, (phase.attempt as Attempt).started.mono + settings.retryPeriod);
-    return [{ ...cleared, phase: { ...cleared.phase, wakeAt: retryAt } }, []];
+    return [{ ...state, phase: { ...phase, attempt: undefined, wakeAt: retryAt } }, []];
   }
   const [reported, commands] = report(state);
   const [watched, watch] = startWatch(settings, reported);
   // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
   const raced = failure.kind === "lost" && !(phase as Extract<Phase, { tag: "candidate" }>).raced;
-  const next: State = { ...watched, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced } };
-  if (raced || state.freedDuringAttempt) return withCommands(attempt(next, settings, now), [...commands, ...watch]);
-  const wakeAt = candidateWake(settings, watched, failure, now);
-  return [{ ...next, phase: { ...next.phase, wakeAt } as Phase }, [...commands, ...watch]];
+  const again = raced || state.freedDuringAttempt;
+  const wakeAt = again ? now.mono : candidateWake(settings, watched, failure, now);
+  const next: State = { ...watched, phase: { tag: "candidate", attempt: undefined, wakeAt, raced } };
+  return withCommands(again ? attempt(next, settings, now) : [next, []], [...commands, ...watch]);
 };
 
 /**

@@ -45,9 +45,74 @@ describe("interop checker", () => {
   it("ends an interval at work_stopped when a peer reports it before stopped (tenure stops the work, then releases)", () => {
     const verdict = check({ events: [ev("a", "started", 0), ev("a", "work_stopped", 100), ev("b", "started", 103), ev("a", "stopped", 106)] });
     assert.equal(verdict.ok, true, verdict.report);
-    assert.deepEqual(verdict.intervals[0], { process: "a", start: 0, end: 100, endedBy: "work_stopped" });
+    assert.deepEqual(verdict.intervals[0], { process: "a", start: 0, end: 100, endedBy: "work_stopped", ending: ev("a", "work_stopped", 100) });
     const late = check({ events: [ev("a", "started", 0), ev("b", "started", 99), ev("a", "work_stopped", 100), ev("a", "stopped", 106)] });
     assert.deepEqual(late.violations.map((v) => v.kind), ["overlap"]);
+  });
+
+  describe("a known race (client-go's MultiLock overwriting a Lease that a Lease-only peer just took)", () => {
+    const race = { name: "client-go MultiLock", victims: ["l"], intruders: ["el"], vacancy: 1_000, overlap: 1_000, named: true };
+    const stoppedBy = (process: string, mono: number, why: string, holder?: string): PeerEvent => ({
+      process, event: "work_stopped", mono, why, ...(holder === undefined ? {} : { holder }),
+    });
+
+    it("is measured, not failed, when the victim stepped down on seeing the intruder (either started first)", () => {
+      for (const intruderStart of [9_392, 9_402]) {
+        const verdict = check({
+          events: [ev("el", "started", intruderStart), ev("l", "started", 9_400), stoppedBy("l", 9_406, "holder", "el"), ev("l", "stopped", 9_410)],
+          races: [race],
+          until: 12_000,
+        });
+        assert.equal(verdict.ok, true, verdict.report);
+        assert.deepEqual(verdict.races, [{ name: race.name, victim: "l", intruder: "el", at: Math.max(intruderStart, 9_400), overlap: 9_406 - Math.max(intruderStart, 9_400) }]);
+      }
+    });
+
+    it("is an overlap when the victim stepped down for another reason, or never", () => {
+      const deadline = check({
+        events: [ev("el", "started", 9_392), ev("l", "started", 9_400), stoppedBy("l", 9_406, "renewDeadline")],
+        races: [race],
+      });
+      assert.deepEqual(deadline.violations.map((v) => v.kind), ["overlap", "lost"]);
+      assert.deepEqual(deadline.races, []);
+      const never = check({ events: [ev("el", "started", 9_392), ev("l", "started", 9_400)], races: [race], until: 9_500 });
+      assert.deepEqual(never.violations.map((v) => v.kind), ["overlap"]);
+    });
+
+    it("is an overlap when the victim took the lease of a live intruder (their terms did not start from one vacancy)", () => {
+      const verdict = check({
+        events: [ev("el", "started", 1_000), ev("l", "started", 9_400), stoppedBy("l", 9_406, "holder", "el")],
+        races: [race],
+        until: 12_000,
+      });
+      assert.deepEqual(verdict.violations.map((v) => v.kind), ["overlap", "lost"]);
+    });
+
+    it("of a client-go victim, which says nothing and steps down at its renewDeadline: measured up to its bound", () => {
+      const quiet = { ...race, named: false, overlap: 2_500 };
+      const within = check({ events: [ev("el", "started", 9_392), ev("l", "started", 9_400), ev("l", "stopped", 11_400)], races: [quiet], until: 12_000 });
+      assert.equal(within.ok, true, within.report);
+      assert.equal(within.races[0]?.overlap, 2_000);
+      const beyond = check({ events: [ev("el", "started", 9_392), ev("l", "started", 9_400), ev("l", "stopped", 12_400)], races: [quiet], until: 13_000 });
+      assert.deepEqual(beyond.violations.map((v) => v.kind), ["overlap"]);
+    });
+
+    it("is an overlap with the roles the other way round, or with other processes", () => {
+      const reversed = check({
+        events: [ev("l", "started", 9_392), ev("el", "started", 9_400), stoppedBy("el", 9_406, "holder", "l")],
+        races: [race],
+        until: 12_000,
+      });
+      assert.deepEqual(reversed.violations.map((v) => v.kind), ["overlap", "lost"]);
+    });
+  });
+
+  it("fails a tenure peer that stopped leading by itself, and says why", () => {
+    const verdict = check({ events: [ev("a", "started", 0), { process: "a", event: "work_stopped", mono: 2_000, why: "renewDeadline" }] });
+    assert.deepEqual(verdict.violations.map((v) => v.kind), ["lost"]);
+    assert.match(verdict.report, /a stopped leading by itself at 2\.000 s \(renewDeadline\)/);
+    const asked = check({ events: [ev("a", "started", 0), { process: "a", event: "work_stopped", mono: 2_000, why: "stopped" }] });
+    assert.equal(asked.ok, true, asked.report);
   });
 
   it("ends a SIGKILLed leader's interval at the kill: a successor after it is fine, one before it is not", () => {

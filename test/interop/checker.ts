@@ -12,7 +12,11 @@
  *       gives for that round (see `recoveryBound`), and after a crash not sooner than the lease
  *       allows (see `earliestTakeover`);
  *   (c) the lines make sense: no `started` twice without a `stopped`, no process that exited
- *       without being told to, a gracefully stopped process exits 0 after printing `stopped`.
+ *       without being told to, a gracefully stopped process exits 0 after printing `stopped`, no
+ *       tenure peer stopped leading for any reason but a stop (its work_stopped says why);
+ *
+ * except for the overlaps of a race the harness names as known (see `KnownRace`): those are
+ * measured and listed, not failed.
  *
  * All of this compares times of different processes, so it needs them on one clock: it refuses,
  * with a "clock" violation and no other verdict, any event that says it was timed on another clock
@@ -62,6 +66,10 @@ export interface PeerEvent {
    * uncertainties together cannot be ordered, and count as an overlap.
    */
   readonly uncertainty?: number | undefined;
+  /** On a tenure peer's work_stopped: why its leadership ended (stopped, renewDeadline, holder, failed). */
+  readonly why?: string | undefined;
+  /** With why "holder": the holder it saw. */
+  readonly holder?: string | undefined;
 }
 
 /** A signal the harness sent, timed just before sending. */
@@ -94,6 +102,37 @@ export interface Deadline {
   readonly notBefore?: number;
 }
 
+/**
+ * An overlap that one side's protocol lets happen and the other cannot prevent: measured, not
+ * failed. client-go's MultiLock writes the Lease against a version it re-reads just before, so
+ * during a migration it can overwrite a Lease that a Lease-only peer took from the same vacancy a
+ * moment earlier. An overlap counts as this race only when both terms began from that one vacancy
+ * (their starts at most `vacancy` ms apart), it lasted at most `overlap` ms, and, where `named`,
+ * the victim stepped down because it saw the intruder hold the lease (tenure's work_stopped names
+ * it; client-go says nothing, and steps down only at its renewDeadline). Anything else, such as a
+ * victim taking over a live intruder's lease (its term would start long after the intruder's),
+ * stays an overlap.
+ */
+export interface KnownRace {
+  readonly name: string;
+  readonly victims: readonly string[];
+  readonly intruders: readonly string[];
+  readonly vacancy: number;
+  readonly overlap: number;
+  readonly named: boolean;
+}
+
+/** One occurrence of a known race. */
+export interface Race {
+  readonly name: string;
+  readonly victim: string;
+  readonly intruder: string;
+  /** When the later of the two terms started. */
+  readonly at: number;
+  /** How long both acted, in ms. */
+  readonly overlap: number;
+}
+
 export interface CheckInput {
   readonly events: readonly PeerEvent[];
   readonly kills?: readonly Kill[];
@@ -101,6 +140,7 @@ export interface CheckInput {
   readonly deadlines?: readonly Deadline[];
   /** Processes still running when the run was judged: an open interval lasts until `until`. */
   readonly until?: number;
+  readonly races?: readonly KnownRace[];
 }
 
 export interface Interval {
@@ -111,6 +151,8 @@ export interface Interval {
   readonly endedBy: "stopped" | "work_stopped" | "SIGKILL" | "exit" | "open";
   /** Of the start and of the end, in ms (see `PeerEvent.uncertainty`); absent when both are exact. */
   readonly uncertainty?: { readonly start: number; readonly end: number };
+  /** The work_stopped that ended it, when one did. */
+  readonly ending?: PeerEvent;
 }
 
 export interface Recovery {
@@ -122,7 +164,7 @@ export interface Recovery {
   readonly ok: boolean;
 }
 
-export type ViolationKind = "clock" | "overlap" | "no-leader" | "early" | "malformed" | "unexpected-exit";
+export type ViolationKind = "clock" | "overlap" | "no-leader" | "early" | "malformed" | "unexpected-exit" | "lost";
 
 export interface Violation {
   readonly kind: ViolationKind;
@@ -134,6 +176,8 @@ export interface Verdict {
   readonly intervals: readonly Interval[];
   readonly recoveries: readonly Recovery[];
   readonly violations: readonly Violation[];
+  /** The overlaps that were known races (see `KnownRace`). */
+  readonly races: readonly Race[];
   /** Every violation, one per line, with times relative to the first event. */
   readonly report: string;
 }
@@ -220,7 +264,7 @@ export const check = (input: CheckInput): Verdict => {
       });
     }
     const report = violations.map((v) => `  [${v.kind}] ${v.message}`).join("\n");
-    return { ok: false, intervals: [], recoveries: [], violations, report };
+    return { ok: false, intervals: [], recoveries: [], violations, races: [], report };
   }
   const uncertainty = (event: PeerEvent): number => event.uncertainty ?? 0;
 
@@ -232,10 +276,14 @@ export const check = (input: CheckInput): Verdict => {
     byProcess.set(event.process, list);
   }
   const intervals: Interval[] = [];
-  const interval = (process: string, start: PeerEvent, end: number, endedBy: Interval["endedBy"], endUncertainty: number): Interval =>
-    uncertainty(start) === 0 && endUncertainty === 0
-      ? { process, start: start.mono, end, endedBy }
-      : { process, start: start.mono, end, endedBy, uncertainty: { start: uncertainty(start), end: endUncertainty } };
+  const interval = (process: string, start: PeerEvent, end: number, endedBy: Interval["endedBy"], endUncertainty: number, ending?: PeerEvent): Interval => ({
+    process,
+    start: start.mono,
+    end,
+    endedBy,
+    ...(uncertainty(start) === 0 && endUncertainty === 0 ? {} : { uncertainty: { start: uncertainty(start), end: endUncertainty } }),
+    ...(ending === undefined ? {} : { ending }),
+  });
   for (const [process, events] of byProcess) {
     const sorted = [...events].sort((a, b) => a.mono - b.mono);
     let open: PeerEvent | undefined;
@@ -247,7 +295,7 @@ export const check = (input: CheckInput): Verdict => {
         }
         open = event;
       } else if ((event.event === "stopped" || event.event === "work_stopped") && open !== undefined) {
-        intervals.push(interval(process, open, event.mono, event.event, uncertainty(event)));
+        intervals.push(interval(process, open, event.mono, event.event, uncertainty(event), event.event === "work_stopped" ? event : undefined));
         open = undefined;
       }
     }
@@ -265,6 +313,24 @@ export const check = (input: CheckInput): Verdict => {
   // (a) no two at once. Sorted by start, so each interval is compared with those starting later;
   // `slack` is the most any two times may be off from each other, which ends that scan.
   const slack = 2 * Math.max(0, ...input.events.map(uncertainty));
+  const races: Race[] = [];
+  const raced = new Set<Interval>();
+  /** The known race that explains the overlap of `a` and `b` (`both` ms long), if one does. */
+  const raceOf = (a: Interval, b: Interval, both: number): Race | undefined => {
+    for (const race of input.races ?? []) {
+      for (const [victim, intruder] of [[a, b], [b, a]] as const) {
+        if (
+          race.victims.includes(victim.process) && race.intruders.includes(intruder.process) &&
+          (!race.named || (victim.ending?.why === "holder" && victim.ending.holder === intruder.process)) &&
+          Math.abs(victim.start - intruder.start) <= race.vacancy && both <= race.overlap
+        ) {
+          raced.add(victim);
+          return { name: race.name, victim: victim.process, intruder: intruder.process, at: b.start, overlap: Math.max(0, both) };
+        }
+      }
+    }
+    return undefined;
+  };
   for (let i = 0; i < intervals.length; i++) {
     const a = intervals[i] as Interval;
     for (let j = i + 1; j < intervals.length; j++) {
@@ -274,6 +340,11 @@ export const check = (input: CheckInput): Verdict => {
       const margin = (a.uncertainty?.end ?? 0) + (b.uncertainty?.start ?? 0);
       if (b.start >= a.end + margin) continue;
       const both = Math.min(a.end, b.end) - b.start;
+      const race = raceOf(a, b, both);
+      if (race !== undefined) {
+        races.push(race);
+        continue;
+      }
       const led = `${a.process} led [${at(a.start)}, ${at(a.end)}) (ended by ${a.endedBy}) and ${b.process} led [${at(b.start)}, ${at(b.end)}) (ended by ${b.endedBy})`;
       violations.push({
         kind: "overlap",
@@ -306,7 +377,18 @@ export const check = (input: CheckInput): Verdict => {
     return { deadline, leader: next?.process, took, ok };
   });
 
-  // (c) every exit was asked for; a graceful stop prints "stopped" and exits 0.
+  // (c) nobody stops leading by itself but the victim of a known race (tenure peers say why; a
+  // client-go peer that loses exits, which (c) below catches);
+  for (const i of intervals) {
+    const why = i.ending?.why;
+    if (why === undefined || why === "stopped" || raced.has(i)) continue;
+    violations.push({
+      kind: "lost",
+      message: `${i.process} stopped leading by itself at ${at(i.end)} (${why}${i.ending?.holder === undefined ? "" : `: ${i.ending.holder || '""'} holds the lease`})`,
+    });
+  }
+
+  // every exit was asked for; a graceful stop prints "stopped" and exits 0.
   for (const exit of exits) {
     const asked = kills.filter((k) => k.process === exit.process && k.mono <= exit.mono);
     const how = `${exit.code === null ? `signal ${exit.signal}` : `code ${exit.code}`}`;
@@ -325,5 +407,5 @@ export const check = (input: CheckInput): Verdict => {
   }
 
   const report = violations.map((v) => `  [${v.kind}] ${v.message}`).join("\n");
-  return { ok: violations.length === 0, intervals, recoveries, violations, report };
+  return { ok: violations.length === 0, intervals, recoveries, violations, races, report };
 };

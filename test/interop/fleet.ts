@@ -19,11 +19,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { TestCluster } from "../cluster/client.ts";
-import { check, type CheckInput, type Clock, type Deadline, type Exit, type Kill, type PeerEvent, type Timings, type Verdict } from "./checker.ts";
+import { check, type CheckInput, type Clock, type Deadline, type Exit, type Kill, type KnownRace, type PeerEvent, type Timings, type Verdict } from "./checker.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -108,6 +110,8 @@ export interface SpawnOptions {
   readonly lock?: LockType;
   /** Default true: a SIGTERM releases the lock. */
   readonly releaseOnCancel?: boolean;
+  /** Campaign again after losing leadership without a signal, instead of exiting 1. Default false. */
+  readonly rejoin?: boolean;
 }
 
 // -------------------------------------------------------------------------------------
@@ -221,6 +225,8 @@ export class Fleet {
   readonly kills: Kill[] = [];
   readonly exits: Exit[] = [];
   readonly deadlines: Deadline[] = [];
+  /** Overlaps to measure rather than fail (see `KnownRace`). */
+  readonly races: KnownRace[] = [];
   /** Peers whose mono_ns is not on our clock (checked on every line as it arrives; one message per peer). */
   readonly clockErrors: string[] = [];
   readonly #children = new Map<string, ChildProcess>();
@@ -248,6 +254,7 @@ export class Fleet {
       `--retry-period=${goDuration(timings.retryPeriod)}`,
       `--lock=${lock}`,
       ...(options.releaseOnCancel === false ? [] : ["--release-on-cancel"]),
+      ...(options.rejoin === true ? ["--rejoin"] : []),
       // A tenure peer probes our clock through its stdin (see tenure-peer.ts).
       ...(impl === "tenure" && this.options.clockSync !== false ? ["--clock-sync"] : []),
     ];
@@ -271,7 +278,7 @@ export class Fleet {
     };
     const record = (line: string): void => {
       const now = process.hrtime.bigint();
-      let parsed: { event?: unknown; leader?: unknown; clock?: unknown; seq?: unknown };
+      let parsed: { event?: unknown; leader?: unknown; clock?: unknown; seq?: unknown; why?: unknown; holder?: unknown };
       try {
         parsed = JSON.parse(line) as typeof parsed;
       } catch {
@@ -312,7 +319,16 @@ export class Fleet {
         clockError(`printed mono_ns ${ns} (clock "${clock}"), ${when} this process's CLOCK_MONOTONIC when it read the line: not the same clock`);
       }
       lines.push({ event: parsed.event, mono, leader, clock, raw: line });
-      this.events.push({ process: identity, event: parsed.event, mono, leader, clock, ...(uncertainty === 0 ? {} : { uncertainty }) });
+      this.events.push({
+        process: identity,
+        event: parsed.event,
+        mono,
+        leader,
+        clock,
+        ...(uncertainty === 0 ? {} : { uncertainty }),
+        ...(typeof parsed.why === "string" ? { why: parsed.why } : {}),
+        ...(typeof parsed.holder === "string" ? { holder: parsed.holder } : {}),
+      });
     };
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", record);
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => void stderr.push(line));
@@ -438,10 +454,44 @@ export class Fleet {
 
   /** The checker's verdict on everything so far (plus the given deadlines). */
   verdict(extra: Partial<Pick<CheckInput, "until">> = {}): Verdict {
-    const verdict = check({ events: this.events, kills: this.kills, exits: this.exits, deadlines: this.deadlines, until: extra.until ?? monoMs() });
+    const verdict = check({ events: this.events, kills: this.kills, exits: this.exits, deadlines: this.deadlines, races: this.races, until: extra.until ?? monoMs() });
     if (this.clockErrors.length === 0) return verdict;
     const violations = [...this.clockErrors.map((message) => ({ kind: "clock" as const, message })), ...verdict.violations];
     return { ...verdict, ok: false, violations, report: violations.map((v) => `  [${v.kind}] ${v.message}`).join("\n") };
+  }
+
+  /**
+   * Writes each peer's stdout lines and stderr to `<identity>.out` / `.err` in a new directory
+   * under the temp dir, and the harness's kills and exits to `harness.json`; returns its path.
+   */
+  async keepLogs(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), `tenure-interop-${this.options.namespace}-`));
+    await Promise.all([
+      ...this.peers.flatMap((p) => [
+        writeFile(join(dir, `${p.identity}.out`), p.lines.map((l) => `${l.raw}\n`).join("")),
+        writeFile(join(dir, `${p.identity}.err`), p.stderr.map((l) => `${l}\n`).join("")),
+      ]),
+      writeFile(join(dir, "harness.json"), JSON.stringify({ kills: this.kills, exits: this.exits, deadlines: this.deadlines }, null, 1)),
+    ]);
+    return dir;
+  }
+
+  /**
+   * Runs `body`; whatever happens, every peer is killed. A failure, of `body` or of the checker,
+   * throws with the checker's report and where the peers' logs were kept.
+   */
+  async judge(body: () => Promise<void>): Promise<Verdict> {
+    let failure: unknown;
+    try {
+      await body();
+    } catch (error) {
+      failure = error;
+    }
+    await this.close();
+    const verdict = this.verdict();
+    if (failure === undefined && verdict.ok) return verdict;
+    const what = failure === undefined ? "the checker failed" : failure instanceof Error ? failure.message : String(failure);
+    throw new Error(`${what}\nchecker:\n${verdict.report || "  no violations"}\npeer logs kept in ${await this.keepLogs()}`, { cause: failure });
   }
 
   /** Kills every peer still running and waits for them. Safe to call twice. */

@@ -45,20 +45,6 @@ const newFleet = async (prefix: string): Promise<{ fleet: Fleet; namespace: stri
   return { fleet, namespace: box.namespace };
 };
 
-/** Runs `body`; whatever happens, every peer is killed, and a failure carries the checker's report. */
-const judged = async (fleet: Fleet, body: () => Promise<void>): Promise<void> => {
-  try {
-    await body();
-  } catch (error) {
-    await fleet.close();
-    const report = fleet.verdict().report;
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\nchecker:\n${report || "  no violations so far"}`, { cause: error });
-  }
-  await fleet.close();
-  const verdict = fleet.verdict();
-  assert.ok(verdict.ok, `checker:\n${verdict.report}`);
-};
-
 /**
  * Stops `old` with SIGTERM (it releases) and returns, once it printed "stopped", when its
  * leadership ended and whether the record it held was blanked.
@@ -70,10 +56,12 @@ const judged = async (fleet: Fleet, body: () => Promise<void>): Promise<void> =>
  * the crash bound and says so. tenure (GET, then PUT, retried on conflict) must always release.
  */
 const gracefulStop = async (fleet: Fleet, old: Peer, namespace: string, what: string): Promise<{ at: number; released: boolean }> => {
-  fleet.signal(old, "SIGTERM");
-  await fleet.until(() => old.last("stopped") !== undefined, 5_000, `${what}: ${old.identity} to release and stop`);
+  const leading = old.leading;
+  const sent = fleet.signal(old, "SIGTERM");
+  // A peer that rejoined after a loss printed "stopped" before: wait for this stop's.
+  await fleet.until(() => (old.last("stopped") ?? -Infinity) >= sent, 5_000, `${what}: ${old.identity} to release and stop`);
   // Where it stopped leading: tenure's work stopped before its release, client-go's "stopped" after.
-  const at = (old.ended ?? old.last("stopped")) as number;
+  const at = leading ? (old.ended ?? old.last("stopped")) as number : sent;
   const record = await readRecord(kube, old.lock === "configmaps" ? "configmaps" : old.lock === "leases" ? "leases" : "endpoints", namespace, NAME);
   const released = record?.holderIdentity !== old.identity;
   assert.ok(released || old.impl === "v0.23", `${what}: ${old.identity} (${old.impl}) stopped without releasing the lock`);
@@ -93,7 +81,7 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
         assert.ok(seen !== undefined, `the ${lock} object carries the leader annotation`);
         return seen;
       };
-      await judged(fleet, async () => {
+      await fleet.judge(async () => {
         const tenure = new Slot(fleet, "tenure", "tenure", lock);
         const go = new Slot(fleet, "go", "v0.23", lock);
         let leader = tenure.start();
@@ -162,7 +150,7 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
     const slow: Timings = { leaseDuration: 4_000, renewDeadline: 3_000, retryPeriod: 1_500 };
     const [box, peers] = await Promise.all([sandbox("interop-multi-duration", LEGACY_RULES), goPeers()]);
     const fleet = new Fleet({ kube, namespace: box.namespace, tokenFile: box.tokenFile, name: NAME, timings: slow, goPeers: peers, ...tenureCommandFromEnv() });
-    await judged(fleet, async () => {
+    await fleet.judge(async () => {
       // tenure releases reliably (GET, then PUT, retried on conflict); client-go v0.23 may not (see gracefulStop).
       const old = fleet.spawn({ impl: "tenure", lock: "endpointsleases", identity: "el-tenure-old" });
       await fleet.until(() => old.leading, 15_000, "the endpointsleases leader");
@@ -188,9 +176,33 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
     type Phase = 0 | 1 | 2;
     const PHASE_LOCK: Readonly<Record<Phase, LockType>> = { 0: "endpoints", 1: "endpointsleases", 2: "leases" };
     const phaseOf = (peer: Peer): Phase => (peer.lock === "endpoints" ? 0 : peer.lock === "endpointsleases" ? 1 : 2);
+    // client-go's MultiLock (v0.23 here) writes the Lease against a version it re-reads just before
+    // writing, so when the lease falls vacant it can overwrite a Lease that a Lease-only peer took
+    // a moment earlier: two leaders, whatever that peer does. tenure's MultiLock writes against
+    // the version it read and loses that race instead. So the checker measures these overlaps
+    // rather than failing them, where the victim behaved as its protocol promises: tenure's steps
+    // down at the first sight of the intruder (one watch event), client-go's at its renewDeadline.
+    // The victims campaign again after the loss (--rejoin), as a restarted pod would.
+    const sameVacancy = 1_000;
+    const races = {
+      tenure: { name: "client-go MultiLock overwrote a tenure Lease-only leader", victims: [] as string[], intruders: [] as string[], vacancy: sameVacancy, overlap: 1_000, named: true },
+      go: {
+        name: "client-go MultiLock overwrote a client-go Lease-only leader",
+        victims: [] as string[],
+        intruders: [] as string[],
+        vacancy: sameVacancy,
+        overlap: TIMINGS.renewDeadline + TIMINGS.retryPeriod + 500,
+        named: false,
+      },
+    };
+    fleet.races.push(races.tenure, races.go);
     let serial = 0;
-    const start = (impl: Impl, phase: Phase): Peer =>
-      fleet.spawn({ impl, lock: PHASE_LOCK[phase], identity: `${["e", "el", "l"][phase]}-${impl === "tenure" ? "tenure" : "go"}-${++serial}` });
+    const start = (impl: Impl, phase: Phase): Peer => {
+      const identity = `${["e", "el", "l"][phase]}-${impl === "tenure" ? "tenure" : "go"}-${++serial}`;
+      if (phase === 2) races[impl === "tenure" ? "tenure" : "go"].victims.push(identity);
+      if (phase === 1 && impl !== "tenure") for (const race of Object.values(races)) race.intruders.push(identity);
+      return fleet.spawn({ impl, lock: PHASE_LOCK[phase], identity, rejoin: phase === 2 });
+    };
     // Each step may first crash the leader, whatever its phase, and restart it under a new
     // identity (a pod restarting); then it starts a process of the next phase (a rolling update
     // with surge) and gracefully stops one of the oldest phase, the leader if it is one of them.
@@ -209,14 +221,16 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
      * the holder as unknown after a release, so even a graceful handover may wait for expiry, and
      * MultiLocks poll: the polling bound applies throughout.
      */
-    const successor = async (old: Peer, from0: number, what: string, mode: "graceful" | "crash"): Promise<Peer> => {
+    const successor = async (old: Peer, from0: number, what: string, mode: "graceful" | "crash"): Promise<void> => {
       const notBefore = mode === "crash" ? { notBefore: earliestTakeover(TIMINGS, "second") } : {};
       fleet.deadlines.push({ after: from0, within: recoveryBound(TIMINGS, "polling"), why: what, from: old.identity, ...notBefore });
-      await fleet.until(() => fleet.peers.some((p) => p !== old && p.leading && (p.last("started") as number) >= from0), recoveryBound(TIMINGS, "polling") + 5_000, `${what}: a new leader`);
-      const leader = fleet.leaders().find((p) => p !== old) as Peer;
+      const next = (): Peer | undefined => fleet.peers.find((p) => p !== old && (p.last("started") ?? -Infinity) >= from0);
+      await fleet.until(() => next() !== undefined, recoveryBound(TIMINGS, "polling") + 5_000, `${what}: a new leader`);
+      const leader = next() as Peer;
       measures.push({ row: `migration: ${kindLock(old)} → ${kindLock(leader)}, ${mode}`, ms: (leader.last("started") as number) - from0 });
-      return leader;
     };
+    /** After a handover has settled (a known race may leave two leaders for a moment): the one leader. */
+    const settled = (what: string): Promise<Peer> => fleet.leader(TIMINGS.renewDeadline + 5_000, `${what}: one leader`);
     /** The leader's locks name it, whoever wrote them. */
     const named = async (leader: Peer, what: string): Promise<void> => {
       if (leader.lock !== "leases") {
@@ -227,7 +241,7 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
       }
     };
 
-    await judged(fleet, async () => {
+    await fleet.judge(async () => {
       const first = start("tenure", 0);
       await fleet.until(() => first.leading, 15_000, `${first.identity} to lead`);
       for (const peer of [start("v0.23", 0), start("tenure", 0)]) await fleet.sees(peer, first.identity);
@@ -239,7 +253,8 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
           const from0 = fleet.signal(old, "SIGKILL");
           const restarted = start(old.impl, phaseOf(old));
           await fleet.within(old.closed, 10_000, `${what}: ${old.identity} to exit`);
-          await named(await successor(old, from0, what, "crash"), what);
+          await successor(old, from0, what, "crash");
+          await named(await settled(what), what);
           await fleet.until(() => restarted.leaderSeen !== undefined, 10_000, `${what}: ${restarted.identity} to look at the lock`);
         }
 
@@ -257,10 +272,12 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
         const what = `step ${i + 1}: ${newcomer.identity} in, ${victim.identity}${wasLeader ? " (the leader)" : ""} out`;
         const stop = await gracefulStop(fleet, victim, namespace, what);
         await fleet.within(victim.closed, 10_000, `${what}: ${victim.identity} to exit`);
-        const leader = wasLeader ? await successor(victim, stop.at, what, "graceful") : await fleet.leader(5_000);
-        // Some time with the mixed fleet as it is now.
-        await sleep(1_000);
-        await named(leader, what);
+        if (wasLeader) await successor(victim, stop.at, what, "graceful");
+        // Some time with the mixed fleet as it is now: longer than renewDeadline, so that a leader
+        // whose renews fail (as tenure's MultiLock's once did, writing an annotation's whole-second
+        // acquireTime into the Lease) is caught losing its lease.
+        await sleep(TIMINGS.renewDeadline + TIMINGS.retryPeriod);
+        await named(await settled(what), what);
       }
       assert.deepEqual(new Set(fleet.running().map(phaseOf)), new Set([2]), "all on leases at the end");
       assert.ok(measures.filter((m) => m.row.startsWith("migration:") && m.row.endsWith("crash")).length === 3, "three leaders crashed");
@@ -269,5 +286,7 @@ describe("legacy annotation locks: tenure against client-go v0.23", () => {
       assert.equal(deprecationWarnings(peer), peer.lock === "leases" ? 0 : 1, `${peer.identity}: Endpoints deprecation warnings on stderr:\n${peer.stderr.join("\n")}`);
     }
     console.log(table("legacy locks, 3s/2s/500ms (ms from SIGKILL, or end of term, to started)", measures));
+    const seen = fleet.verdict().races;
+    console.log(`client-go MultiLock races: ${seen.length}${seen.map((r) => `\n  ${r.name}: ${r.victim} and ${r.intruder} both acted for ${r.overlap.toFixed(1)} ms`).join("")}`);
   });
 });

@@ -55,82 +55,76 @@ it(`2 tenure + 2 client-go v0.37 on one Lease${on}: ${ROUNDS} handovers in every
   const measures: Measure[] = [];
   const goCrashes: number[] = [];
 
-  try {
-    let leaderSlot = slots.tenure[0] as Slot;
-    let leader: Peer = leaderSlot.start();
-    await fleet.until(() => leader.leading, 15_000, `${leader.identity} to lead the new Lease`);
-    let acquired = await lease();
-    let acquiredAt = performance.now();
-    assert.equal(acquired.holderIdentity, leader.identity);
-    assert.equal(acquired.transitions, 0, "creating the Lease is not a transition");
+  const verdict = await fleet.judge(async () => {
+      let leaderSlot = slots.tenure[0] as Slot;
+      let leader: Peer = leaderSlot.start();
+      await fleet.until(() => leader.leading, 15_000, `${leader.identity} to lead the new Lease`);
+      let acquired = await lease();
+      let acquiredAt = performance.now();
+      assert.equal(acquired.holderIdentity, leader.identity);
+      assert.equal(acquired.transitions, 0, "creating the Lease is not a transition");
 
-    for (let round = 0; round < ROUNDS; round++) {
-      const from = PATTERN[round % 4] as Kind;
-      const to = PATTERN[(round + 1) % 4] as Kind;
-      const mode = (Math.floor(round / 4) + round) % 2 === 0 ? "graceful" : "crash";
-      const what = `round ${round + 1} (${from}→${to}, ${mode})`;
-      assert.equal(leader.kind, from);
+      for (let round = 0; round < ROUNDS; round++) {
+        const from = PATTERN[round % 4] as Kind;
+        const to = PATTERN[(round + 1) % 4] as Kind;
+        const mode = (Math.floor(round / 4) + round) % 2 === 0 ? "graceful" : "crash";
+        const what = `round ${round + 1} (${from}→${to}, ${mode})`;
+        assert.equal(leader.kind, from);
 
-      // The only other candidates: those of the next kind.
-      const wanted = slots[to].filter((s) => s !== leaderSlot);
-      for (const slot of all) {
-        if (slot !== leaderSlot && slot.running && !wanted.includes(slot)) await fleet.stop(slot.peer as Peer, "SIGTERM");
+        // The only other candidates: those of the next kind.
+        const wanted = slots[to].filter((s) => s !== leaderSlot);
+        for (const slot of all) {
+          if (slot !== leaderSlot && slot.running && !wanted.includes(slot)) await fleet.stop(slot.peer as Peer, "SIGTERM");
+        }
+        const followers = wanted.map((s) => s.start());
+        // Each follower has read the other side's record and names its holder.
+        await Promise.all(followers.map((f) => fleet.sees(f, leader.identity)));
+
+        // Renewals (by either side) keep acquireTime and transitions and move renewTime.
+        await sleep(Math.max(0, acquiredAt + 1.5 * TIMINGS.retryPeriod - performance.now()));
+        const before = await lease();
+        assert.equal(before.holderIdentity, leader.identity, `${what}: holder before`);
+        assert.equal(before.acquireTime, acquired.acquireTime, `${what}: ${leader.impl} kept acquireTime on renew`);
+        assert.equal(before.transitions, acquired.transitions, `${what}: renewals keep leaseTransitions`);
+        assert.notEqual(before.renewTime, acquired.renewTime, `${what}: ${leader.impl} renewed`);
+        assert.match(before.renewTime ?? "", MICRO_TIME);
+
+        const style = to === "tenure" ? "watching" : "polling";
+        const old = leader;
+        let from0: number;
+        if (mode === "crash") {
+          from0 = fleet.signal(old, "SIGKILL");
+          // client-go compares records at second precision: it may have seen the last change up to 1 s early.
+          const notBefore = earliestTakeover(TIMINGS, to === "tenure" ? "micro" : "second");
+          fleet.deadlines.push({ after: from0, within: recoveryBound(TIMINGS, style), notBefore, why: `${what}: ${old.identity} crashed`, from: old.identity });
+        } else {
+          fleet.signal(old, "SIGTERM");
+          await fleet.until(() => old.last("stopped") !== undefined, 5_000, `${what}: ${old.identity} to release and stop`);
+          // tenure's work stopped before its release; client-go's "stopped" comes after it.
+          from0 = old.ended as number;
+          fleet.deadlines.push({ after: from0, within: handoverBound(TIMINGS, style), why: `${what}: ${old.identity} released the Lease`, from: old.identity });
+        }
+        const next = (): Peer | undefined => followers.find((f) => (f.last("started") ?? -Infinity) >= from0);
+        await fleet.until(() => next() !== undefined, recoveryBound(TIMINGS, "polling") + 5_000, `${what}: a new leader`);
+        leader = next() as Peer;
+        leaderSlot = all.find((s) => s.peer === leader) as Slot;
+        const took = (leader.last("started") as number) - from0;
+        measures.push({ row: `${from} → ${to}, ${mode === "crash" ? CRASH : GRACEFUL}`, ms: took });
+        if (mode === "crash" && to === "client-go") goCrashes.push(took);
+        await fleet.within(old.closed, 10_000, `${what}: ${old.identity} to exit`);
+
+        // The new holder read the other side's record: one more transition, a new acquireTime.
+        const after = await lease();
+        acquired = after;
+        acquiredAt = performance.now();
+        assert.equal(after.holderIdentity, leader.identity, `${what}: holder after`);
+        assert.equal(after.transitions, before.transitions + 1, `${what}: ${leader.impl} counted the take-over from ${old.impl}`);
+        assert.notEqual(after.acquireTime, before.acquireTime, `${what}: a take-over sets acquireTime`);
+        assert.match(after.acquireTime ?? "", MICRO_TIME);
+        assert.equal(after.leaseDurationSeconds, TIMINGS.leaseDuration / 1000);
       }
-      const followers = wanted.map((s) => s.start());
-      // Each follower has read the other side's record and names its holder.
-      await Promise.all(followers.map((f) => fleet.sees(f, leader.identity)));
+  });
 
-      // Renewals (by either side) keep acquireTime and transitions and move renewTime.
-      await sleep(Math.max(0, acquiredAt + 1.5 * TIMINGS.retryPeriod - performance.now()));
-      const before = await lease();
-      assert.equal(before.holderIdentity, leader.identity, `${what}: holder before`);
-      assert.equal(before.acquireTime, acquired.acquireTime, `${what}: ${leader.impl} kept acquireTime on renew`);
-      assert.equal(before.transitions, acquired.transitions, `${what}: renewals keep leaseTransitions`);
-      assert.notEqual(before.renewTime, acquired.renewTime, `${what}: ${leader.impl} renewed`);
-      assert.match(before.renewTime ?? "", MICRO_TIME);
-
-      const style = to === "tenure" ? "watching" : "polling";
-      const old = leader;
-      let from0: number;
-      if (mode === "crash") {
-        from0 = fleet.signal(old, "SIGKILL");
-        // client-go compares records at second precision: it may have seen the last change up to 1 s early.
-        const notBefore = earliestTakeover(TIMINGS, to === "tenure" ? "micro" : "second");
-        fleet.deadlines.push({ after: from0, within: recoveryBound(TIMINGS, style), notBefore, why: `${what}: ${old.identity} crashed`, from: old.identity });
-      } else {
-        fleet.signal(old, "SIGTERM");
-        await fleet.until(() => old.last("stopped") !== undefined, 5_000, `${what}: ${old.identity} to release and stop`);
-        // tenure's work stopped before its release; client-go's "stopped" comes after it.
-        from0 = old.ended as number;
-        fleet.deadlines.push({ after: from0, within: handoverBound(TIMINGS, style), why: `${what}: ${old.identity} released the Lease`, from: old.identity });
-      }
-      const next = (): Peer | undefined => followers.find((f) => (f.last("started") ?? -Infinity) >= from0);
-      await fleet.until(() => next() !== undefined, recoveryBound(TIMINGS, "polling") + 5_000, `${what}: a new leader`);
-      leader = next() as Peer;
-      leaderSlot = all.find((s) => s.peer === leader) as Slot;
-      const took = (leader.last("started") as number) - from0;
-      measures.push({ row: `${from} → ${to}, ${mode === "crash" ? CRASH : GRACEFUL}`, ms: took });
-      if (mode === "crash" && to === "client-go") goCrashes.push(took);
-      await fleet.within(old.closed, 10_000, `${what}: ${old.identity} to exit`);
-
-      // The new holder read the other side's record: one more transition, a new acquireTime.
-      const after = await lease();
-      acquired = after;
-      acquiredAt = performance.now();
-      assert.equal(after.holderIdentity, leader.identity, `${what}: holder after`);
-      assert.equal(after.transitions, before.transitions + 1, `${what}: ${leader.impl} counted the take-over from ${old.impl}`);
-      assert.notEqual(after.acquireTime, before.acquireTime, `${what}: a take-over sets acquireTime`);
-      assert.match(after.acquireTime ?? "", MICRO_TIME);
-      assert.equal(after.leaseDurationSeconds, TIMINGS.leaseDuration / 1000);
-    }
-  } catch (error) {
-    await fleet.close();
-    const verdict = fleet.verdict();
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\nchecker:\n${verdict.report || "  no violations so far"}`, { cause: error });
-  }
-  await fleet.close();
-
-  const verdict = fleet.verdict();
   const order = ["tenure → tenure", "tenure → client-go", "client-go → tenure", "client-go → client-go"].flatMap((d) => [`${d}, ${GRACEFUL}`, `${d}, ${CRASH}`]);
   console.log(table(`mixed fleet${on}, Lease, 3s/2s/500ms`, measures, order));
   const brief = TIMINGS.leaseDuration + 2.2 * TIMINGS.retryPeriod + 500;
@@ -139,7 +133,6 @@ it(`2 tenure + 2 client-go v0.37 on one Lease${on}: ${ROUNDS} handovers in every
   const clocks = [...new Set(tenures.map((p) => String(p.ready?.["clock"])))];
   const errors = tenures.map((p) => Number(p.ready?.["clock_error_ns"] ?? 0) / 1000);
   console.log(`tenure peers' clock: ${clocks.join(", ")}${clocks.includes("synced") ? `, error at most ${Math.max(...errors).toFixed(0)} µs (median ${errors.sort((a, b) => a - b)[errors.length >> 1]?.toFixed(0)} µs)` : ""}`);
-  assert.ok(verdict.ok, `checker:\n${verdict.report}`);
   for (const peer of tenures) {
     assert.ok(peer.ready !== undefined, `${peer.identity} printed its ready line`);
     if (RUNTIME !== undefined) assert.equal(peer.ready["runtime"], RUNTIME, `${peer.identity} ran on ${RUNTIME}, with its transport`);

@@ -20,12 +20,13 @@
  *   {"event":"ready","identity":"a","tenure":"0.1.0","runtime":"deno","lock":"leases","clock_offset_ns":5216...,"clock_error_ns":81000,"clock":"synced","mono_ns":123,"wall":"..."}
  *   {"event":"new_leader","identity":"a","leader":"b","clock":"synced","mono_ns":124,"wall":"..."}
  *   {"event":"started","identity":"a","clock":"synced","mono_ns":125,"wall":"..."}
- *   {"event":"work_stopped","identity":"a","clock":"synced","mono_ns":126,"wall":"..."}
+ *   {"event":"work_stopped","identity":"a","why":"holder","holder":"b","clock":"synced","mono_ns":126,"wall":"..."}
  *   {"event":"stopped","identity":"a","clock":"synced","mono_ns":127,"wall":"..."}
  *
  * "work_stopped" has no client-go counterpart: it is printed when the leader's signal aborts and
  * its work (onStartedLeading) returns, which tenure awaits before it releases the lock; so it
- * marks the end of this process acting as leader, before the release. "stopped" is
+ * marks the end of this process acting as leader, before the release; `why` is the loss's kind
+ * (stopped, renewDeadline, holder with the `holder` seen, failed). "stopped" is
  * onStoppedLeading, after the release, as in the Go peer (where the leader's context is only
  * cancelled after the release too).
  *
@@ -60,7 +61,7 @@ import {
 } from "../../adapters/kubernetes/index.ts";
 import { fromKubeconfigWith } from "../../adapters/kubernetes/kubeconfig.ts";
 import type { Runtime } from "../../adapters/runtime/runtime.ts";
-import { ConfigError, createElector, type Elector, type Lock } from "../../src/index.ts";
+import { ConfigError, createElector, type Elector, LeadershipLostError, type Lock } from "../../src/index.ts";
 
 const TENURE_VERSION = "0.1.0";
 const LOCK_TYPES = ["leases", "endpoints", "configmaps", "endpointsleases", "configmapsleases"] as const;
@@ -189,6 +190,16 @@ const emit = (event: string, identity: string, extra: Readonly<Record<string, st
   for (const [key, value] of Object.entries(extra)) fields.push(`${JSON.stringify(key)}:${typeof value === "bigint" ? value.toString() : JSON.stringify(value)}`);
   fields.push(`"clock":"${clock.name}"`, `"mono_ns":${mono.toString()}`, `"wall":${JSON.stringify(wall)}`);
   write(process.stdout, `{${fields.join(",")}}\n`);
+};
+
+/**
+ * Why the leader's signal aborted, for the checker: `{"why":"holder","holder":"b"}` when another
+ * holder was observed (it tells a lease taken from under us apart from a deadline or a stop).
+ */
+const why = (reason: unknown): Record<string, string> => {
+  if (!(reason instanceof LeadershipLostError)) return { why: "unknown" };
+  const loss = reason.loss;
+  return loss.kind === "holder" ? { why: loss.kind, holder: loss.holder } : { why: loss.kind };
 };
 
 // -------------------------------------------------------------------------------------
@@ -390,7 +401,7 @@ const main = async (): Promise<never> => {
       onStartedLeading: (signal) => {
         emit("started", identity);
         return new Promise<void>((resolve) => {
-          signal.addEventListener("abort", () => (emit("work_stopped", identity), resolve()), { once: true });
+          signal.addEventListener("abort", () => (emit("work_stopped", identity, why(signal.reason)), resolve()), { once: true });
         });
       },
       onStoppedLeading: () => emit("stopped", identity),

@@ -21,6 +21,9 @@ const NO_STARTED = "OnStartedLeading callback must not be nil";
 const NO_STOPPED = "OnStoppedLeading callback must not be nil";
 const NO_LOCK = "Lock must not be nil.";
 const NO_IDENTITY = "Lock identity is empty";
+// Ours: renews count once a second (client-go's followers compare renewTime to the second).
+const onceASecond = (renewDeadline: number): string =>
+  `renewDeadline must be greater than 1200 ms, because client-go's followers see renewTime to the second, so renews count once a second: got ${renewDeadline} ms; use 1201 or more`;
 
 const clock = new VirtualClock();
 const required = {
@@ -135,9 +138,9 @@ describe("parseSettings: client-go's checks, messages and order", () => {
     assert.equal(settingsOf({ renewDeadline: 2_401, retryPeriod: 2_000 }).renewDeadline, 2_401);
   });
 
-  it("property: the 1.2 boundary is exact for every whole-millisecond retry period (no floating-point slack)", () => {
+  it("property: the 1.2 boundary is exact for every whole-millisecond retry period from 1 s (no floating-point slack)", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 200_000 }), (fifths) => {
+      fc.property(fc.integer({ min: 200, max: 200_000 }), (fifths) => {
         const retryPeriod = 5 * fifths; // so that 1.2 * retryPeriod is a whole number of ms
         const boundary = 6 * fifths;
         const leaseDuration = (Math.floor(boundary / 1000) + 2) * 1000;
@@ -221,7 +224,7 @@ describe("parseSettings: ours, after client-go's", () => {
   });
 
   it("leaseDuration 1500 ms is not a whole number of seconds: suggests 1000 or 2000", () => {
-    assert.deepEqual(issuesOf({ leaseDuration: 1_500, renewDeadline: 1_000, retryPeriod: 500 }), [
+    assert.deepEqual(issuesOf({ leaseDuration: 1_500, renewDeadline: 1_250, retryPeriod: 500 }), [
       "leaseDuration must be a whole number of seconds, because the Lease stores whole seconds: got 1500 ms; use 1000 or 2000",
     ]);
   });
@@ -235,6 +238,7 @@ describe("parseSettings: ours, after client-go's", () => {
   it("leaseDuration 500 ms is less than a second (client-go would write 0 and the server would refuse it)", () => {
     assert.deepEqual(issuesOf({ leaseDuration: 500, renewDeadline: 400, retryPeriod: 300 }), [
       "leaseDuration must be at least 1 second (1000 ms): got 500 ms",
+      onceASecond(400),
     ]);
   });
 
@@ -243,6 +247,37 @@ describe("parseSettings: ours, after client-go's", () => {
       LD_GT_RD,
       "leaseDuration must be a whole number of seconds, because the Lease stores whole seconds: got 1500 ms; use 1000 or 2000",
     ]);
+  });
+
+  // Issue #9: each of these flapped, losing leadership on a healthy lock within two seconds.
+  const flapping: readonly (readonly [number, number, number])[] = [[1_000, 600, 200], [1_000, 800, 100], [2_000, 1_000, 300]];
+  for (const [leaseDuration, renewDeadline, retryPeriod] of flapping) {
+    it(`${leaseDuration} / ${renewDeadline} / ${retryPeriod} cannot be held: renews count once a second`, () => {
+      assert.deepEqual(issuesOf({ leaseDuration, renewDeadline, retryPeriod }), [onceASecond(renewDeadline)]);
+    });
+  }
+
+  it("renewDeadline 1200 ms is one too few; 1201 ms holds (with leaseDuration 2 s)", () => {
+    assert.deepEqual(issuesOf({ leaseDuration: 2_000, renewDeadline: 1_200, retryPeriod: 100 }), [onceASecond(1_200)]);
+    assert.equal(settingsOf({ leaseDuration: 2_000, renewDeadline: 1_201, retryPeriod: 100 }).renewDeadline, 1_201);
+  });
+
+  it("both 1.2 rules broken at once: client-go's message first, then ours", () => {
+    assert.deepEqual(issuesOf({ leaseDuration: 1_000, renewDeadline: 500, retryPeriod: 500 }), [RD_GT_JITTER, onceASecond(500)]);
+  });
+
+  it("from retryPeriod 1 s on, client-go's 1.2 rule is the stricter one and ours says nothing", () => {
+    assert.deepEqual(issuesOf({ leaseDuration: 2_000, renewDeadline: 1_100, retryPeriod: 1_000 }), [RD_GT_JITTER]);
+  });
+
+  it("property: accepted exactly when renewDeadline > 1.2 x max(retryPeriod, 1 s) (with leaseDuration above it)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 5_000 }), fc.integer({ min: 1, max: 8_000 }), (retryPeriod, renewDeadline) => {
+        const leaseDuration = (Math.floor(renewDeadline / 1000) + 1) * 1000;
+        const accepted = E.isRight(parse({ leaseDuration, renewDeadline, retryPeriod }));
+        assert.equal(accepted, renewDeadline > 1.2 * Math.max(retryPeriod, 1_000));
+      }),
+    );
   });
 
   const types: readonly (readonly [string, Record<string, unknown>, readonly string[]])[] = [
@@ -268,10 +303,10 @@ describe("parseSettings: ours, after client-go's", () => {
     ["a string", "baz"],
   ];
   for (const [name, options] of notObjects) {
-    it(`options ${name}`, () => {
+    it(`options ${name}: client-go's messages name what is missing`, () => {
       const parsed = parseSettings(options);
       assert.ok(E.isLeft(parsed));
-      assert.deepEqual(parsed.left.issues, ["options must be an object with at least lock, identity, onStartedLeading and onStoppedLeading"]);
+      assert.deepEqual(parsed.left.issues, [NO_STARTED, NO_STOPPED, NO_LOCK, NO_IDENTITY]);
     });
   }
 });

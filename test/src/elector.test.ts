@@ -232,14 +232,15 @@ describe("leadership ends the moment it may be lost", () => {
   });
 
   it("only renews that client-go's followers can see (a new second of renewTime) extend the deadline", async () => {
-    // client-go compares records to the second: renews at 0.4 s and 0.8 s look like the one at 0 s.
+    // client-go compares records to the second. Renews wait for the next second of the wall clock,
+    // but a monotonic clock running twice as fast lands the one at 1 001 ms (its time) in second 0.
     const w = world({ leaseDuration: 3_000, renewDeadline: 1_500, retryPeriod: 400 });
-    const a = w.candidate("a");
-    await w.clock.advance(900); // acquired at 0, renewed at 400 and 800, all within second 0
-    assert.deepEqual(w.ops("a"), ["get(NotFound)", "create", "update", "update"]);
+    const a = w.candidate("a", { clock: w.clock.derive(2) });
+    await w.clock.advance(600); // acquired at 0, renewed at 1 001 ms (its time; wall clock 500 ms)
+    assert.deepEqual(w.ops("a"), ["get(NotFound)", "create", "update"]);
     a.lock.inject({ hang: true });
     await w.clock.until(() => a.outcome !== undefined);
-    assert.equal(when(a, "signal aborted"), 0 + 1_500, "from the acquisition, not from the renew at 800 ms");
+    assert.equal(Math.round(when(a, "signal aborted") as number), (0 + 1_500) / 2, "from the acquisition, not from the renew at 1 001 ms");
   });
 
   it("isLeader() is false past the deadline even when no timer could run (blocked event loop)", async () => {

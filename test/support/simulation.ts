@@ -219,3 +219,65 @@ export const simulate = async (scenario: Scenario): Promise<Verdict> => {
   }
   return { violations, recovery, leaderships };
 };
+
+/** One lone leader (and perhaps idle followers) on a healthy lock: nothing fails, requests are only slow. */
+export interface Hold {
+  readonly seed: number;
+  readonly leaseDuration: number;
+  readonly renewDeadline: number;
+  readonly retryPeriod: number;
+  /** 1 to 3; the first to write leads, the others follow. */
+  readonly electors: number;
+  /** Where in its second the wall clock is when the run starts (ms), so renews meet every phase. */
+  readonly phase: number;
+  /** The longest round trip (ms): each way takes a uniform [0, latency / 2], or exactly half when `fixed`. */
+  readonly latency: number;
+  readonly fixed: boolean;
+  readonly watch: boolean;
+  /** Virtual ms to run for. */
+  readonly duration: number;
+}
+
+/**
+ * Runs `hold` and says what went wrong: the leader lost leadership (and why), or someone else led,
+ * or nobody did. A healthy lock must keep its first leader for the whole run.
+ */
+export const hold = async (scenario: Hold): Promise<readonly string[]> => {
+  const random = prng(scenario.seed);
+  const clock = new VirtualClock(0, Date.UTC(2026, 10, 23, 18, 0, 0) + scenario.phase);
+  const store = new MemoryLeaseStore({ clock });
+  const oneWay = (): number => ((scenario.fixed ? 1 : random()) * scenario.latency) / 2;
+  const problems: string[] = [];
+  const controllers: AbortController[] = [];
+  const leaders: string[] = [];
+  for (let slot = 0; slot < scenario.electors; slot++) {
+    const id = `p${slot}`;
+    const lock = memoryLock(store, { namespace: "sim", name: "lease", client: id, watchLatency: oneWay, watch: scenario.watch });
+    lock.inject(() => ({ delay: oneWay(), responseDelay: oneWay() }));
+    const controller = new AbortController();
+    controllers.push(controller);
+    const elector = createElector({
+      lock,
+      identity: id,
+      clock,
+      random,
+      leaseDuration: scenario.leaseDuration,
+      renewDeadline: scenario.renewDeadline,
+      retryPeriod: scenario.retryPeriod,
+      watch: scenario.watch,
+      onStartedLeading: (signal) => {
+        leaders.push(id);
+        signal.addEventListener("abort", () => {
+          if (!controller.signal.aborted) problems.push(`${id} lost leadership at ${clock.now()} ms: ${String((signal.reason as Error).message)}`);
+        });
+      },
+      onStoppedLeading: () => {},
+    });
+    void elector.run(controller.signal).catch((error: unknown) => problems.push(`${id}: run rejected: ${String(error)}`));
+  }
+  await clock.advanceTo(scenario.duration);
+  if (leaders.length !== 1) problems.push(`${leaders.length} terms of leadership (${leaders.join(", ")}), expected exactly one`);
+  for (const controller of controllers) controller.abort();
+  await clock.advance(2 * scenario.renewDeadline);
+  return problems;
+};

@@ -368,18 +368,17 @@ preferences: {}
     for (const src of ["", "\n\n", "# nothing\n", "---\n", "\uFEFF"]) assert.equal(parseYaml(src), null, JSON.stringify(src));
   });
 
-  it("a 4 MB certificate line and 20,000 users parse in linear time", () => {
+  // Not timed against this machine's speed (other work runs beside the suite): a parser quadratic
+  // in the line length would need hours for 4 MB, far past the timeout; a linear one, seconds.
+  it("a 4 MB certificate line and 20,000 users parse in linear time", { timeout: 60_000 }, () => {
     const big = "QUJD".repeat(1 << 20);
     const users = Array.from({ length: 20_000 }, (_, n) => `- name: user-${n}\n  user:\n    token: "t${n}"\n`).join("");
-    const started = performance.now();
     const parsed = parseYaml(`clusters:\n- cluster:\n    certificate-authority-data: ${big}\n  name: big\nusers:\n${users}`) as {
       clusters: [{ cluster: Record<string, string> }];
       users: unknown[];
     };
-    const elapsed = performance.now() - started;
     assert.equal(parsed.clusters[0].cluster["certificate-authority-data"], big);
     assert.deepEqual(parsed.users[19_999], { name: "user-19999", user: { token: "t19999" } });
-    assert.ok(elapsed < 2000, `took ${elapsed} ms`);
   });
 });
 
