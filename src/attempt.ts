@@ -7,7 +7,7 @@
  */
 import type { Settings } from "./config.ts";
 import type { LockErrorReason, LockVersion, Observed } from "./lock.ts";
-import { emptyRecord, formatMicroTime, type LeaderElectionRecord, sameRecord } from "./record.ts";
+import { emptyRecord, formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "./record.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -34,9 +34,9 @@ export interface Sighting {
 /** What the elector knows of the lock. */
 export interface View {
   /** The last record seen or written. */
-  readonly observed: Sighting | undefined;
+  readonly observed?: Sighting | undefined;
   /** What to write against next: from the last successful get, create or update. */
-  readonly version: LockVersion | undefined;
+  readonly version?: LockVersion | undefined;
 }
 
 export type Request =
@@ -62,6 +62,24 @@ export type Failure =
   /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
   | { readonly kind: "lost" }
   | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
+
+/**
+ * Which records are ours. A record that names our identity is ours only if it carries the
+ * acquireTime of a term this elector held (every write of a term keeps it); otherwise another
+ * process with our identity wrote it (a restart reusing a StatefulSet name or a fixed id, while
+ * the old process may still act), and it is someone else's until it expires. client-go takes it
+ * at once.
+ */
+export interface Own {
+  /** The acquireTime of the term we lead, or (between terms) of the last one we led; undefined if none. */
+  readonly acquireTime: MicroTime | null | undefined;
+  /** We lead that term now: writing renews it. Otherwise a write starts a new term. */
+  readonly leading: boolean;
+}
+
+// A record's acquireTime is a string or null, never undefined: an elector that never led owns none.
+export const ours = (settings: Settings, own: Own, record: LeaderElectionRecord): boolean =>
+  record.holderIdentity === settings.identity && record.acquireTime === own.acquireTime;
 
 export type Progress =
   | { readonly _tag: "send"; readonly attempt: Attempt; readonly request: Request }
@@ -108,12 +126,6 @@ export const valid = (observed: Sighting | undefined, mono: number): boolean => 
 /** When the observed lease expires by our clock. */
 export const expiry = (observed: Sighting): number => observed.at + observed.record.leaseDurationSeconds * 1000;
 
-/** Someone else holds the observed lease, and it has not expired by our clock at `mono`. */
-const heldByOther = (settings: Settings, view: View, mono: number): string | undefined => {
-  const holder = view.observed?.record.holderIdentity;
-  return holder !== "" && holder !== settings.identity && valid(view.observed, mono) ? holder : undefined;
-};
-
 /** A read: the sighting's time moves only when the record (or the lock's change text) changed. */
 export const see = (view: View, observed: Observed, mono: number): View => ({
   observed: view.observed !== undefined && sameRecord(view.observed.record, observed.record) &&
@@ -124,7 +136,7 @@ export const see = (view: View, observed: Observed, mono: number): View => ({
 });
 
 /** Our own successful write. */
-const wrote = (observed: Observed, mono: number): View => ({
+export const wrote = (observed: Observed, mono: number): View => ({
   observed: { record: observed.record, change: observed.change, at: mono },
   version: observed.version,
 });
@@ -145,15 +157,15 @@ const errorOf = (outcome: Outcome & { ok: false }): Failure =>
 /**
  * Starts an attempt. With the object in hand, write without reading first (the fast path): to
  * renew a lease we hold that is still valid (client-go's), or to take one that was released (the
- * watch brought the object). The write is a compare-and-swap; if anything changed, it fails and
- * the attempt reads and decides again.
+ * watch brought the object) or that our own last term left. The write is a compare-and-swap; if
+ * anything changed, it fails and the attempt reads and decides again.
  */
-export const begin = (settings: Settings, view: View, now: Now): Progress => {
+export const begin = (settings: Settings, view: View, now: Now, own: Own): Progress => {
   const last = view.observed?.record;
   if (last !== undefined && view.version !== undefined) {
-    const ours = last.holderIdentity === settings.identity && valid(view.observed, now.mono);
-    if (ours || last.holderIdentity === "") {
-      return send(now, "fast", { op: "update", record: (ours ? renewal : takeover)(settings, last, now), version: view.version });
+    const mine = ours(settings, own, last);
+    if (own.leading ? mine && valid(view.observed, now.mono) : mine || last.holderIdentity === "") {
+      return send(now, "fast", { op: "update", record: claim(settings, own, last, now), version: view.version });
     }
   }
   return send(now, "get", { op: "get" });
@@ -166,6 +178,7 @@ export const advance = (
   attempt: Attempt,
   outcome: Outcome,
   now: Now,
+  own: Own,
 ): readonly [View, Progress] => {
   const started = attempt.started;
   if (outcome.ok && attempt.stage !== "get") {
@@ -181,10 +194,10 @@ export const advance = (
     case "get": {
       if (!outcome.ok) {
         if (outcome.reason !== "NotFound") return [view, failed(errorOf(outcome))];
-        return afterNotFound(settings, view, started);
+        return afterNotFound(settings, view, started, own);
       }
       const seen = see(view, outcome.observed, now.mono);
-      return [seen, slowNext(settings, seen, started)];
+      return [seen, slowNext(settings, seen, started, own)];
     }
 
     default: {
@@ -196,13 +209,24 @@ export const advance = (
   }
 };
 
+/** The holder of a lease that is someone else's and still valid, if so: we must not write it. */
+const heldBy = (settings: Settings, own: Own, view: View, started: Now): string | undefined => {
+  const last = view.observed?.record;
+  return last !== undefined && last.holderIdentity !== "" && !ours(settings, own, last) && valid(view.observed, started.mono)
+    ? last.holderIdentity
+    : undefined;
+};
+
+/** What we write over `last`: a renewal of the term we lead (acquireTime and transitions kept), or a new term. */
+const claim = (settings: Settings, own: Own, last: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
+  (own.leading && ours(settings, own, last) ? renewal : takeover)(settings, last, now);
+
 /** After a fresh read: wait while someone else's lease is valid, otherwise write. */
-const slowNext = (settings: Settings, view: View, started: Now): Progress => {
-  const current = (view.observed as Sighting).record;
-  const holder = heldByOther(settings, view, started.mono);
-  if (holder !== undefined) return failed({ kind: "held", holder });
-  const record = (current.holderIdentity === settings.identity ? renewal : takeover)(settings, current, started);
-  return send(started, "update", { op: "update", record, version: view.version });
+const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
+  const holder = heldBy(settings, own, view, started);
+  return holder !== undefined
+    ? failed({ kind: "held", holder })
+    : send(started, "update", { op: "update", record: claim(settings, own, (view.observed as Sighting).record, started), version: view.version });
 };
 
 /**
@@ -210,11 +234,13 @@ const slowNext = (settings: Settings, view: View, started: Now): Progress => {
  * that holder may still be acting, so its term must lapse first (client-go creates at once).
  * Re-creating continues the transitions count we saw, so fencing epochs never go backwards.
  */
-const afterNotFound = (settings: Settings, view: View, started: Now): readonly [View, Progress] => {
-  const gone: View = { observed: view.observed, version: undefined };
+const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): readonly [View, Progress] => {
+  const holder = heldBy(settings, own, view, started);
   const last = view.observed?.record;
-  const holder = heldByOther(settings, view, started.mono);
-  if (holder !== undefined) return [gone, failed({ kind: "held", holder })];
-  const transitions = last === undefined ? 0 : last.holderIdentity === settings.identity ? last.leaseTransitions : last.leaseTransitions + 1;
-  return [gone, send(started, "create", { op: "create", record: { ...desired(settings, started), leaseTransitions: transitions } })];
+  // The term we lead goes on (its acquireTime too, which makes its records ours); any other starts.
+  const record = last === undefined ? desired(settings, started) : claim(settings, own, last, started);
+  return [
+    { observed: view.observed, version: undefined }, // the object is gone: what we had is stale
+    holder !== undefined ? failed({ kind: "held", holder }) : send(started, "create", { op: "create", record }),
+  ];
 };

@@ -53,6 +53,12 @@ export interface ElectorOptions {
   readonly requestTimeout?: number | undefined;
   /** Followers watch the lock instead of polling, when it can watch. Default true. */
   readonly watch?: boolean | undefined;
+  /**
+   * Campaign again after leadership is lost for any reason but stopping (renewDeadline passed,
+   * another holder seen), instead of ending the run. Each term gets a fresh signal and term; the
+   * next starts only once the last one's work has settled. Default false: one-shot, as client-go.
+   */
+  readonly rejoin?: boolean | undefined;
   /** Runs when we become leader. Work until `signal` aborts: leadership may be lost from then on. */
   readonly onStartedLeading: (signal: AbortSignal, term: Term) => void | Promise<void>;
   /** Runs when `run` ends, always, even if we never led (as client-go). */
@@ -79,6 +85,7 @@ export interface Settings {
   readonly requestTimeout: number;
   readonly releaseOnCancel: boolean;
   readonly watch: boolean;
+  readonly rejoin: boolean;
 }
 
 /** client-go's defaults (and component-base's): 15 s, 10 s, 2 s, jitter 1.2. */
@@ -110,7 +117,7 @@ export class ConfigError extends Error {
  */
 const KINDS = [
   ["millis", "a number of milliseconds", "leaseDuration renewDeadline retryPeriod requestTimeout"],
-  ["boolean", "true or false", "releaseOnCancel watch"],
+  ["boolean", "true or false", "releaseOnCancel watch rejoin"],
   ["string", "a string", "name identity"],
   ["function", "a function", "onNewLeader onError random"],
 ] as const;
@@ -204,6 +211,7 @@ export const parseSettings = (options: unknown): Either<ConfigError, Settings> =
       requestTimeout,
       releaseOnCancel: (input["releaseOnCancel"] as boolean | undefined) ?? false,
       watch: (input["watch"] as boolean | undefined) ?? true,
+      rejoin: (input["rejoin"] as boolean | undefined) ?? false,
     },
   };
 };

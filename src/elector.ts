@@ -14,7 +14,7 @@ import { type ElectorOptions, parseSettings, type Settings, type Term } from "./
 import { checkHealth, type ElectorMetrics, metricsOf } from "./health.ts";
 import { type Lock, LockError, type LockVersion, type Observed, reasonOf } from "./lock.ts";
 import { type Command, type Event, initial, leading, type Loss, nextWake, type State, step } from "./protocol.ts";
-import { keepWatching } from "./watcher.ts";
+import { keepWatching, type Watching } from "./watcher.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -22,9 +22,14 @@ import { keepWatching } from "./watcher.ts";
 
 export interface Elector {
   /**
-   * Campaigns, leads and stops leading; resolves when the election is over (when `signal` aborts,
-   * or leadership is lost). One-shot, like client-go: create a new elector to campaign again.
+   * Campaigns, leads and stops leading; resolves when the election is over: when `signal` aborts,
+   * or (unless `rejoin`) when leadership is lost. Callable once, like client-go's Run.
    * Rejects with the cause when a callback failed.
+   *
+   * Callbacks: `onNewLeader` whenever the observed holder differs from the one last reported
+   * (ourselves when we win, `""` after a release). Per term, `onStartedLeading(signal, term)`, and
+   * `signal` aborts when that term ends; with `rejoin` the next term starts only after the last
+   * one's `onStartedLeading` has settled. `onStoppedLeading` once, when `run` ends, led or not.
    */
   run(signal?: AbortSignal): Promise<void>;
   /** True only while leading and within renewDeadline of the last successful renew, checked now. */
@@ -38,28 +43,16 @@ export interface Elector {
   metrics(): ElectorMetrics;
 }
 
-/** The reason a leader's signal is aborted. */
+/** The reason a leader's signal is aborted: `loss` says why. */
 export class LeadershipLostError extends Error {
   override readonly name: string = "LeadershipLostError";
   readonly loss: Loss;
   constructor(lock: string, loss: Loss) {
-    super(`stopped leading ${lock}: ${describeLoss(loss)}`);
+    // "stopped leading ns/name: renewDeadline"; `loss` has the rest (the new holder, "" after a release).
+    super(`stopped leading ${lock}: ${loss.kind}`);
     this.loss = loss;
   }
 }
-
-const describeLoss = (loss: Loss): string => {
-  switch (loss.kind) {
-    case "stopped":
-      return "the elector was stopped";
-    case "renewDeadline":
-      return "no renew succeeded within renewDeadline";
-    case "holder":
-      return loss.holder === "" ? "the lease was released by someone else" : `${loss.holder} holds the lease now`;
-    case "failed":
-      return "a callback failed";
-  }
-};
 
 // -------------------------------------------------------------------------------------
 // constructor
@@ -89,7 +82,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   let timer: { readonly at: number; readonly cancel: () => void } | undefined;
   const requests = new Map<number, InFlight>();
   let leaderControl: AbortController | undefined;
-  let stopWatching: (() => void) | undefined;
+  let stopWatching: Watching | undefined;
   let settle: { resolve: () => void; reject: (cause: unknown) => void; detach: () => void } | undefined;
   let started = false;
 
@@ -101,9 +94,9 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     if (busy) return;
     busy = true;
     try {
-      for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+      while (queue.length > 0) {
         const now = { mono: clock.now(), wall: clock.wall(), random: random() };
-        const [after, commands] = step(settings, state, next, now);
+        const [after, commands] = step(settings, state, queue.shift() as Event, now);
         state = after;
         for (const command of commands) execute(command, now.mono);
       }
@@ -134,6 +127,8 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
         return cancel(command.id);
       case "Watch":
         return watch(command.from);
+      case "CheckWatch":
+        return stopWatching?.check();
       case "NewLeader":
         return callback(() => options.onNewLeader?.(command.identity));
       case "StartLeading":
@@ -174,8 +169,8 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   /** Tells onError about faults; lost races and missing objects are the protocol working. */
   const report = (error: unknown): void => {
     const reason = reasonOf(error);
-    if (reason === "Conflict" || reason === "AlreadyExists" || reason === "NotFound") return;
-    const lockError = error instanceof LockError ? error : new LockError(reason, error instanceof Error ? error.message : String(error), { cause: error });
+    if (["Conflict", "AlreadyExists", "NotFound"].includes(reason)) return;
+    const lockError = error instanceof LockError ? error : new LockError(reason, messageOf(error), { cause: error });
     callback(() => options.onError?.(lockError));
   };
 
@@ -183,12 +178,12 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     const inflight = requests.get(id);
     requests.delete(id);
     inflight?.cancelTimer();
-    inflight?.controller.abort(new LockError("Timeout", "request cancelled: the elector moved on"));
+    inflight?.controller.abort(); // its outcome is ignored, whatever the reason says
   };
 
   const watch = (from: LockVersion): void => {
     if (lock.watch === undefined || stopWatching !== undefined) return;
-    stopWatching = keepWatching({ watch: lock.watch.bind(lock) }, from, clock, settings.retryPeriod, {
+    stopWatching = keepWatching(lock as Required<Lock>, from, clock, settings.retryPeriod, {
       seen: (observed) => dispatch({ _tag: "Seen", observed }),
       health: (active) => dispatch({ _tag: "WatchHealth", active }),
       failed: report,
@@ -222,7 +217,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     stopWatching?.();
     timer?.cancel();
     timer = undefined;
-    for (const id of [...requests.keys()]) cancel(id);
+    requests.forEach((_, id) => cancel(id)); // deleting the entry visited is safe
     let cause = failure;
     try {
       options.onStoppedLeading();
@@ -239,7 +234,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   return {
     run: (signal) => {
       if (started) {
-        return Promise.reject(new Error("run may be called only once; create a new elector to campaign again"));
+        return Promise.reject(new Error("run may be called only once"));
       }
       started = true;
       return new Promise<void>((resolve, reject) => {
@@ -250,10 +245,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
       });
     },
     isLeader,
-    leader: () => {
-      const holder = state.observed?.record.holderIdentity;
-      return holder === undefined || holder === "" ? undefined : holder;
-    },
+    leader: () => state.observed?.record.holderIdentity || undefined,
     check: (tolerance = 0) => checkHealth(settings, name, state, clock.now(), tolerance),
     get term() {
       const phase = state.phase;
@@ -278,22 +270,21 @@ const onAbort = (signal: AbortSignal, stop: () => void): (() => void) => {
   return () => all.delete(stop);
 };
 
-const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Observed> => {
-  try {
-    switch (request.op) {
-      case "get":
-        return lock.get(signal);
-      case "create":
-        return lock.create(request.record, signal);
-      case "update":
-        return lock.update(request.record, request.version, signal);
-    }
-  } catch (error) {
-    return Promise.reject(error);
-  }
-};
+// In a `then`, so that a Lock that throws instead of rejecting fails the request all the same.
+const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Observed> =>
+  Promise.resolve().then(() =>
+    request.op === "get"
+      ? lock.get(signal)
+      : request.op === "create"
+      ? lock.create(request.record, signal)
+      : lock.update(request.record, request.version, signal)
+  );
 
-const failure = (error: unknown): Outcome => {
-  const message = error instanceof Error ? error.message : String(error);
-  return { ok: false, reason: reasonOf(error), message, retryAfter: error instanceof LockError ? error.retryAfter : undefined };
-};
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+const failure = (error: unknown): Outcome => ({
+  ok: false,
+  reason: reasonOf(error),
+  message: messageOf(error),
+  retryAfter: (error as Partial<LockError> | undefined)?.retryAfter,
+});

@@ -17,7 +17,8 @@ export const checkHealth = (
   mono: number,
   tolerance: number,
 ): Error | undefined =>
-  state.phase.tag === "leader" && state.lastWrite !== undefined && mono - state.lastWrite > settings.leaseDuration + tolerance
+  // A leader has always written: lastWrite is set when it wins.
+  state.phase.tag === "leader" && mono - (state.lastWrite as number) > settings.leaseDuration + tolerance
     ? new Error(`failed election to renew leadership on lease ${name}`)
     : undefined;
 

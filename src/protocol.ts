@@ -6,7 +6,8 @@
  * elector decides is here, so all of it can be tested with a virtual clock.
  *
  * A run goes idle -> candidate -> leader -> steppingDown -> releasing -> stopped, and is one-shot
- * like client-go's: once it stops leading it never campaigns again.
+ * like client-go's: once it stops leading it never campaigns again; with `rejoin` a term that ends
+ * for any reason but stopping leads back to candidate, one-shot per term (see state.ts).
  *
  * @module
  */
@@ -33,7 +34,7 @@ export const step = (settings: Settings, state: State, event: Event, now: Now): 
       return phase.tag === "idle" ? attempt({ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false } }, settings, now) : [state, []];
 
     case "Stop": {
-      const withFailure = state.failure === undefined && event.failure !== undefined ? { ...state, failure: event.failure } : state;
+      const withFailure = { ...state, stopping: true, failure: state.failure ?? event.failure };
       if (phase.tag === "leader") return loseLeadership(settings, withFailure, { kind: event.failure ? "failed" : "stopped" }, now);
       if (phase.tag === "idle" || phase.tag === "candidate") return finish(withFailure);
       return [withFailure, []];

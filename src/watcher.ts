@@ -20,6 +20,17 @@ export interface WatchHandlers {
 /** Longest pause between watch attempts; also how long a forbidden watch waits before trying again. */
 export const MAX_WATCH_BACKOFF: number = 5 * 60_000;
 
+/** Stops watching, for good. */
+export interface Watching {
+  (): void;
+  /**
+   * The stream may have died without knowing (a stuck proxy): unless it delivers something within
+   * a retry period, drop it and open another from where it left off, reporting the watch
+   * unhealthy until it is open.
+   */
+  readonly check: () => void;
+}
+
 /** Watches from `from` until the returned function is called. */
 export const keepWatching = (
   lock: Required<Pick<Lock, "watch">>,
@@ -27,19 +38,27 @@ export const keepWatching = (
   clock: Clock,
   retryPeriod: number,
   handlers: WatchHandlers,
-): () => void => {
-  const controller = new AbortController();
+): Watching => {
+  let stopped = false;
+  // Each stream has its own signal, so that one can be dropped without stopping.
+  let stream: AbortController | undefined;
+  // Cancels a pending check(): anything delivered proves the stream alive.
+  let doubt: (() => void) | undefined;
+  const trust = (): void => (doubt?.(), doubt = undefined);
   let active = false;
   const setActive = (value: boolean): void => {
-    if (value === active || controller.signal.aborted) return;
+    if (value === active || stopped) return;
     active = value;
     handlers.health(value);
   };
   // Woken by stop() rather than by a listener on the signal: one listener per pause would pile up
   // on a follower whose watch keeps failing.
   let wake: (() => void) | undefined;
+  // Nothing is armed once stopped: a stream ending, or onError throwing, because we stopped must
+  // not leave a timer behind that keeps the process alive.
   const pause = (ms: number): Promise<void> =>
     new Promise((resolve) => {
+      if (stopped) return resolve();
       const cancel = clock.setTimer(clock.now() + ms, resolve);
       wake = () => (cancel(), resolve());
     });
@@ -47,14 +66,16 @@ export const keepWatching = (
   const loop = async (): Promise<void> => {
     let position: LockVersion | undefined = from;
     let failures = 0;
-    while (!controller.signal.aborted) {
+    while (!stopped) {
       const opened = clock.now();
       let events = 0;
+      const own = (stream = new AbortController());
       try {
-        const stream = await lock.watch(position, controller.signal);
+        const feed = await lock.watch(position, own.signal);
         setActive(true);
-        for await (const event of stream) {
-          if (controller.signal.aborted) return;
+        for await (const event of feed) {
+          if (own.signal.aborted) break;
+          trust();
           events++;
           failures = 0;
           if (event.type === "changed") {
@@ -65,18 +86,20 @@ export const keepWatching = (
             if (event.type === "deleted") handlers.seen(undefined);
           }
         }
+        if (own.signal.aborted) continue; // it ended because we stopped (the loop ends) or restarted
         // The server closed the stream (its timeout): reopen at once, unless streams keep
         // ending straight away (a proxy cutting them), which counts as failing.
         failures = events === 0 && clock.now() - opened < 1000 ? failures + 1 : 0;
       } catch (error) {
-        if (controller.signal.aborted) return;
-        if (reasonOf(error) === "Expired" && position !== undefined) {
+        if (own.signal.aborted) continue;
+        const reason = reasonOf(error);
+        if (reason === "Expired" && position !== undefined) {
           position = undefined; // start over from the object as it is now
           continue;
         }
         failures++;
         handlers.failed(error);
-        if (reasonOf(error) === "Forbidden") {
+        if (reason === "Forbidden") {
           setActive(false);
           await pause(MAX_WATCH_BACKOFF);
           continue;
@@ -88,8 +111,21 @@ export const keepWatching = (
     }
   };
   void loop();
-  return () => {
-    controller.abort();
-    wake?.();
-  };
+  return Object.assign(
+    () => {
+      stopped = true;
+      stream?.abort();
+      wake?.();
+      trust();
+    },
+    {
+      check: () => {
+        doubt ??= clock.setTimer(clock.now() + retryPeriod, () => {
+          doubt = undefined;
+          setActive(false);
+          stream?.abort();
+        });
+      },
+    },
+  );
 };

@@ -34,6 +34,11 @@ export interface Fault {
   readonly hang?: boolean;
   /** With `error`: milliseconds the server asks the caller to wait (a 429's Retry-After). */
   readonly retryAfter?: number;
+  /**
+   * For a watch: it opens, and then delivers nothing, ever, until the caller aborts it (a stuck
+   * proxy, a half-open connection). Nothing tells the caller it is dead.
+   */
+  readonly silent?: boolean;
 }
 
 /** Decides per operation; return undefined for a clean one. */
@@ -143,11 +148,13 @@ export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions):
         store.log("watch", key, options.client, fault.error);
         throw injected(fault, "watch", false);
       }
+      // Stopped while the request was on its way: an abort listener added now would never fire.
+      if (signal.aborted) throw aborted(signal);
       const channel = new Channel(clock, latency);
       const from = (version as MemoryVersion | undefined)?.resourceVersion;
-      let unsubscribe: () => void;
+      let unsubscribe = (): void => {};
       try {
-        unsubscribe = store.subscribe(namespace, name, from, channel);
+        if (!fault.silent) unsubscribe = store.subscribe(namespace, name, from, channel);
       } catch (error) {
         store.log("watch", key, options.client, (error as LockError).reason);
         throw error;
@@ -185,6 +192,8 @@ class Channel implements AsyncIterable<LockEvent> {
   #failWaiting: ((error: unknown) => void) | undefined;
   #closed: { error: LockError | undefined } | undefined;
   #lastDelivery = -Infinity;
+  /** Deliveries waiting out the latency: cancelled when the stream ends, so no timer outlives it. */
+  readonly #timers = new Set<() => void>();
 
   constructor(clock: Clock, latency: () => number) {
     this.#clock = clock;
@@ -220,8 +229,9 @@ class Channel implements AsyncIterable<LockEvent> {
     const clock = this.#clock;
     const at = Math.max(this.#lastDelivery, clock.now() + this.#latency());
     this.#lastDelivery = at;
-    if (at <= clock.now()) run();
-    else clock.setTimer(at, run);
+    if (at <= clock.now()) return run();
+    const cancel = clock.setTimer(at, () => (this.#timers.delete(cancel), run()));
+    this.#timers.add(cancel);
   }
 
   #deliver(event: LockEvent): void {
@@ -236,6 +246,8 @@ class Channel implements AsyncIterable<LockEvent> {
     if (this.#closed !== undefined) return;
     this.#closed = { error };
     this.unsubscribe();
+    for (const cancel of this.#timers) cancel();
+    this.#timers.clear();
     const waiting = this.#waiting;
     const failWaiting = this.#failWaiting;
     this.#waiting = this.#failWaiting = undefined;

@@ -5,6 +5,8 @@ import { inCluster, leaseLock } from "tenure/kubernetes";
 
 // The pod's name is its hostname; the token, CA and namespace come from the service account.
 // TENURE_SERVICE_ACCOUNT_DIR moves that folder (tests); LEASE_NAME renames the Lease.
+// A restarted container keeps its pod's name: tenure then waits for the lease the old process
+// wrote to expire rather than take it at once (the old one may only be cut off, still acting).
 const identity = Bun.env.POD_NAME ?? Bun.env.HOSTNAME ?? crypto.randomUUID();
 const serviceAccountDir = Bun.env.TENURE_SERVICE_ACCOUNT_DIR;
 const cluster = await inCluster(serviceAccountDir === undefined ? {} : { serviceAccountDir });

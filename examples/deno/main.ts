@@ -6,6 +6,8 @@ import { inCluster, leaseLock } from "tenure/kubernetes";
 
 // The pod's name is its hostname; the token, CA and namespace come from the service account.
 // TENURE_SERVICE_ACCOUNT_DIR moves that folder (tests); LEASE_NAME renames the Lease.
+// A restarted container keeps its pod's name: tenure then waits for the lease the old process
+// wrote to expire rather than take it at once (the old one may only be cut off, still acting).
 const identity = Deno.env.get("POD_NAME") ?? Deno.env.get("HOSTNAME") ?? crypto.randomUUID();
 const serviceAccountDir = Deno.env.get("TENURE_SERVICE_ACCOUNT_DIR");
 const cluster = await inCluster(serviceAccountDir === undefined ? {} : { serviceAccountDir });

@@ -4,17 +4,18 @@
  *
  * @module
  */
-import { type Attempt, advance, begin, expiry, type Failure, type Now, type Outcome, type Progress, see } from "../attempt.ts";
+import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, type Outcome, type Progress, see } from "../attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
 import type { Observed } from "../lock.ts";
 import { formatMicroTime, sameRecord } from "../record.ts";
-import { report, sendRequest, startWatch, withCommands } from "./common.ts";
+import { own, report, sendRequest, startWatch, withCommands } from "./common.ts";
 import { loseLeadership } from "./release.ts";
+import { checkRead } from "./watch-health.ts";
 import type { Phase, State, Step } from "./state.ts";
 
 /** Begins an acquire or renew attempt in the current (candidate or leader) phase. */
 export const attempt = (state: State, settings: Settings, now: Now): Step =>
-  progress(settings, { ...state, freedDuringAttempt: false }, begin(settings, state, now), now);
+  progress(settings, { ...state, freedDuringAttempt: false }, begin(settings, state, now, own(state)), now);
 
 /** Acts on where an attempt has got to. */
 const progress = (settings: Settings, state: State, next: Progress, now: Now): Step => {
@@ -106,8 +107,8 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
 const candidateWake = (settings: Settings, state: State, failure: Failure, now: Now): number => {
   const poll = now.mono + jitter(settings, now);
   if (failure.kind === "held" && state.observed !== undefined) {
-    const expires = expiry(state.observed);
-    return state.watching ? expires : Math.min(expires, poll);
+    // Watching, read anyway once it has been quiet for longer than a leader renews: it may be dead.
+    return Math.min(expiry(state.observed), state.watching ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
   }
   if (failure.kind === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
   return poll;
@@ -120,9 +121,10 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
 export const seen = (settings: Settings, watchedState: State, observed: Observed | undefined, now: Now): Step => {
   const state = { ...watchedState, watched: observed?.record };
   const phase = state.phase;
-  // Free, or still ours from an earlier run with the same identity: worth an attempt at once.
-  const free = observed === undefined || observed.record.holderIdentity === "" ||
-    observed.record.holderIdentity === settings.identity;
+  // Free, or left by our own last term: worth an attempt at once. Our identity alone is not enough:
+  // another process using it may still act (see `ours`).
+  const mine = observed !== undefined && ours(settings, own(state), observed.record);
+  const free = observed === undefined || observed.record.holderIdentity === "" || mine;
   if (phase.tag === "candidate") {
     if (phase.attempt !== undefined) return [free ? { ...state, freedDuringAttempt: true } : state, []];
     if (observed === undefined) return attempt({ ...state, version: undefined }, settings, now);
@@ -143,7 +145,7 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
       const gone = { ...state, version: undefined };
       return phase.attempt === undefined ? attempt(gone, settings, now) : [gone, []];
     }
-    if (observed.record.holderIdentity === settings.identity) return [state, []];
+    if (mine) return [state, []];
     const updated = { ...state, ...see(state, observed, now.mono) };
     const [lost, commands] = loseLeadership(settings, updated, { kind: "holder", holder: observed.record.holderIdentity }, now);
     const [reported, more] = report(lost);
@@ -155,8 +157,8 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
 /** The outcome of the attempt's request. */
 export const attemptResult = (settings: Settings, state: State, outcome: Outcome, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
-  const [view, next] = advance(settings, state, phase.attempt as Attempt, outcome, now);
-  return progress(settings, { ...state, ...view }, next, now);
+  const [view, next] = advance(settings, state, phase.attempt as Attempt, outcome, now, own(state));
+  return withCommands(progress(settings, { ...state, ...view }, next, now), checkRead(state, outcome));
 };
 
 /** Time for the next attempt (a renew, a retry, a lease's expiry)? */

@@ -4,16 +4,19 @@
  *
  * @module
  */
-import type { Now, Request } from "../attempt.ts";
+import type { Now, Own, Request } from "../attempt.ts";
 import type { Settings } from "../config.ts";
 import type { Command, State, Step } from "./state.ts";
 
 const timeoutFor = (settings: Settings, state: State, now: Now): number =>
-  state.phase.tag === "leader"
-    ? Math.max(0, Math.min(settings.requestTimeout, state.phase.authorityUntil - now.mono))
-    : state.phase.tag === "releasing"
-    ? Math.max(0, state.phase.until - now.mono)
-    : settings.requestTimeout;
+  Math.max(
+    0,
+    state.phase.tag === "leader"
+      ? Math.min(settings.requestTimeout, state.phase.authorityUntil - now.mono)
+      : state.phase.tag === "releasing"
+      ? state.phase.until - now.mono
+      : settings.requestTimeout,
+  );
 
 export const sendRequest = (settings: Settings, state: State, request: Request, now: Now): Step => {
   const id = state.nextId;
@@ -24,7 +27,8 @@ export const sendRequest = (settings: Settings, state: State, request: Request, 
 /** Starts watching once we have a version to watch from, when the settings allow it. */
 export const startWatch = (settings: Settings, state: State): Step =>
   settings.watch && !state.watchStarted && state.version !== undefined
-    ? [{ ...state, watchStarted: true }, [{ _tag: "Watch", from: state.version }]]
+    // What the watch starts from is what it has shown us so far.
+    ? [{ ...state, watchStarted: true, watched: state.observed?.record }, [{ _tag: "Watch", from: state.version }]]
     : [state, []];
 
 /** Tells onNewLeader when the observed holder differs from the one last reported. */
@@ -33,11 +37,26 @@ export const report = (state: State): Step => {
   return holder === state.reported ? [state, []] : [{ ...state, reported: holder }, [{ _tag: "NewLeader", identity: holder }]];
 };
 
+/** Which records are ours: of the term we lead, or between terms of the last one we led. */
+export const own = (state: State): Own =>
+  state.phase.tag === "leader"
+    ? { acquireTime: state.phase.term.acquireTime, leading: true }
+    : { acquireTime: state.lastTerm?.acquireTime, leading: false };
+
 export const withCommands = ([state, commands]: Step, before: readonly Command[]): Step => [state, [...before, ...commands]];
 
-export const reportThenFinish = (state: State): Step => {
+/**
+ * The term is over (stepped down, released if asked to): the run ends, or with `rejoin`, unless
+ * stopping, the elector is a candidate again and tries at once.
+ */
+export const over = (settings: Settings, state: State, now: Now): Step =>
+  settings.rejoin && !state.stopping
+    ? [{ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false } }, []]
+    : finish(state);
+
+export const reportThenOver = (settings: Settings, state: State, now: Now): Step => {
   const [reported, commands] = report(state);
-  return withCommands(finish(reported), commands);
+  return withCommands(over(settings, reported, now), commands);
 };
 
 export const finish = (state: State): Step => {

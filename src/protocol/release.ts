@@ -4,25 +4,33 @@
  *
  * @module
  */
-import { type Now, type Outcome, releaseRecord, type Request, see } from "../attempt.ts";
+import { type Now, ours, type Outcome, releaseRecord, type Request, see, wrote } from "../attempt.ts";
 import type { Settings } from "../config.ts";
-import { finish, reportThenFinish, sendRequest, withCommands } from "./common.ts";
+import { finish, over, own, reportThenOver, sendRequest, withCommands } from "./common.ts";
 import type { Command, Loss, Phase, State, Step } from "./state.ts";
 
-/** Aborts the leader's signal at once; the release (if any) waits for the work to settle. */
+/** Aborts the leader's signal at once; the release (if any) waits for the work to settle. Leaders only. */
 export const loseLeadership = (settings: Settings, state: State, loss: Loss, now: Now): Step => {
   const cancel: Command[] = state.inflight === undefined ? [] : [{ _tag: "Cancel", id: state.inflight }];
-  const down: State = { ...state, inflight: undefined, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline } };
+  const term = (state.phase as Extract<Phase, { tag: "leader" }>).term;
+  const down: State = { ...state, inflight: undefined, lastTerm: term, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline } };
   const stop: Command = { _tag: "StopLeading", loss };
   return state.working ? [down, [...cancel, stop]] : withCommands(afterStepDown(settings, down, now), [...cancel, stop]);
 };
 
 /**
  * Release only once the work has settled (never blank a lease while the old leader may still be
- * acting) and only if asked to; otherwise the lease simply expires.
+ * acting) and only if asked to; otherwise the lease simply expires. Work that outlives the wait
+ * ends a one-shot run; with `rejoin` the elector waits for it, however long, before campaigning
+ * again, so that no work of an old term runs beside a new one.
  */
 export const afterStepDown = (settings: Settings, state: State, now: Now): Step => {
-  if (!settings.releaseOnCancel || state.working) return finish(state);
+  if (state.working) {
+    return settings.rejoin && !state.stopping
+      ? [{ ...state, phase: { ...(state.phase as Extract<Phase, { tag: "steppingDown" }>), until: now.mono + settings.renewDeadline } }, []]
+      : finish(state);
+  }
+  if (!settings.releaseOnCancel) return over(settings, state, now);
   const releasing: Phase = { tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
   return releaseGet(settings, { ...state, phase: releasing }, now);
 };
@@ -42,17 +50,16 @@ const releaseGet = (settings: Settings, state: State, now: Now): Step =>
 export const releaseResult = (settings: Settings, state: State, outcome: Outcome, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "releasing" }>;
   if (!outcome.ok) {
-    if (outcome.reason === "NotFound") return finish(state);
+    if (outcome.reason === "NotFound") return over(settings, state, now);
     if (outcome.reason === "Conflict") return releaseGet(settings, state, now);
     return [releasing(state, "waiting", now.mono + settings.retryPeriod), []];
   }
   if (phase.stage === "update") {
-    const released = { ...state, observed: { record: outcome.observed.record, change: outcome.observed.change, at: now.mono }, version: outcome.observed.version };
-    return reportThenFinish(released);
+    return reportThenOver(settings, { ...state, ...wrote(outcome.observed, now.mono) }, now);
   }
   const read = { ...state, ...see(state, outcome.observed, now.mono) };
   const record = outcome.observed.record;
-  if (record.holderIdentity !== settings.identity) return reportThenFinish(read);
+  if (!ours(settings, own(read), record)) return reportThenOver(settings, read, now);
   const request: Request = { op: "update", record: releaseRecord(record, now), version: outcome.observed.version };
   return sendRequest(settings, releasing(read, "update"), request, now);
 };
@@ -62,6 +69,6 @@ export const releaseWake = (settings: Settings, state: State, now: Now): Step =>
   const phase = state.phase;
   if (phase.tag === "steppingDown") return now.mono >= phase.until ? afterStepDown(settings, state, now) : [state, []];
   if (phase.tag !== "releasing") return [state, []];
-  if (now.mono >= phase.until) return finish(state);
+  if (now.mono >= phase.until) return over(settings, state, now);
   return phase.stage === "waiting" && now.mono >= phase.retryAt ? releaseGet(settings, state, now) : [state, []];
 };

@@ -1,7 +1,8 @@
 /**
  * The election's state, the events that move it and the commands it asks for. A run goes
  * idle -> candidate -> leader -> steppingDown -> releasing -> stopped, and is one-shot like
- * client-go's: once it stops leading it never campaigns again.
+ * client-go's: once it stops leading it never campaigns again. With `rejoin`, a term that ends for
+ * any reason but stopping goes from steppingDown (or releasing) back to candidate: one-shot per term.
  *
  * @module
  */
@@ -44,7 +45,10 @@ export type Phase =
     /** The last record we wrote, until the watch shows it: watch events before it are history. */
     readonly echo: LeaderElectionRecord | undefined;
   }
-  /** The leader's signal is aborted; waiting (bounded) for its work to settle before releasing. */
+  /**
+   * The leader's signal is aborted; waiting for its work to settle before releasing, until `until`
+   * (renewDeadline later; with rejoin, again and again, unless asked to stop).
+   */
   | { readonly tag: "steppingDown"; readonly loss: Loss; readonly until: number }
   | { readonly tag: "releasing"; readonly until: number; readonly stage: "get" | "update" | "waiting"; readonly retryAt: number }
   | { readonly tag: "stopped" };
@@ -54,23 +58,27 @@ export interface State extends View {
   /** The last identity reported through onNewLeader. */
   readonly reported: string;
   /** The request in flight, if any: results with another id are stale. */
-  readonly inflight: number | undefined;
+  readonly inflight?: number | undefined;
   readonly nextId: number;
   /** The watch is delivering events, so followers wait for them instead of polling. */
-  readonly watching: boolean;
-  readonly watchStarted: boolean;
+  readonly watching?: boolean;
+  readonly watchStarted?: boolean;
   /** The last record the watch delivered (a leader's write may be echoed before its response arrives). */
-  readonly watched: LeaderElectionRecord | undefined;
+  readonly watched?: LeaderElectionRecord | undefined;
   /** A watch event arrived while an attempt was in flight and showed the lease free. */
-  readonly freedDuringAttempt: boolean;
+  readonly freedDuringAttempt?: boolean;
   /** The leader's work (onStartedLeading) has started and not yet settled. */
-  readonly working: boolean;
+  readonly working?: boolean;
   /** Monotonic time of our last successful write, for health checks. */
-  readonly lastWrite: number | undefined;
+  readonly lastWrite?: number | undefined;
   /** Renewals that needed a read first (client-go's leader_election_slowpath_total). */
   readonly slowpath: number;
   /** Set when a callback failed: `run` rejects with it. */
-  readonly failure: { readonly cause: unknown } | undefined;
+  readonly failure?: { readonly cause: unknown } | undefined;
+  /** The last term we led, once it has ended: a record of it is still ours (see `Own`). */
+  readonly lastTerm?: Term | undefined;
+  /** Asked to stop (or a callback failed): the run ends once leadership is handed back, never rejoins. */
+  readonly stopping?: boolean;
 }
 
 export type Event =
@@ -90,6 +98,11 @@ export type Command =
   | { readonly _tag: "Send"; readonly id: number; readonly request: Request; readonly timeout: number }
   | { readonly _tag: "Cancel"; readonly id: number }
   | { readonly _tag: "Watch"; readonly from: LockVersion }
+  /**
+   * A read showed a change the watch has not delivered: restart the watch unless it delivers
+   * something within a retry period (a read can beat its watch event by a few milliseconds).
+   */
+  | { readonly _tag: "CheckWatch" }
   | { readonly _tag: "NewLeader"; readonly identity: string }
   | { readonly _tag: "StartLeading"; readonly term: Term }
   /** Abort the leader's signal. */
@@ -99,22 +112,8 @@ export type Command =
 
 export type Step = readonly [State, readonly Command[]];
 
-export const initial: State = {
-  phase: { tag: "idle" },
-  observed: undefined,
-  version: undefined,
-  reported: "",
-  inflight: undefined,
-  nextId: 1,
-  watching: false,
-  watchStarted: false,
-  watched: undefined,
-  freedDuringAttempt: false,
-  working: false,
-  lastWrite: undefined,
-  slowpath: 0,
-  failure: undefined,
-};
+/** Fields that are undefined or false at first are left out (they are optional). */
+export const initial: State = { phase: { tag: "idle" }, reported: "", nextId: 1, slowpath: 0 };
 
 // -------------------------------------------------------------------------------------
 // queries
@@ -123,18 +122,16 @@ export const initial: State = {
 /** When the driver should deliver the next `Wake`, if at all. */
 export const nextWake = (state: State): number | undefined => {
   const phase = state.phase;
-  switch (phase.tag) {
-    case "candidate":
-      return phase.attempt === undefined ? phase.wakeAt : undefined;
-    case "leader":
-      return phase.attempt === undefined ? Math.min(phase.wakeAt, phase.authorityUntil) : phase.authorityUntil;
-    case "steppingDown":
-      return phase.until;
-    case "releasing":
-      return phase.stage === "waiting" ? Math.min(phase.retryAt, phase.until) : phase.until;
-    default:
-      return undefined;
-  }
+  // While an attempt is in flight, its result comes first; a leader's authority still runs out.
+  return phase.tag === "candidate"
+    ? phase.attempt ? undefined : phase.wakeAt
+    : phase.tag === "leader"
+    ? Math.min(phase.authorityUntil, phase.attempt ? Infinity : phase.wakeAt)
+    : phase.tag === "steppingDown"
+    ? phase.until
+    : phase.tag === "releasing"
+    ? Math.min(phase.until, phase.stage === "waiting" ? phase.retryAt : Infinity)
+    : undefined;
 };
 
 /** Whether we may act as leader at `mono`: leading, and the last renew is recent enough. */

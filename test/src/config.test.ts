@@ -64,6 +64,7 @@ describe("parseSettings: valid options", () => {
       requestTimeout: 1_000,
       releaseOnCancel: false,
       watch: true,
+      rejoin: false,
     });
   });
 
@@ -76,6 +77,7 @@ describe("parseSettings: valid options", () => {
       requestTimeout: 5_000,
       releaseOnCancel: false,
       watch: true,
+      rejoin: false,
     });
   });
 

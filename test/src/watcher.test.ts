@@ -104,11 +104,11 @@ describe("keepWatching", () => {
 
   it("leaves no abort listeners behind on its signal, however often watches fail or end", async () => {
     const t = setup();
-    // Every watch gets the watcher's one signal: count the listeners left on it.
-    let listeners: ListenerCount | undefined;
+    // Every stream gets its own signal: count the listeners left on all of them.
+    const counts: ListenerCount[] = [];
     const watch = (t.lock as Required<Lock>).watch.bind(t.lock);
     t.lock.inject({ ops: ["watch"], error: "ServerError", times: 12 });
-    const stop = keepWatching({ watch: (from, signal) => ((listeners ??= countListeners(signal)), watch(from, signal)) }, undefined, t.clock, 1_000, {
+    const stop = keepWatching({ watch: (from, signal) => (counts.push(countListeners(signal)), watch(from, signal)) }, undefined, t.clock, 1_000, {
       seen: () => {},
       health: () => {},
       failed: () => {},
@@ -121,9 +121,46 @@ describe("keepWatching", () => {
       await t.clock.advance(1_000);
     }
     assert.deepEqual(t.watches().map((r) => (r === "ok" ? "ok" : "failed")), [...Array(12).fill("failed"), ...Array(13).fill("ok")]);
-    const live = listeners?.live;
-    assert.ok(live !== undefined && live <= 1, `${live} listeners still on the signal (at most the open watch's own)`);
+    const live = counts.reduce((sum, c) => sum + c.live, 0);
+    assert.equal(counts.length, 25);
+    assert.ok(live <= 1, `${live} listeners still on the signals (at most the open watch's own)`);
     stop();
+  });
+
+  it("check() drops a stream that delivers nothing within a retry period, and resumes where it left off", async () => {
+    const t = setup();
+    const first = t.write("a");
+    const remove = t.lock.inject({ ops: ["watch"], silent: true, times: 1 });
+    const watching = t.start({ uid: first.uid, resourceVersion: first.resourceVersion });
+    await t.clock.advance(0);
+    t.write("b"); // never delivered: the stream is silent
+    await t.clock.advance(5_000);
+    assert.deepEqual(t.seen, []);
+    remove();
+    watching.check();
+    watching.check(); // asked again meanwhile: still one check
+    await t.clock.advance(999);
+    assert.deepEqual(t.watches(), ["ok"], "not before the retry period");
+    await t.clock.advance(1);
+    watching();
+    assert.deepEqual(t.seen, ["b"], "the change it missed, from where it left off");
+    assert.deepEqual(t.health, [true, false, true]);
+    assert.deepEqual(t.failures, [], "a restart is not a failure");
+    assert.deepEqual(t.watches(), ["ok", "ok"]);
+  });
+
+  it("check() leaves a stream alone that delivers anything within a retry period", async () => {
+    const t = setup();
+    const first = t.write("a");
+    const watching = t.start({ uid: first.uid, resourceVersion: first.resourceVersion });
+    await t.clock.advance(0);
+    watching.check(); // a read saw "b" a moment before the watch does
+    await t.clock.advance(10);
+    t.write("b");
+    await t.clock.advance(5_000);
+    watching();
+    assert.deepEqual(t.watches(), ["ok"]);
+    assert.deepEqual(t.health, [true]);
   });
 
   it("counts streams that end at once without events as failures (a proxy cutting them)", async () => {

@@ -19,6 +19,7 @@ export const settingsOf = (overrides: Partial<Settings> = {}): Settings => ({
   retryPeriod: 2_000,
   requestTimeout: 2_500,
   releaseOnCancel: false,
+  rejoin: false,
   watch: false,
   ...overrides,
 });
