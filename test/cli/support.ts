@@ -89,9 +89,15 @@ export interface Tenure {
 const running = new Set<ChildProcess>();
 
 /** Starts `tenure ARGS...`; every process still running at the end of the test file is killed. */
-export const tenure = (args: readonly string[], env: Readonly<Record<string, string>> = {}, prefix: readonly string[] = []): Tenure => {
-  const [file, ...rest] = [...prefix, ...TENURE] as [string, ...string[]];
-  const child = spawn(file, [...rest, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+export const tenure = (
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  prefix: readonly string[] = [],
+  /** Another way to start tenure than TENURE (`bun x --bun tenure`), from `cwd`. */
+  launcher: { readonly command: readonly string[]; readonly cwd?: string } = { command: TENURE },
+): Tenure => {
+  const [file, ...rest] = [...prefix, ...launcher.command] as [string, ...string[]];
+  const child = spawn(file, [...rest, ...args], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, cwd: launcher.cwd });
   running.add(child);
   let err = "";
   let out = "";
