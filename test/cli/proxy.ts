@@ -7,6 +7,8 @@ import { createServer, type Server, Socket } from "node:net";
 export interface Proxy {
   readonly port: number;
   cut(): void;
+  /** Lets connections through again. */
+  restore(): void;
   close(): Promise<void>;
 }
 
@@ -34,6 +36,7 @@ export const startProxy = async (target: URL): Promise<Proxy> => {
       open = false;
       for (const socket of sockets) socket.destroy();
     },
+    restore: () => void (open = true),
     close: () => {
       open = false;
       for (const socket of sockets) socket.destroy();

@@ -128,6 +128,34 @@ test("a network cut stops the child before the lease can expire, and only then d
   }
 });
 
+test("--rejoin: after a loss the child is stopped, tenure campaigns again and runs a new child in its next term", async () => {
+  const box = await cliSandbox("cli-rejoin");
+  const record = join(box.dir, "record");
+  const proxy = await startProxy(new URL(await apiServer()));
+  try {
+    const a = tenure([...runArgs(box.kubeconfig(`https://127.0.0.1:${proxy.port}`), "a").slice(0, -2), "--rejoin", "--", RECORD_CHILD], { RECORD: record });
+    const first = await nextStart(record, 0);
+    assert.equal(first.identity, "a");
+    const b = tenure(runArgs(box.kubeconfig(), "b"), { RECORD: record });
+    await b.waitFor(/leader of .* is now a/);
+    proxy.cut();
+    const second = await nextStart(record, 1);
+    assert.equal(second.identity, "b");
+    await a.waitFor(/campaigning again \(--rejoin\)/);
+    proxy.restore();
+    b.process.kill("SIGTERM");
+    assert.equal((await b.exited).code, 0, b.stderr());
+    const third = await nextStart(record, 2);
+    assert.equal(third.identity, "a", "a campaigned again and leads a new term");
+    assert.ok(third.transitions > first.transitions, "a new fencing token for the new term");
+    assert.deepEqual(overlaps(lives(readRecord(record))), [], "two children ran at once");
+    a.process.kill("SIGTERM");
+    assert.equal((await a.exited).code, 0, a.stderr());
+  } finally {
+    await proxy.close();
+  }
+});
+
 test("SIGKILL of tenure as PID 1 of its PID namespace (a container's entrypoint): the kernel ends the child", async (t) => {
   const probe = spawnSync("unshare", ["--pid", "--fork", "true"]);
   if (probe.status !== 0) return t.skip(`unshare --pid is not permitted here (${String(probe.stderr).trim() || probe.error?.message}); needs root or user namespaces`);
