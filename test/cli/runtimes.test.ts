@@ -131,6 +131,14 @@ describe("the tenure command as users get it", () => {
       console.log(`${name}: a leading tenure run uses ${(procStatus(tenurePid, "VmRSS") / 1024).toFixed(1)} MB RSS`);
       process.kill(tenurePid, "SIGKILL");
       assert.ok(await eventually(() => gone(child.pid), 2_000), `${name}: the child of a SIGKILLed tenure still runs 2 s later`);
+
+      // SIGTERM: forwarded to the child, which stops; tenure releases the Lease and exits.
+      const termed = run("termed", {});
+      const next = Number((await termed.waitFor(/started .* \(pid (\d+)\)/))[1]);
+      const termedPid = procStatus(next, "PPid");
+      process.kill(termedPid, "SIGTERM");
+      assert.ok(await eventually(() => gone(next) && gone(termedPid), 10_000), `${name}: SIGTERM did not end the child and tenure:\n${termed.stderr()}`);
+      assert.equal((await leaseSpec(box.namespace, "job"))?.holderIdentity ?? "", "", `${name}: not released after SIGTERM`);
     });
   }
 });
