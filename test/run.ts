@@ -27,6 +27,7 @@ const STAGES: readonly Stage[] = [
   { name: "node24", about: "unit suite, in-cluster election, examples/node on Node 24 (npm)", cluster: true, command: matrix("node24") },
   { name: "deno", about: "unit suite, in-cluster election (npm and JSR entries), examples/deno, the mixed client-go fleet on Deno (npm)", cluster: true, command: matrix("deno") },
   { name: "bun", about: "unit suite, in-cluster election, examples/bun, the mixed client-go fleet on Bun (npm)", cluster: true, command: matrix("bun") },
+  { name: "cli", about: "the tenure command: run (child supervision, SIGKILL safety, network cut), serve/--http, metrics (promtool), status", cluster: true, command: [node, "--test", ".build/test/cli"] },
   { name: "interop", about: "tenure and client-go's own elector on the same locks", cluster: true, command: [node, "--test", ".build/test/interop"] },
   { name: "edge", about: "the packed package's default condition electing from workerd (Durable Objects) and edge-runtime, with Node, on one Lease", cluster: true, command: [node, "--test", ".build/test/edge"] },
   // Its own cluster (it kills and restarts kube-apiserver and etcd), so `cluster: false` here.

@@ -68,7 +68,7 @@ describe("the npm package", () => {
   after(() => rm(work, { recursive: true, force: true }));
 
   it("contains the built code, its declarations, the README, the license and package.json: nothing else", async () => {
-    const extra = files.filter((f) => !/^(README\.md|LICENSE|package\.json|dist\/(src|adapters)\/.+\.(js|d\.ts))$/.test(f));
+    const extra = files.filter((f) => !/^(README\.md|LICENSE|package\.json|dist\/(src|adapters|cli)\/.+\.(js|d\.ts))$/.test(f));
     assert.deepEqual(extra, []);
     for (const needed of ["README.md", "LICENSE", "package.json"]) assert.ok(files.includes(needed), `${needed} is missing`);
     const js = files.filter((f) => f.endsWith(".js"));

@@ -1,0 +1,52 @@
+/**
+ * One term's elector, from the flags. A fresh elector per campaign: electors are one-shot, as in
+ * client-go, so `--rejoin` and `serve` create a new one after each loss (a `rejoin` option of the
+ * elector, once it exists, would replace that loop).
+ *
+ * @module
+ */
+import { type Cluster, leaseLock } from "../adapters/kubernetes/index.ts";
+import { ConfigError, createElector, type Elector, type ElectorOptions, LeadershipLostError, type Lock } from "../src/index.ts";
+import { asFlags, type ElectionFlags, UsageError } from "./options.ts";
+
+export const lockOf = (kube: Cluster, flags: ElectionFlags): Lock =>
+  leaseLock(kube, { ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }), name: flags.lease });
+
+export type Callbacks = Pick<ElectorOptions, "onStartedLeading" | "onStoppedLeading">;
+
+export const elect = (lock: Lock, flags: ElectionFlags, log: (text: string) => void, callbacks: Callbacks): Elector => {
+  try {
+    return createElector({
+      lock,
+      identity: flags.identity,
+      name: flags.lease,
+      leaseDuration: flags.leaseDuration,
+      renewDeadline: flags.renewDeadline,
+      retryPeriod: flags.retryPeriod,
+      // Always: a successor should not wait out the lease after a clean stop.
+      releaseOnCancel: true,
+      onNewLeader: (leader) => log(leader === "" ? `lease ${lock.description} is free` : `leader of ${lock.description} is now ${leader}`),
+      onError: (error) => log(`warning: ${error.reason}: ${error.message}`),
+      ...callbacks,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.issues.map(asFlags).join("; "));
+    throw error;
+  }
+};
+
+/** Why the leader's signal aborted, in words. */
+export const lossText = (reason: unknown): string => {
+  if (!(reason instanceof LeadershipLostError)) return "stopped";
+  const loss = reason.loss;
+  switch (loss.kind) {
+    case "holder":
+      return `${loss.holder} now holds the lease`;
+    case "renewDeadline":
+      return "no renew succeeded within --renew-deadline";
+    case "failed":
+      return "a renew failed";
+    case "stopped":
+      return "stopped";
+  }
+};
