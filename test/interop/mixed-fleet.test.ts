@@ -80,8 +80,10 @@ it(`2 tenure + 2 client-go v0.37 on one Lease${on}: ${ROUNDS} handovers in every
         // Each follower has read the other side's record and names its holder.
         await Promise.all(followers.map((f) => fleet.sees(f, leader.identity)));
 
-        // Renewals (by either side) keep acquireTime and transitions and move renewTime.
-        await sleep(Math.max(0, acquiredAt + 1.5 * TIMINGS.retryPeriod - performance.now()));
+        // Renewals (by either side) keep acquireTime and transitions and move renewTime. tenure
+        // renews in the next wall-clock second at the earliest (client-go's followers see no
+        // renew within one second), so wait for a second boundary as well as a retryPeriod.
+        await sleep(Math.max(0, acquiredAt + 1_000 + 1.5 * TIMINGS.retryPeriod - performance.now()));
         const before = await lease();
         assert.equal(before.holderIdentity, leader.identity, `${what}: holder before`);
         assert.equal(before.acquireTime, acquired.acquireTime, `${what}: ${leader.impl} kept acquireTime on renew`);
