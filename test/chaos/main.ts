@@ -363,25 +363,6 @@ const FAULTS: readonly FaultSpec[] = [
   },
 ];
 
-/**
- * Bound checks that fail because of a tenure bug still open, by fault name: the run reports them
- * as known failures, and fails only if the recovery took longer than the bug explains.
- */
-const KNOWN_BOUND_FAILURES: Readonly<Record<string, { within: number; why: string }>> = {
-  "followers' watch silent, then leader SIGKILL": {
-    // Up to two leaseDurations (a poll at the expiry of a record the watch never updated, which
-    // finds a newer one and waits a whole leaseDuration again) plus the jitter and a second.
-    within: 2 * LEASE_MS + 2.2 * TIMINGS.retryPeriod + 1_000,
-    why:
-      "tenure bug: a follower whose watch stream stays open but delivers nothing keeps `watching` true, so " +
-      "candidateWake (src/protocol/campaign.ts) waits for the exact expiry of the last record it saw instead of " +
-      "polling every retryPeriod; the read at that expiry finds a newer record (renewals the watch never delivered) " +
-      "and it waits a whole leaseDuration again: take-over up to 2 x leaseDuration after the crash. Fix: when a read " +
-      "returns a record the watch did not deliver, mark the watch dead (WatchHealth false) and restart it, as " +
-      "DESIGN.md's liveness rules say, so the follower polls with jitter until events flow again.",
-  },
-};
-
 // -------------------------------------------------------------------------------------
 // the run
 // -------------------------------------------------------------------------------------
@@ -492,15 +473,11 @@ function report(until: number): void {
   // On the mixed Lease, a violation is tenure's when the stale holder (or the one acting backwards) is a tenure process.
   for (const o of verdict.overlaps) (o.group === "tenure" || o.a.includes("tenure-") ? tenureFailures : notes).push(`[overlap] ${o.message}`);
   for (const b of verdict.backwards) (/^(tenure|mixed): \S*tenure-/.test(b) ? tenureFailures : notes).push(`[transitions] ${b}`);
-  const known: string[] = [];
   for (const r of verdict.results) {
     if (r.fault.name === "latency ramp" || r.boundHeld) continue;
     const message = `[bound] ${r.fault.name}: ${r.group} ${r.recovered === undefined ? "had no leader acting after the heal" : `acted ${(r.recovered / 1000).toFixed(2)} s after the heal`} (bound ${(BOUND / 1000).toFixed(1)} s)`;
-    const bug = r.group === "tenure" && r.recovered !== undefined ? KNOWN_BOUND_FAILURES[r.fault.name] : undefined;
-    if (bug !== undefined && r.recovered !== undefined && r.recovered <= bug.within) known.push(`${message}\n      ${bug.why}`);
-    else (r.group === "tenure" ? tenureFailures : notes).push(message);
+    (r.group === "tenure" ? tenureFailures : notes).push(message);
   }
-  if (known.length > 0) console.log(`\nKNOWN FAILURES (tenure bugs, not yet fixed; the run does not fail on them):\n${known.map((n) => `  ${n}`).join("\n")}`);
   for (const m of members) {
     for (const e of m.fleet.clockErrors) tenureFailures.push(`[clock] ${e}`);
     // fleet.ts's own checker: only what it says about exits nobody asked for.
