@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { startProxy } from "./proxy.ts";
+import { tcpProxy } from "../e2e/tcp-proxy.ts";
 import {
   cliSandbox,
   eventually,
@@ -96,9 +96,9 @@ test("a child that exits ends the term: the lease is released and tenure exits w
 test("a network cut stops the child before the lease can expire, and only then does another start", async () => {
   const box = await cliSandbox("cli-cut");
   const record = join(box.dir, "record");
-  const proxy = await startProxy(new URL(await apiServer()));
+  const proxy = await tcpProxy(await apiServer());
   try {
-    const cutOff = tenure(runArgs(box.kubeconfig(`https://127.0.0.1:${proxy.port}`), "cut"), { RECORD: record });
+    const cutOff = tenure(runArgs(box.kubeconfig(proxy.url), "cut"), { RECORD: record });
     const started = await nextStart(record, 0);
     assert.equal(started.identity, "cut");
     const other = tenure(runArgs(box.kubeconfig(), "other"), { RECORD: record });
@@ -131,9 +131,9 @@ test("a network cut stops the child before the lease can expire, and only then d
 test("--rejoin: after a loss the child is stopped, tenure campaigns again and runs a new child in its next term", async () => {
   const box = await cliSandbox("cli-rejoin");
   const record = join(box.dir, "record");
-  const proxy = await startProxy(new URL(await apiServer()));
+  const proxy = await tcpProxy(await apiServer());
   try {
-    const a = tenure([...runArgs(box.kubeconfig(`https://127.0.0.1:${proxy.port}`), "a").slice(0, -2), "--rejoin", "--", RECORD_CHILD], { RECORD: record });
+    const a = tenure([...runArgs(box.kubeconfig(proxy.url), "a").slice(0, -2), "--rejoin", "--", RECORD_CHILD], { RECORD: record });
     const first = await nextStart(record, 0);
     assert.equal(first.identity, "a");
     const b = tenure(runArgs(box.kubeconfig(), "b"), { RECORD: record });
@@ -142,7 +142,7 @@ test("--rejoin: after a loss the child is stopped, tenure campaigns again and ru
     const second = await nextStart(record, 1);
     assert.equal(second.identity, "b");
     await a.waitFor(/campaigning again \(--rejoin\)/);
-    proxy.restore();
+    proxy.heal();
     b.process.kill("SIGTERM");
     assert.equal((await b.exited).code, 0, b.stderr());
     const third = await nextStart(record, 2);
