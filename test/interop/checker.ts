@@ -216,13 +216,15 @@ export const recoveryBound = (timings: Timings, followers: "watching" | "polling
 
 /**
  * The soonest another candidate may lead after a leader's crash. The crashed leader's last renew
- * was at most retryPeriod before the kill (plus latency), and a follower may take over only
- * leaseDuration after it saw that renew. A follower that compares records at second precision
- * (client-go compares metav1.Time, and legacy annotation records hold whole seconds) may have last
- * seen a change up to a second before that renew. 100 ms for timestamps and scheduling.
+ * was at most one renew interval before the kill (plus latency): retryPeriod for client-go, and for
+ * tenure, which renews once a wall-clock second at most (client-go's followers see no more), the
+ * longer of retryPeriod and a second. A follower may take over only leaseDuration after it saw that
+ * renew. A follower that compares records at second precision (client-go compares metav1.Time, and
+ * legacy annotation records hold whole seconds) may have last seen a change up to a second before
+ * that renew. 100 ms for timestamps and scheduling.
  */
 export const earliestTakeover = (timings: Timings, precision: "micro" | "second"): number =>
-  timings.leaseDuration - timings.retryPeriod - (precision === "second" ? 1_000 : 0) - 100;
+  timings.leaseDuration - Math.max(timings.retryPeriod, 1_000) - (precision === "second" ? 1_000 : 0) - 100;
 
 /**
  * How soon after a release (the old leader's `stopped`) another candidate must lead: a watching
