@@ -54,6 +54,10 @@ export interface Attempt {
   readonly stage: "fast" | "get" | "create" | "update";
   /** Monotonic time its first write was sent, once it has written. */
   readonly wrote?: number | undefined;
+  /** The record its write carries, once it writes. */
+  readonly writing?: LeaderElectionRecord | undefined;
+  /** The watch showed that record: what it shows next was written after ours. */
+  readonly echoed?: boolean | undefined;
 }
 
 export type Failure =

@@ -22,9 +22,11 @@ const progress = (settings: Settings, state: State, next: Progress, now: Now): S
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
   switch (next._tag) {
     case "send": {
-      // When the attempt first wrote (a GET writes nothing): see `won`.
-      const wrote = phase.attempt?.wrote ?? (next.request.op === "get" ? undefined : now.mono);
-      return sendRequest(settings, { ...state, phase: { ...phase, attempt: { ...next.attempt, wrote } } }, next.request, now);
+      // When the attempt first wrote (a GET writes nothing), and what: see `won`.
+      const request = next.request;
+      const wrote = phase.attempt?.wrote ?? (request.op === "get" ? undefined : now.mono);
+      const writing = request.op === "get" ? phase.attempt?.writing : request.record;
+      return sendRequest(settings, { ...state, phase: { ...phase, attempt: { ...next.attempt, wrote, writing } } }, request, now);
     }
     case "won":
       return won(settings, state, next, now);
@@ -38,8 +40,14 @@ const jitter = (settings: Settings, now: Now): number => settings.retryPeriod * 
 
 const won = (settings: Settings, state: State, progress: Extract<Progress, { _tag: "won" }>, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
-  const { started, wrote } = phase.attempt as Attempt;
+  const { started, wrote, echoed } = phase.attempt as Attempt;
   const record = progress.written.record;
+  // The watch brought our write and then someone else's before our answer (client-go's MultiLock
+  // overwrites a Lease just taken): a race lost after all, not a term.
+  const after = state.watched;
+  if (phase.tag === "candidate" && echoed && after !== undefined && !sameRecord(after, record)) {
+    return lostAttempt(settings, { ...state, observed: { record: after, at: now.mono }, version: undefined }, { kind: "lost" }, now);
+  }
   const base: State = {
     ...state,
     lastWrite: now.mono,
@@ -126,7 +134,12 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
   const mine = observed !== undefined && ours(settings, own(state), observed.record);
   const free = observed === undefined || observed.record.holderIdentity === "" || mine;
   if (phase.tag === "candidate") {
-    if (phase.attempt !== undefined) return [free ? { ...state, freedDuringAttempt: true } : state, []];
+    const a = phase.attempt;
+    if (a !== undefined) {
+      // Our write's echo marks where it stands among the events (see `won`).
+      const echoed = a.echoed || (a.writing !== undefined && observed !== undefined && sameRecord(observed.record, a.writing));
+      return [{ ...state, freedDuringAttempt: state.freedDuringAttempt || free, phase: { ...phase, attempt: { ...a, echoed } } }, []];
+    }
     if (observed === undefined) return attempt({ ...state, version: undefined }, settings, now);
     const updated = { ...state, ...see(state, observed, now.mono) };
     const [reported, commands] = report(updated);
