@@ -14,8 +14,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { gzipSync } from "node:zlib";
-import { build, type Metafile } from "esbuild";
+import { bundleNeutral } from "./support/neutral-bundle.ts";
 
 const KiB = 1024;
 /**
@@ -72,30 +71,14 @@ const owner = (input: string): string => {
 };
 
 const measure = async (code: string): Promise<Measured> => {
-  const result = await build({
-    stdin: { contents: code, resolveDir: root, sourcefile: "program.js", loader: "js" },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    // fp-ts and io-ts have no exports map: let their package.json fields count, as bundlers do.
-    mainFields: ["module", "main"],
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-  });
-  const output = result.outputFiles[0]!.contents;
-  const meta: Metafile = result.metafile;
-  const inputs = Object.values(meta.outputs)[0]!.inputs;
+  const bundle = await bundleNeutral({ contents: code, resolveDir: root, sourcefile: "program.js" });
   const byOwner = new Map<string, number>();
-  for (const [input, { bytesInOutput }] of Object.entries(inputs)) byOwner.set(owner(input), (byOwner.get(owner(input)) ?? 0) + bytesInOutput);
-  const nodeOnly = Object.keys(meta.inputs).filter((i) => /(^|\/)node_modules\/undici\/|^node:/.test(i));
+  for (const [input, bytes] of bundle.contributions) byOwner.set(owner(input), (byOwner.get(owner(input)) ?? 0) + bytes);
   return {
-    minified: output.length,
-    gzipped: gzipSync(output, { level: 9 }).length,
+    minified: bundle.minified,
+    gzipped: bundle.gzipped,
     contributors: [...byOwner].sort((a, b) => b[1] - a[1]),
-    nodeOnly,
+    nodeOnly: bundle.nodeOnly,
   };
 };
 

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
+import { bundleNeutral } from "./neutral-bundle.ts";
 import { repoRoot } from "./process.ts";
 
 export interface BundleSize {
@@ -57,31 +57,12 @@ export const bundleSize = async (): Promise<BundleSize> => {
   const root = repoRoot();
   const pkg = JSON.parse(await readFile(join(root, "package.json"), "utf8")) as { exports: Exports };
   const entries = { core: sourceOf(root, pkg.exports, "."), kubernetes: sourceOf(root, pkg.exports, "./kubernetes") };
-  const esbuild = await import("esbuild");
-  const result = await esbuild.build({
-    stdin: { contents: program(entries.core, entries.kubernetes), resolveDir: root, sourcefile: "minimal-election.ts", loader: "ts" },
-    bundle: true,
-    minify: true,
-    format: "esm",
-    platform: "neutral",
-    target: "es2022",
-    // Only the `default` condition (always on), as a runtime without its own condition resolves.
-    conditions: [],
-    // Packages without an exports map (io-ts) still need a main field on the neutral platform.
-    mainFields: ["module", "main"],
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-  });
-  const code = result.outputFiles[0]?.contents;
-  if (code === undefined) throw new Error("esbuild wrote no output");
+  const bundle = await bundleNeutral({ contents: program(entries.core, entries.kubernetes), resolveDir: root, sourcefile: "minimal-election.ts", loader: "ts" });
   const sizes = new Map<string, number>();
-  for (const output of Object.values(result.metafile.outputs)) {
-    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) sizes.set(bucket(input), (sizes.get(bucket(input)) ?? 0) + bytesInOutput);
-  }
+  for (const [input, bytes] of bundle.contributions) sizes.set(bucket(input), (sizes.get(bucket(input)) ?? 0) + bytes);
   return {
-    minified: code.byteLength,
-    gzipped: gzipSync(code, { level: 9 }).byteLength,
+    minified: bundle.minified,
+    gzipped: bundle.gzipped,
     contributors: [...sizes].sort((a, b) => b[1] - a[1]),
     entries,
   };

@@ -18,8 +18,7 @@ import { execFile } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
-import { build, type Metafile } from "esbuild";
+import { bundleNeutral } from "../../bench/support/neutral-bundle.ts";
 import { ROOT } from "../runtimes/runtimes.ts";
 
 export interface Bundle {
@@ -68,32 +67,16 @@ addEventListener("fetch", (event) => event.respondWith(handle(event.request)));
 `;
 
 const bundle = async (project: string, contents: string, format: "esm" | "iife"): Promise<Bundle> => {
-  const result = await build({
-    stdin: { contents, resolveDir: project, sourcefile: "entry.js", loader: "js" },
-    // The Workers runtime's own modules.
-    external: ["cloudflare:*"],
-    bundle: true,
-    minify: true,
-    format,
-    platform: "neutral",
-    target: "es2022",
-    // fp-ts and io-ts have no exports map: their package.json fields count, as in any bundler.
-    mainFields: ["module", "main"],
-    write: false,
-    metafile: true,
-    logLevel: "silent",
-  });
-  const code = result.outputFiles[0]!.text;
-  const meta: Metafile = result.metafile;
-  const inputs = Object.keys(meta.inputs);
-  const contributions = Object.entries(Object.values(meta.outputs)[0]!.inputs);
+  // The Workers runtime's own modules are external.
+  const built = await bundleNeutral({ contents, resolveDir: project, sourcefile: "entry.js", format, external: ["cloudflare:*"] });
+  const inputs = Object.keys(built.meta.inputs);
   return {
-    code,
-    minified: Buffer.byteLength(code),
-    gzipped: gzipSync(code, { level: 9 }).length,
-    nodeOnly: inputs.filter((i) => /(^|\/)node_modules\/undici\/|^node:/.test(i)),
+    code: built.code,
+    minified: built.minified,
+    gzipped: built.gzipped,
+    nodeOnly: built.nodeOnly,
     tenureFiles: inputs.filter((i) => i.includes("node_modules/tenure/")).map((i) => i.slice(i.indexOf("node_modules/tenure/") + 20)),
-    own: contributions.filter(([input]) => !input.includes("node_modules/")).reduce((sum, [, { bytesInOutput }]) => sum + bytesInOutput, 0),
+    own: built.contributions.filter(([input]) => !input.includes("node_modules/")).reduce((sum, [, bytes]) => sum + bytes, 0),
   };
 };
 
