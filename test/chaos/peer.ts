@@ -13,73 +13,17 @@
  * --release-on-cancel --lock=leases --clock-sync --rejoin --act-every.
  *
  * --clock-sync speaks tenure-peer's probe protocol (`{"event":"clock_probe","seq":n}` out, `n h` in:
- * see tenure-peer.ts, which explains it): Deno's and Bun's process.hrtime counts from their own start,
+ * see peer-output.ts, which both use): Deno's and Bun's process.hrtime counts from their own start,
  * so their times are moved onto the harness's CLOCK_MONOTONIC within a measured error.
  *
  * Runs from .build under Node, and from the sources under Deno (`deno run -A`) and Bun.
  */
-import { createInterface } from "node:readline";
 import { cluster, fileTokenCredentials, leaseLock } from "../../adapters/kubernetes/index.ts";
 import type { Runtime } from "../../adapters/runtime/runtime.ts";
 import { createElector, type Elector } from "../../src/index.ts";
+import { clockInfo, emit, exit, syncClock, write } from "../interop/peer-output.ts";
 
-let pending: Promise<void> = Promise.resolve();
-const write = (stream: NodeJS.WriteStream, text: string): void => {
-  pending = pending.then(() => new Promise<void>((resolve) => void stream.write(text, () => resolve())));
-};
 const say = (text: string): void => write(process.stderr, `chaos-peer: ${text}\n`);
-const exit = async (code: number): Promise<never> => {
-  await pending;
-  process.exit(code);
-};
-
-// ------------------------------------------------------------------ the clock (see tenure-peer.ts)
-let clockName = "Deno" in globalThis || "Bun" in globalThis ? "process" : "monotonic";
-let offset = 0n;
-let clockError: bigint | undefined;
-
-const syncClock = async (identity: string): Promise<string | undefined> => {
-  const answers = new Map<number, (h: bigint) => void>();
-  const input = createInterface({ input: process.stdin });
-  input.on("line", (line) => {
-    const m = /^(\d+) (\d+)$/.exec(line.trim());
-    if (m !== null) answers.get(Number(m[1]))?.(BigInt(m[2] as string));
-  });
-  let low: bigint | undefined;
-  let high: bigint | undefined;
-  try {
-    for (let seq = 0; seq < 32; seq++) {
-      const answer = new Promise<bigint | undefined>((resolve) => {
-        answers.set(seq, resolve);
-        setTimeout(() => resolve(undefined), 5_000);
-      });
-      const t0 = process.hrtime.bigint();
-      write(process.stdout, `{"event":"clock_probe","identity":${JSON.stringify(identity)},"seq":${seq}}\n`);
-      const h = await answer;
-      const t1 = process.hrtime.bigint();
-      if (h === undefined) return `--clock-sync: no answer to probe ${seq} within 5 s`;
-      low = low === undefined || h - t1 > low ? h - t1 : low;
-      high = high === undefined || h - t0 < high ? h - t0 : high;
-      if (low > high) return "--clock-sync: the probes disagree";
-      if (seq >= 2 && high - low <= 200_000n) break;
-    }
-  } finally {
-    input.close();
-    process.stdin.pause();
-  }
-  const [lo, hi] = [low as bigint, high as bigint];
-  if (lo <= 0n && hi >= 0n) clockName = "monotonic";
-  else [clockName, offset, clockError] = ["synced", (lo + hi) / 2n, (hi - lo + 1n) / 2n];
-  return undefined;
-};
-
-const emit = (event: string, identity: string, extra: Readonly<Record<string, string | number | bigint>> = {}): void => {
-  const mono = process.hrtime.bigint() + offset;
-  const fields = [`"event":${JSON.stringify(event)}`, `"identity":${JSON.stringify(identity)}`];
-  for (const [key, value] of Object.entries(extra)) fields.push(`${JSON.stringify(key)}:${typeof value === "bigint" ? value.toString() : JSON.stringify(value)}`);
-  fields.push(`"clock":"${clockName}"`, `"mono_ns":${mono}`, `"wall":${JSON.stringify(new Date().toISOString())}`);
-  write(process.stdout, `{${fields.join(",")}}\n`);
-};
 
 // ------------------------------------------------------------------ flags
 const duration = (text: string): number => {
@@ -169,7 +113,7 @@ const main = async (): Promise<never> => {
       onError: (error) => say(`error ${error.reason}: ${error.message}`),
     });
   elector = elect();
-  emit("ready", identity, { runtime: runtime.name, lock: "leases", ...(clockError === undefined ? {} : { clock_offset_ns: offset, clock_error_ns: clockError }) });
+  emit("ready", identity, { runtime: runtime.name, lock: "leases", ...clockInfo() });
   for (;;) {
     await elector.run(controller.signal);
     if (controller.signal.aborted) return exit(0);
