@@ -9,6 +9,7 @@
 import type { Either } from "fp-ts/lib/Either.js";
 import type { Clock } from "./clock.ts";
 import type { Lock, LockError } from "./lock.ts";
+import { TenureError } from "./errors.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -97,7 +98,7 @@ export const DEFAULTS: {
 } = { leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000, jitterFactor: 1.2 };
 
 /** Invalid options: `issues` lists every problem, in client-go's order first. */
-export class ConfigError extends Error {
+export class ConfigError extends TenureError {
   override readonly name: string = "ConfigError";
   readonly issues: readonly string[];
   constructor(issues: readonly string[]) {

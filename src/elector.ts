@@ -15,6 +15,7 @@ import { checkHealth, type ElectorMetrics, metricsOf } from "./health.ts";
 import { type Lock, LockError, type LockVersion, type Observed, reasonOf } from "./lock.ts";
 import { type Command, type Event, initial, leading, type Loss, nextWake, type State, step } from "./protocol.ts";
 import { keepWatching, type Watching } from "./watcher.ts";
+import { TenureError } from "./errors.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -44,7 +45,7 @@ export interface Elector {
 }
 
 /** The reason a leader's signal is aborted: `loss` says why. */
-export class LeadershipLostError extends Error {
+export class LeadershipLostError extends TenureError {
   override readonly name: string = "LeadershipLostError";
   readonly loss: Loss;
   constructor(lock: string, loss: Loss) {

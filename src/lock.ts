@@ -6,6 +6,7 @@
  * @module
  */
 import type { LeaderElectionRecord } from "./record.ts";
+import { TenureError } from "./errors.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -88,7 +89,7 @@ export interface LockErrorOptions {
 }
 
 /** A failed lock operation. `reason` says which kind; the message says what to do. */
-export class LockError extends Error {
+export class LockError extends TenureError {
   override readonly name: string = "LockError";
   readonly reason: LockErrorReason;
   readonly status: number | undefined;
