@@ -7,7 +7,7 @@
  */
 import type { Settings } from "./config.ts";
 import type { LockErrorReason, LockVersion, Observed } from "./lock.ts";
-import { emptyRecord, formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "./record.ts";
+import { formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "./record.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -94,31 +94,38 @@ export type Progress =
 // records we write
 // -------------------------------------------------------------------------------------
 
-/** A record whose acquireTime and renewTime are both `now`, strategy and preferredHolder dropped. */
-const stamped = (holderIdentity: string, leaseDurationSeconds: number, leaseTransitions: number, now: Now): LeaderElectionRecord => {
-  const time = formatMicroTime(now.wall);
-  return { ...emptyRecord, holderIdentity, leaseDurationSeconds, acquireTime: time, renewTime: time, leaseTransitions };
-};
+/** A record we write: renewTime is `now`; strategy and preferredHolder dropped. Built field by field (see state.ts). */
+const stamped = (holderIdentity: string, leaseDurationSeconds: number, acquireTime: MicroTime | null, renewTime: MicroTime, leaseTransitions: number): LeaderElectionRecord => ({
+  holderIdentity,
+  leaseDurationSeconds,
+  acquireTime,
+  renewTime,
+  leaseTransitions,
+  strategy: "",
+  preferredHolder: "",
+});
 
 /** What we write when we take the lease fresh: acquireTime = renewTime = the attempt's start. */
-const desired = (settings: Settings, now: Now): LeaderElectionRecord => stamped(settings.identity, settings.leaseDuration / 1000, 0, now);
+const desired = (settings: Settings, now: Now): LeaderElectionRecord => {
+  const time = formatMicroTime(now.wall);
+  return stamped(settings.identity, settings.leaseDuration / 1000, time, time, 0);
+};
 
 /** A renew keeps the term's acquireTime and transitions. */
-const renewal = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
-  ...desired(settings, now),
-  acquireTime: previous.acquireTime,
-  leaseTransitions: previous.leaseTransitions,
-});
+const renewal = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
+  stamped(settings.identity, settings.leaseDuration / 1000, previous.acquireTime, formatMicroTime(now.wall), previous.leaseTransitions);
 
 /** A take-over starts a new term: one more transition. */
-const takeover = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
-  ...desired(settings, now),
-  leaseTransitions: previous.leaseTransitions + 1,
-});
+const takeover = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => {
+  const time = formatMicroTime(now.wall);
+  return stamped(settings.identity, settings.leaseDuration / 1000, time, time, previous.leaseTransitions + 1);
+};
 
 /** client-go's release record: nobody holds it, 1 s so even pre-1.14 clients wait only briefly. */
-export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
-  stamped("", 1, previous.leaseTransitions, now);
+export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => {
+  const time = formatMicroTime(now.wall);
+  return stamped("", 1, time, time, previous.leaseTransitions);
+};
 
 // -------------------------------------------------------------------------------------
 // what we know

@@ -13,40 +13,57 @@
  */
 import type { Now } from "./attempt.ts";
 import type { Settings } from "./config.ts";
-import { attempt, attemptResult, campaignWake, seen } from "./protocol/campaign.ts";
+import { attempt, attemptResult, campaignWake, candidate, seen } from "./protocol/campaign.ts";
 import { finish } from "./protocol/common.ts";
 import { afterStepDown, loseLeadership, releaseResult, releaseWake } from "./protocol/release.ts";
-import type { Event, State, Step } from "./protocol/state.ts";
+import { type Event, evolve, type State, type Step } from "./protocol/state.ts";
 
 export * from "./protocol/state.ts";
 
 export const step = (settings: Settings, state: State, event: Event, now: Now): Step => {
+  // A request past its deadline times out before anything else happens.
+  const request = state.request;
+  if (request !== undefined && now.mono >= request.deadline) {
+    const message = `${request.op} timed out after ${Math.round(request.timeout)} ms`;
+    const [timedOut, commands] = withAuthority(settings, state, { _tag: "Result", id: request.id, outcome: { ok: false, reason: "Timeout", message } }, now);
+    const [next, more] = step(settings, timedOut, event, now);
+    return [next, [{ _tag: "TimedOut", id: request.id, op: request.op, timeout: request.timeout }, ...commands, ...more]];
+  }
+  return withAuthority(settings, state, event, now);
+};
+
+/** A leader whose authority lapsed steps down before anything else happens. */
+const withAuthority = (settings: Settings, state: State, event: Event, now: Now): Step => {
   const phase = state.phase;
-  // A leader whose authority lapsed steps down before anything else happens.
   if (phase.tag === "leader" && now.mono >= phase.authorityUntil) {
     const [lost, commands] = loseLeadership(settings, state, { kind: "renewDeadline" }, now);
-    const [next, more] = step(settings, lost, event, now);
+    const [next, more] = react(settings, lost, event, now);
     return [next, [...commands, ...more]];
   }
+  return react(settings, state, event, now);
+};
 
+const react = (settings: Settings, state: State, event: Event, now: Now): Step => {
+  const phase = state.phase;
+  const request = state.request;
   switch (event._tag) {
     case "Start":
-      return phase.tag === "idle" ? attempt({ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false } }, settings, now) : [state, []];
+      return phase.tag === "idle" ? attempt(evolve(state, { phase: candidate(now.mono) }), settings, now) : [state, []];
 
     case "Stop": {
-      const withFailure = { ...state, stopping: true, failure: state.failure ?? event.failure };
-      if (phase.tag === "leader") return loseLeadership(settings, withFailure, { kind: event.failure ? "failed" : "stopped" }, now);
-      if (phase.tag === "idle" || phase.tag === "candidate") return finish(withFailure);
-      return [withFailure, []];
+      const stopping = evolve(state, { stopping: { failure: state.stopping?.failure ?? event.failure } });
+      if (phase.tag === "leader") return loseLeadership(settings, stopping, { kind: event.failure ? "failed" : "stopped" }, now);
+      if (phase.tag === "idle" || phase.tag === "candidate") return finish(stopping);
+      return [stopping, []];
     }
 
-    case "WorkSettled": {
-      const settled = { ...state, working: false };
-      return phase.tag === "steppingDown" ? afterStepDown(settings, settled, now) : [settled, []];
-    }
+    case "WorkSettled":
+      if (phase.tag === "leader") return [evolve(state, { phase: { ...phase, working: false } }), []];
+      if (phase.tag === "steppingDown") return afterStepDown(settings, evolve(state, { phase: { ...phase, working: false } }), now);
+      return [state, []];
 
     case "WatchHealth":
-      return [{ ...state, watching: event.active }, []];
+      return [evolve(state, { watch: { started: state.watch.started, active: event.active, last: state.watch.last } }), []];
 
     case "Seen":
       return seen(settings, state, event.observed, now);
@@ -55,11 +72,11 @@ export const step = (settings: Settings, state: State, event: Event, now: Now): 
       return phase.tag === "candidate" || phase.tag === "leader" ? campaignWake(settings, state, now) : releaseWake(settings, state, now);
 
     case "Result": {
-      if (event.id !== state.inflight) return [state, []];
-      const answered = { ...state, inflight: undefined };
+      if (event.id !== request?.id) return [state, []];
       if ((phase.tag === "candidate" || phase.tag === "leader") && phase.attempt !== undefined) {
-        return attemptResult(settings, answered, event.outcome, now);
+        return attemptResult(settings, state, event.outcome, now);
       }
+      const answered = evolve(state, { request: undefined });
       return phase.tag === "releasing" ? releaseResult(settings, answered, event.outcome, now) : [answered, []];
     }
   }

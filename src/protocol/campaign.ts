@@ -7,26 +7,53 @@
 import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, type Outcome, type Progress, see } from "../attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
 import type { Observed } from "../lock.ts";
-import { formatMicroTime, sameRecord } from "../record.ts";
+import { type LeaderElectionRecord, sameRecord } from "../record.ts";
 import { own, report, sendRequest, startWatch, withCommands } from "./common.ts";
 import { loseLeadership } from "./release.ts";
 import { checkRead } from "./watch-health.ts";
-import type { Phase, State, Step } from "./state.ts";
+import { type Candidate, evolve, type Leader, type State, type Step } from "./state.ts";
+
+type Campaigning = Candidate | Leader;
+
+export const candidate = (wakeAt: number, raced = false): Candidate => ({ tag: "candidate", attempt: undefined, wakeAt, raced, freed: false });
+
+/** The leader phase, built field by field (see state.ts). */
+const leader = (
+  term: Term,
+  second: number | undefined,
+  since: number,
+  authorityUntil: number,
+  attempt: Attempt | undefined,
+  wakeAt: number,
+  echo: LeaderElectionRecord | undefined,
+  working: boolean,
+): Leader => ({ tag: "leader", term, authorityUntil, second, since, attempt, wakeAt, echo, working });
+
+const withAttempt = (phase: Campaigning, attempt: Attempt | undefined, wakeAt = phase.wakeAt): Campaigning =>
+  phase.tag === "leader"
+    ? leader(phase.term, phase.second, phase.since, phase.authorityUntil, attempt, wakeAt, phase.echo, phase.working)
+    : { tag: "candidate", attempt, wakeAt, raced: phase.raced, freed: phase.freed };
 
 /** Begins an acquire or renew attempt in the current (candidate or leader) phase. */
-export const attempt = (state: State, settings: Settings, now: Now): Step =>
-  progress(settings, { ...state, freedDuringAttempt: false }, begin(settings, state, now, own(state)), now);
+export const attempt = (state: State, settings: Settings, now: Now): Step => {
+  const phase = state.phase as Campaigning;
+  // What the watch shows from now on is news to this attempt.
+  const fresh = phase.tag === "candidate" && phase.freed ? evolve(state, { phase: { ...phase, freed: false } }) : state;
+  return progress(settings, fresh, begin(settings, fresh, now, own(fresh)), now);
+};
 
 /** Acts on where an attempt has got to. */
 const progress = (settings: Settings, state: State, next: Progress, now: Now): Step => {
-  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  const phase = state.phase as Campaigning;
   switch (next._tag) {
     case "send": {
       // When the attempt first wrote (a GET writes nothing), and what: see `won`.
       const request = next.request;
-      const wrote = phase.attempt?.wrote ?? (request.op === "get" ? undefined : now.mono);
-      const writing = request.op === "get" ? phase.attempt?.writing : request.record;
-      return sendRequest(settings, { ...state, phase: { ...phase, attempt: { ...next.attempt, wrote, writing } } }, request, now);
+      const previous = phase.attempt;
+      const wrote = previous?.wrote ?? (request.op === "get" ? undefined : now.mono);
+      const writing = request.op === "get" ? previous?.writing : request.record;
+      const attempt: Attempt = { started: next.attempt.started, stage: next.attempt.stage, wrote, writing, echoed: previous?.echoed };
+      return sendRequest(settings, state, withAttempt(phase, attempt), request, now);
     }
     case "won":
       return won(settings, state, next, now);
@@ -39,71 +66,82 @@ const progress = (settings: Settings, state: State, next: Progress, now: Now): S
 const jitter = (settings: Settings, now: Now): number => settings.retryPeriod * (1 + now.random * DEFAULTS.jitterFactor);
 
 const won = (settings: Settings, state: State, progress: Extract<Progress, { _tag: "won" }>, now: Now): Step => {
-  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  const phase = state.phase as Campaigning;
   const { started, wrote, echoed } = phase.attempt as Attempt;
   const record = progress.written.record;
   // The watch brought our write and then someone else's before our answer (client-go's MultiLock
   // overwrites a Lease just taken): a race lost after all, not a term.
-  const after = state.watched;
+  const after = state.watch.last;
   if (phase.tag === "candidate" && echoed && after !== undefined && !sameRecord(after, record)) {
-    return lostAttempt(settings, { ...state, observed: { record: after, at: now.mono }, version: undefined }, { kind: "lost" }, now);
+    return lostAttempt(settings, evolve(state, { observed: { record: after, change: undefined, at: now.mono }, version: undefined }), { kind: "lost" }, now);
   }
-  const base: State = {
-    ...state,
-    lastWrite: now.mono,
-    slowpath: phase.tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath,
-  };
   // client-go compares records to the second, so its followers restart their expiry clock at our
   // first write in a second and not at later ones: authority runs from that first write. It may be
   // this attempt's (a write applied but answered with an error is rewritten unchanged, so nobody
   // saw this record before), which makes a term taken with a read and a write not a round trip
   // short; or an earlier write in this second whose attempt failed (see `lostAttempt`).
-  const second = record.renewTime?.slice(0, 19);
+  // Every write of an attempt carries its start as renewTime.
+  const second = Math.floor(started.wall / 1000);
   const since = phase.tag === "leader" && second === phase.second ? phase.since : wrote as number;
-  const leader = {
-    tag: "leader",
-    authorityUntil: since + settings.renewDeadline,
-    second,
-    since,
-    attempt: undefined,
-    // The next renew waits for this one's answer, retryPeriod from its write (not from its answer,
-    // so one round trip plus retryPeriod fits in renewDeadline, as in client-go's cycle), and the
-    // next second of the wall clock (1 ms past, for drift): renews within one second are invisible.
-    wakeAt: Math.max(now.mono, (wrote as number) + settings.retryPeriod, started.mono + 1001 - started.wall % 1000),
-    echo: state.watched !== undefined && sameRecord(state.watched, record) ? undefined : record,
-  } as const;
+  // The next renew waits for this one's answer, retryPeriod from its write (not from its answer,
+  // so one round trip plus retryPeriod fits in renewDeadline, as in client-go's cycle), and the
+  // next second of the wall clock (1 ms past, for drift): renews within one second are invisible.
+  const wakeAt = Math.max(now.mono, (wrote as number) + settings.retryPeriod, started.mono + 1001 - started.wall % 1000);
+  const echo = state.watch.last !== undefined && sameRecord(state.watch.last, record) ? undefined : record;
+  const slowpath = phase.tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath;
   if (phase.tag === "leader") {
-    return [{ ...base, phase: { ...leader, term: phase.term } }, []];
+    const renewed = leader(phase.term, second, since, since + settings.renewDeadline, undefined, wakeAt, echo, phase.working);
+    return [renewedState(state, renewed, progress.written, now.mono, slowpath), []];
   }
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
-  const [reported, commands] = report({ ...base, phase: { ...leader, term } });
-  const [watched, watch] = startWatch(settings, { ...reported, working: true });
+  const base = evolve(state, { lastWrite: now.mono, slowpath });
+  const [reported, commands] = report(evolve(base, { phase: leader(term, second, since, since + settings.renewDeadline, undefined, wakeAt, echo, true) }));
+  const [watched, watch] = startWatch(settings, reported);
   // A watch that starts from our own write has nothing older to deliver.
-  const caughtUp = watch.length > 0 ? { ...watched, phase: { ...leader, term, echo: undefined } } : watched;
+  const caughtUp = watch.length > 0
+    ? evolve(watched, { phase: leader(term, second, since, since + settings.renewDeadline, undefined, wakeAt, undefined, true) })
+    : watched;
   return [caughtUp, [...commands, ...watch, { _tag: "StartLeading", term }]];
 };
 
+/** A leader's state after a renew: the hot path, one literal. */
+const renewedState = (state: State, phase: Leader, written: Observed, mono: number, slowpath: number): State => ({
+  phase,
+  // Our own successful write (see `wrote` in attempt.ts).
+  observed: { record: written.record, change: written.change, at: mono },
+  version: written.version,
+  request: undefined,
+  nextId: state.nextId,
+  watch: state.watch,
+  reported: state.reported,
+  lastWrite: mono,
+  slowpath,
+  lastTerm: state.lastTerm,
+  stopping: state.stopping,
+});
+
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
-  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  const phase = state.phase as Campaigning;
   if (phase.tag === "leader") {
     if (failure.kind === "held") {
-      return loseLeadership(settings, { ...state, phase: { ...phase, attempt: undefined } }, { kind: "holder", holder: failure.holder }, now);
+      return loseLeadership(settings, evolve(state, { phase: withAttempt(phase, undefined) }), { kind: "holder", holder: failure.holder }, now);
     }
     // Retry on the renew cadence until the authority deadline decides. A write of this attempt
     // may have been applied and seen: a renew later in its second extends nothing from then.
     const { started, wrote } = phase.attempt as Attempt;
-    const second = formatMicroTime(started.wall).slice(0, 19);
-    const seen = wrote === undefined || second === phase.second ? {} : { second, since: wrote };
+    const second = Math.floor(started.wall / 1000);
+    const seen = wrote !== undefined && second !== phase.second;
     const retryAt = Math.max(now.mono, started.mono + settings.retryPeriod);
-    return [{ ...state, phase: { ...phase, ...seen, attempt: undefined, wakeAt: retryAt } }, []];
+    const next = leader(phase.term, seen ? second : phase.second, seen ? wrote : phase.since, phase.authorityUntil, undefined, retryAt, phase.echo, phase.working);
+    return [evolve(state, { phase: next }), []];
   }
   const [reported, commands] = report(state);
   const [watched, watch] = startWatch(settings, reported);
   // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
-  const raced = failure.kind === "lost" && !(phase as Extract<Phase, { tag: "candidate" }>).raced;
-  const again = raced || state.freedDuringAttempt;
+  const raced = failure.kind === "lost" && !phase.raced;
+  const again = raced || phase.freed;
   const wakeAt = again ? now.mono : candidateWake(settings, watched, failure, now);
-  const next: State = { ...watched, phase: { tag: "candidate", attempt: undefined, wakeAt, raced } };
+  const next = evolve(watched, { phase: candidate(wakeAt, raced) });
   return withCommands(again ? attempt(next, settings, now) : [next, []], [...commands, ...watch]);
 };
 
@@ -116,7 +154,7 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
   const poll = now.mono + jitter(settings, now);
   if (failure.kind === "held" && state.observed !== undefined) {
     // Watching, read anyway once it has been quiet for longer than a leader renews: it may be dead.
-    return Math.min(expiry(state.observed), state.watching ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
+    return Math.min(expiry(state.observed), state.watch.active ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
   }
   if (failure.kind === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
   return poll;
@@ -126,9 +164,16 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
  * A watch event. A candidate waits for the new expiry, or tries at once when the lease is free;
  * a leader ignores the echo of its own writes and steps down when another holder shows up.
  */
-export const seen = (settings: Settings, watchedState: State, observed: Observed | undefined, now: Now): Step => {
-  const state = { ...watchedState, watched: observed?.record };
-  const phase = state.phase;
+export const seen = (settings: Settings, before: State, observed: Observed | undefined, now: Now): Step => {
+  const phase = before.phase;
+  const watch = { started: before.watch.started, active: before.watch.active, last: observed?.record };
+  // The leader's hot path: the echo of its own last write, or events older than it (history).
+  if (phase.tag === "leader" && phase.echo !== undefined) {
+    const caughtUp = observed !== undefined && sameRecord(observed.record, phase.echo);
+    const next = caughtUp ? leader(phase.term, phase.second, phase.since, phase.authorityUntil, phase.attempt, phase.wakeAt, undefined, phase.working) : phase;
+    return [evolve(before, { watch, phase: next }), []];
+  }
+  const state = evolve(before, { watch });
   // Free, or left by our own last term: worth an attempt at once. Our identity alone is not enough:
   // another process using it may still act (see `ours`).
   const mine = observed !== undefined && ours(settings, own(state), observed.record);
@@ -138,28 +183,24 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
     if (a !== undefined) {
       // Our write's echo marks where it stands among the events (see `won`).
       const echoed = a.echoed || (a.writing !== undefined && observed !== undefined && sameRecord(observed.record, a.writing));
-      return [{ ...state, freedDuringAttempt: state.freedDuringAttempt || free, phase: { ...phase, attempt: { ...a, echoed } } }, []];
+      const attempt: Attempt = { started: a.started, stage: a.stage, wrote: a.wrote, writing: a.writing, echoed };
+      return [evolve(state, { phase: { tag: "candidate", attempt, wakeAt: phase.wakeAt, raced: phase.raced, freed: phase.freed || free } }), []];
     }
-    if (observed === undefined) return attempt({ ...state, version: undefined }, settings, now);
-    const updated = { ...state, ...see(state, observed, now.mono) };
+    if (observed === undefined) return attempt(evolve(state, { version: undefined }), settings, now);
+    const updated = evolve(state, see(state, observed, now.mono));
     const [reported, commands] = report(updated);
     if (free) return withCommands(attempt(reported, settings, now), commands);
     const wakeAt = candidateWake(settings, reported, { kind: "held", holder: observed.record.holderIdentity }, now);
-    return [{ ...reported, phase: { ...phase, wakeAt } }, commands];
+    return [evolve(reported, { phase: { tag: "candidate", attempt: undefined, wakeAt, raced: phase.raced, freed: phase.freed } }), commands];
   }
   if (phase.tag === "leader") {
-    // Events up to the echo of our own last write are history, older than what we know.
-    if (phase.echo !== undefined) {
-      const caughtUp = observed !== undefined && sameRecord(observed.record, phase.echo);
-      return [caughtUp ? { ...state, phase: { ...phase, echo: undefined } } : state, []];
-    }
     if (observed === undefined) {
       // Deleted under us: re-create it on the next attempt (the stale object cannot be updated).
-      const gone = { ...state, version: undefined };
+      const gone = evolve(state, { version: undefined });
       return phase.attempt === undefined ? attempt(gone, settings, now) : [gone, []];
     }
     if (mine) return [state, []];
-    const updated = { ...state, ...see(state, observed, now.mono) };
+    const updated = evolve(state, see(state, observed, now.mono));
     const [lost, commands] = loseLeadership(settings, updated, { kind: "holder", holder: observed.record.holderIdentity }, now);
     const [reported, more] = report(lost);
     return [reported, [...commands, ...more]];
@@ -167,15 +208,19 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
   return [state, []];
 };
 
-/** The outcome of the attempt's request. */
-export const attemptResult = (settings: Settings, state: State, outcome: Outcome, now: Now): Step => {
-  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
-  const [view, next] = advance(settings, state, phase.attempt as Attempt, outcome, now, own(state));
-  return withCommands(progress(settings, { ...state, ...view }, next, now), checkRead(state, outcome));
+/** The outcome of the attempt's request (still in `state.request`). */
+export const attemptResult = (settings: Settings, asked: State, outcome: Outcome, now: Now): Step => {
+  const phase = asked.phase as Campaigning;
+  const [view, next] = advance(settings, asked, phase.attempt as Attempt, outcome, now, own(asked));
+  // A leader's renew builds its whole state in one literal (`renewedState`).
+  const state = next._tag === "won" && phase.tag === "leader"
+    ? asked
+    : evolve(asked, { request: undefined, observed: view.observed, version: view.version });
+  return withCommands(progress(settings, state, next, now), checkRead(asked, outcome));
 };
 
 /** Time for the next attempt (a renew, a retry, a lease's expiry)? */
 export const campaignWake = (settings: Settings, state: State, now: Now): Step => {
-  const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
+  const phase = state.phase as Campaigning;
   return phase.attempt === undefined && now.mono >= phase.wakeAt ? attempt(state, settings, now) : [state, []];
 };

@@ -1,12 +1,14 @@
 /**
- * The election's state, the events that move it and the commands it asks for. A run goes
- * idle -> candidate -> leader -> steppingDown -> releasing -> stopped, and is one-shot like
- * client-go's: once it stops leading it never campaigns again. With `rejoin`, a term that ends for
- * any reason but stopping goes from steppingDown (or releasing) back to candidate: one-shot per term.
+ * The election's state, the events that move it and the commands it asks for (see protocol.ts
+ * for the run's phases and the reading order).
+ *
+ * Every State has the same fields (none optional) and is built field by field, never by object
+ * spread: a spread of it costs about 0.3 µs on Node 20, a literal 15 ns, and a leader renews on a
+ * hot path. What only one phase needs lives in that phase.
  *
  * @module
  */
-import type { Attempt, Outcome, Request, View } from "../attempt.ts";
+import type { Attempt, Outcome, Request, Sighting } from "../attempt.ts";
 import type { Term } from "../config.ts";
 import type { LockVersion, Observed } from "../lock.ts";
 import type { LeaderElectionRecord } from "../record.ts";
@@ -22,63 +24,85 @@ export type Loss =
   | { readonly kind: "holder"; readonly holder: string }
   | { readonly kind: "failed" };
 
+export interface Candidate {
+  readonly tag: "candidate";
+  readonly attempt: Attempt | undefined;
+  readonly wakeAt: number;
+  /** The last attempt lost a race: the winner is not known yet, so read again at once (once). */
+  readonly raced: boolean;
+  /** A watch event showed the lease free while the attempt was in flight: try again at once. */
+  readonly freed: boolean;
+}
+
+export interface Leader {
+  readonly tag: "leader";
+  readonly term: Term;
+  /** `since` + renewDeadline: after it, others may soon take over. */
+  readonly authorityUntil: number;
+  /** The second of the wall clock (epoch seconds) of the renewTime of our last write that followers may have seen. */
+  readonly second: number | undefined;
+  /** When our first write in `second` was sent: no follower saw that second before. */
+  readonly since: number;
+  readonly attempt: Attempt | undefined;
+  readonly wakeAt: number;
+  /** The last record we wrote, until the watch shows it: watch events before it are history. */
+  readonly echo: LeaderElectionRecord | undefined;
+  /** The term's work (onStartedLeading) has started and not yet settled. */
+  readonly working: boolean;
+}
+
 export type Phase =
   | { readonly tag: "idle" }
-  | {
-    readonly tag: "candidate";
-    readonly attempt: Attempt | undefined;
-    readonly wakeAt: number;
-    /** The last attempt lost a race: the winner is not known yet, so read again at once (once). */
-    readonly raced: boolean;
-  }
-  | {
-    readonly tag: "leader";
-    readonly term: Term;
-    /** `since` + renewDeadline: after it, others may soon take over. */
-    readonly authorityUntil: number;
-    /** The renewTime, to the second, of our last write that followers may have seen. */
-    readonly second: string | undefined;
-    /** When our first write in `second` was sent: no follower saw that second before. */
-    readonly since: number;
-    readonly attempt: Attempt | undefined;
-    readonly wakeAt: number;
-    /** The last record we wrote, until the watch shows it: watch events before it are history. */
-    readonly echo: LeaderElectionRecord | undefined;
-  }
+  | Candidate
+  | Leader
   /**
    * The leader's signal is aborted; waiting for its work to settle before releasing, until `until`
    * (renewDeadline later; with rejoin, again and again, unless asked to stop).
    */
-  | { readonly tag: "steppingDown"; readonly loss: Loss; readonly until: number }
+  | { readonly tag: "steppingDown"; readonly loss: Loss; readonly until: number; readonly working: boolean }
   | { readonly tag: "releasing"; readonly until: number; readonly stage: "get" | "update" | "waiting"; readonly retryAt: number }
   | { readonly tag: "stopped" };
 
-export interface State extends View {
+/** The request in flight: answers with another id are stale; at `deadline` it times out. */
+export interface Pending {
+  readonly id: number;
+  readonly op: Request["op"];
+  readonly deadline: number;
+  readonly timeout: number;
+}
+
+/** The watch as the protocol knows it. */
+export interface Watch {
+  /** A Watch command was sent (once per run). */
+  readonly started: boolean;
+  /** Events are flowing, so followers wait for them instead of polling. */
+  readonly active: boolean;
+  /** The record of its last event (a leader's write may be echoed before its answer arrives). */
+  readonly last: LeaderElectionRecord | undefined;
+}
+
+export interface State {
   readonly phase: Phase;
+  /** The last record seen or written. */
+  readonly observed: Sighting | undefined;
+  /** What to write against next: from the last successful get, create or update. */
+  readonly version: LockVersion | undefined;
+  readonly request: Pending | undefined;
+  readonly nextId: number;
+  readonly watch: Watch;
   /** The last identity reported through onNewLeader. */
   readonly reported: string;
-  /** The request in flight, if any: results with another id are stale. */
-  readonly inflight?: number | undefined;
-  readonly nextId: number;
-  /** The watch is delivering events, so followers wait for them instead of polling. */
-  readonly watching?: boolean;
-  readonly watchStarted?: boolean;
-  /** The last record the watch delivered (a leader's write may be echoed before its response arrives). */
-  readonly watched?: LeaderElectionRecord | undefined;
-  /** A watch event arrived while an attempt was in flight and showed the lease free. */
-  readonly freedDuringAttempt?: boolean;
-  /** The leader's work (onStartedLeading) has started and not yet settled. */
-  readonly working?: boolean;
   /** Monotonic time of our last successful write, for health checks. */
-  readonly lastWrite?: number | undefined;
+  readonly lastWrite: number | undefined;
   /** Renewals that needed a read first (client-go's leader_election_slowpath_total). */
   readonly slowpath: number;
-  /** Set when a callback failed: `run` rejects with it. */
-  readonly failure?: { readonly cause: unknown } | undefined;
   /** The last term we led, once it has ended: a record of it is still ours (see `Own`). */
-  readonly lastTerm?: Term | undefined;
-  /** Asked to stop (or a callback failed): the run ends once leadership is handed back, never rejoins. */
-  readonly stopping?: boolean;
+  readonly lastTerm: Term | undefined;
+  /**
+   * Asked to stop (or a callback failed, with its `cause`): the run ends once leadership is handed
+   * back, and never rejoins.
+   */
+  readonly stopping: { readonly failure: { readonly cause: unknown } | undefined } | undefined;
 }
 
 export type Event =
@@ -95,8 +119,11 @@ export type Event =
   | { readonly _tag: "Stop"; readonly failure?: { readonly cause: unknown } };
 
 export type Command =
-  | { readonly _tag: "Send"; readonly id: number; readonly request: Request; readonly timeout: number }
+  | { readonly _tag: "Send"; readonly id: number; readonly request: Request }
+  /** Abort the request in flight; its answer no longer matters. */
   | { readonly _tag: "Cancel"; readonly id: number }
+  /** The request in flight took longer than `timeout` ms: abort it, and tell onError. */
+  | { readonly _tag: "TimedOut"; readonly id: number; readonly op: Request["op"]; readonly timeout: number }
   | { readonly _tag: "Watch"; readonly from: LockVersion }
   /**
    * A read showed a change the watch has not delivered: restart the watch unless it delivers
@@ -112,8 +139,34 @@ export type Command =
 
 export type Step = readonly [State, readonly Command[]];
 
-/** Fields that are undefined or false at first are left out (they are optional). */
-export const initial: State = { phase: { tag: "idle" }, reported: "", nextId: 1, slowpath: 0 };
+export const initial: State = {
+  phase: { tag: "idle" },
+  observed: undefined,
+  version: undefined,
+  request: undefined,
+  nextId: 1,
+  watch: { started: false, active: false, last: undefined },
+  reported: "",
+  lastWrite: undefined,
+  slowpath: 0,
+  lastTerm: undefined,
+  stopping: undefined,
+};
+
+/** `state` with `changes`, built field by field (see the module's note). */
+export const evolve = (state: State, changes: Partial<State>): State => ({
+  phase: changes.phase ?? state.phase,
+  observed: "observed" in changes ? changes.observed : state.observed,
+  version: "version" in changes ? changes.version : state.version,
+  request: "request" in changes ? changes.request : state.request,
+  nextId: changes.nextId ?? state.nextId,
+  watch: changes.watch ?? state.watch,
+  reported: changes.reported ?? state.reported,
+  lastWrite: changes.lastWrite ?? state.lastWrite,
+  slowpath: changes.slowpath ?? state.slowpath,
+  lastTerm: changes.lastTerm ?? state.lastTerm,
+  stopping: changes.stopping ?? state.stopping,
+});
 
 // -------------------------------------------------------------------------------------
 // queries
@@ -122,16 +175,21 @@ export const initial: State = { phase: { tag: "idle" }, reported: "", nextId: 1,
 /** When the driver should deliver the next `Wake`, if at all. */
 export const nextWake = (state: State): number | undefined => {
   const phase = state.phase;
-  // While an attempt is in flight, its result comes first; a leader's authority still runs out.
-  return phase.tag === "candidate"
-    ? phase.attempt ? undefined : phase.wakeAt
-    : phase.tag === "leader"
-    ? Math.min(phase.authorityUntil, phase.attempt ? Infinity : phase.wakeAt)
-    : phase.tag === "steppingDown"
-    ? phase.until
-    : phase.tag === "releasing"
-    ? Math.min(phase.until, phase.stage === "waiting" ? phase.retryAt : Infinity)
-    : undefined;
+  // While an attempt is in flight, its result (or its deadline) comes first; a leader's authority
+  // still runs out, no later than the request's deadline.
+  const deadline = state.request?.deadline;
+  switch (phase.tag) {
+    case "candidate":
+      return phase.attempt ? deadline : phase.wakeAt;
+    case "leader":
+      return phase.attempt ? Math.min(phase.authorityUntil, deadline ?? Infinity) : Math.min(phase.authorityUntil, phase.wakeAt);
+    case "steppingDown":
+      return phase.until;
+    case "releasing":
+      return Math.min(phase.until, phase.stage === "waiting" ? phase.retryAt : deadline ?? Infinity);
+    default:
+      return undefined;
+  }
 };
 
 /** Whether we may act as leader at `mono`: leading, and the last renew is recent enough. */

@@ -15,7 +15,7 @@ const NOW = 5_000_000_000; // monotonic ms; far from zero so "past" stays positi
 const record = (fields: Partial<LeaderElectionRecord>): LeaderElectionRecord => ({ ...emptyRecord, ...fields });
 const candidate = (observed?: Sighting): State => ({
   ...initial,
-  phase: { tag: "candidate", attempt: undefined, wakeAt: 0, raced: false },
+  phase: { tag: "candidate", attempt: undefined, wakeAt: 0, raced: false, freed: false },
   observed,
 });
 
