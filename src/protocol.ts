@@ -16,7 +16,7 @@ import type { Settings } from "./config.ts";
 import { attempt, attemptResult, campaignWake, candidate, seen } from "./protocol/campaign.ts";
 import { finish } from "./protocol/common.ts";
 import { afterStepDown, loseLeadership, releaseResult, releaseWake } from "./protocol/release.ts";
-import { type Event, evolve, type State, type Step } from "./protocol/state.ts";
+import type { Event, State, Step } from "./protocol/state.ts";
 
 export * from "./protocol/state.ts";
 
@@ -48,22 +48,22 @@ const react = (settings: Settings, state: State, event: Event, now: Now): Step =
   const request = state.request;
   switch (event._tag) {
     case "Start":
-      return phase.tag === "idle" ? attempt(evolve(state, { phase: candidate(now.mono) }), settings, now) : [state, []];
+      return phase.tag === "idle" ? attempt({ ...state, phase: candidate(now.mono) }, settings, now) : [state, []];
 
     case "Stop": {
-      const stopping = evolve(state, { stopping: { failure: state.stopping?.failure ?? event.failure } });
+      const stopping = { ...state, stopping: { failure: state.stopping?.failure ?? event.failure } };
       if (phase.tag === "leader") return loseLeadership(settings, stopping, { kind: event.failure ? "failed" : "stopped" }, now);
       if (phase.tag === "idle" || phase.tag === "candidate") return finish(stopping);
       return [stopping, []];
     }
 
     case "WorkSettled":
-      if (phase.tag === "leader") return [evolve(state, { phase: { ...phase, working: false } }), []];
-      if (phase.tag === "steppingDown") return afterStepDown(settings, evolve(state, { phase: { ...phase, working: false } }), now);
+      if (phase.tag === "leader") return [{ ...state, phase: { ...phase, working: false } }, []];
+      if (phase.tag === "steppingDown") return afterStepDown(settings, { ...state, phase: { ...phase, working: false } }, now);
       return [state, []];
 
     case "WatchHealth":
-      return [evolve(state, { watch: { started: state.watch.started, active: event.active, last: state.watch.last } }), []];
+      return [{ ...state, watch: { started: state.watch.started, active: event.active, last: state.watch.last } }, []];
 
     case "Seen":
       return seen(settings, state, event.observed, now);
@@ -76,7 +76,7 @@ const react = (settings: Settings, state: State, event: Event, now: Now): Step =
       if ((phase.tag === "candidate" || phase.tag === "leader") && phase.attempt !== undefined) {
         return attemptResult(settings, state, event.outcome, now);
       }
-      const answered = evolve(state, { request: undefined });
+      const answered = { ...state, request: undefined };
       return phase.tag === "releasing" ? releaseResult(settings, answered, event.outcome, now) : [answered, []];
     }
   }

@@ -57,16 +57,16 @@ export const formatMicroTime = (epochMs: number): MicroTime => {
   const whole = Math.floor(epochMs);
   // A leader formats a time per renew: a Date and toISOString cost about 1 µs on Node 20, so only
   // the date comes from them, once a day; the time of day is arithmetic.
-  const day = Math.floor(whole / 86_400_000);
-  if (day !== formattedDay.day) formattedDay = { day, text: new Date(day * 86_400_000).toISOString().slice(0, 11) };
-  const ms = whole - day * 86_400_000;
-  const millis = ms % 1000;
-  const seconds = (ms - millis) / 1000;
-  const time = `${two(Math.floor(seconds / 3600))}:${two(Math.floor(seconds / 60) % 60)}:${two(seconds % 60)}.${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}`;
-  return `${formattedDay.text}${time}${whole === epochMs ? "000" : microsOf(epochMs, whole)}Z`;
+  const day = Math.floor(whole / 864e5);
+  if (day !== formattedDay.day) formattedDay = { day, text: new Date(day * 864e5).toISOString().slice(0, 11) };
+  const ms = whole - day * 864e5;
+  return `${formattedDay.text}${pad(ms / 36e5, 100)}:${pad(ms / 6e4 % 60, 100)}:${pad(ms / 1e3 % 60, 100)}.${pad(ms % 1e3, 1e3)}${
+    whole === epochMs ? "000" : microsOf(epochMs, whole)
+  }Z`;
 };
 
-const two = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
+/** `n`, truncated, with leading zeros: as many digits as `10^k` has zeros. */
+const pad = (n: number, tenToK: number): string => `${tenToK + Math.floor(n)}`.slice(1);
 
 /**
  * The microseconds within the millisecond, truncated, as three digits. For the non-negative

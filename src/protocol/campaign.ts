@@ -7,38 +7,29 @@
 import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, type Outcome, type Progress, see } from "../attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
 import type { Observed } from "../lock.ts";
-import { type LeaderElectionRecord, sameRecord } from "../record.ts";
+import { sameRecord } from "../record.ts";
 import { own, report, sendRequest, startWatch, withCommands } from "./common.ts";
 import { loseLeadership } from "./release.ts";
 import { checkRead } from "./watch-health.ts";
-import { type Candidate, evolve, type Leader, type State, type Step } from "./state.ts";
+import { type Candidate, draft, draftLeader, type Leader, type State, type Step } from "./state.ts";
 
 type Campaigning = Candidate | Leader;
 
 export const candidate = (wakeAt: number, raced = false): Candidate => ({ tag: "candidate", attempt: undefined, wakeAt, raced, freed: false });
 
-/** The leader phase, built field by field (see state.ts). */
-const leader = (
-  term: Term,
-  second: number | undefined,
-  since: number,
-  authorityUntil: number,
-  attempt: Attempt | undefined,
-  wakeAt: number,
-  echo: LeaderElectionRecord | undefined,
-  working: boolean,
-): Leader => ({ tag: "leader", term, authorityUntil, second, since, attempt, wakeAt, echo, working });
-
-const withAttempt = (phase: Campaigning, attempt: Attempt | undefined, wakeAt = phase.wakeAt): Campaigning =>
-  phase.tag === "leader"
-    ? leader(phase.term, phase.second, phase.since, phase.authorityUntil, attempt, wakeAt, phase.echo, phase.working)
-    : { tag: "candidate", attempt, wakeAt, raced: phase.raced, freed: phase.freed };
+const withAttempt = (phase: Campaigning, attempt: Attempt | undefined, wakeAt = phase.wakeAt): Campaigning => {
+  if (phase.tag === "candidate") return { tag: "candidate", attempt, wakeAt, raced: phase.raced, freed: phase.freed };
+  const next = draftLeader(phase);
+  next.attempt = attempt;
+  next.wakeAt = wakeAt;
+  return next;
+};
 
 /** Begins an acquire or renew attempt in the current (candidate or leader) phase. */
 export const attempt = (state: State, settings: Settings, now: Now): Step => {
   const phase = state.phase as Campaigning;
   // What the watch shows from now on is news to this attempt.
-  const fresh = phase.tag === "candidate" && phase.freed ? evolve(state, { phase: { ...phase, freed: false } }) : state;
+  const fresh = phase.tag === "candidate" && phase.freed ? { ...state, phase: { ...phase, freed: false } } : state;
   return progress(settings, fresh, begin(settings, fresh, now, own(fresh)), now);
 };
 
@@ -73,7 +64,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   // overwrites a Lease just taken): a race lost after all, not a term.
   const after = state.watch.last;
   if (phase.tag === "candidate" && echoed && after !== undefined && !sameRecord(after, record)) {
-    return lostAttempt(settings, evolve(state, { observed: { record: after, change: undefined, at: now.mono }, version: undefined }), { kind: "lost" }, now);
+    return lostAttempt(settings, { ...state, observed: { record: after, change: undefined, at: now.mono }, version: undefined }, { kind: "lost" }, now);
   }
   // client-go compares records to the second, so its followers restart their expiry clock at our
   // first write in a second and not at later ones: authority runs from that first write. It may be
@@ -90,41 +81,40 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   const echo = state.watch.last !== undefined && sameRecord(state.watch.last, record) ? undefined : record;
   const slowpath = phase.tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath;
   if (phase.tag === "leader") {
-    const renewed = leader(phase.term, second, since, since + settings.renewDeadline, undefined, wakeAt, echo, phase.working);
-    return [renewedState(state, renewed, progress.written, now.mono, slowpath), []];
+    // The hot path: no spreads (see state.ts).
+    const renewed = draftLeader(phase);
+    renewed.second = second;
+    renewed.since = since;
+    renewed.authorityUntil = since + settings.renewDeadline;
+    renewed.attempt = undefined;
+    renewed.wakeAt = wakeAt;
+    renewed.echo = echo;
+    const next = draft(state);
+    next.phase = renewed;
+    next.observed = { record: progress.written.record, change: progress.written.change, at: now.mono }; // see `wrote`
+    next.version = progress.written.version;
+    next.request = undefined;
+    next.lastWrite = now.mono;
+    next.slowpath = slowpath;
+    return [next, []];
   }
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
-  const base = evolve(state, { lastWrite: now.mono, slowpath });
-  const [reported, commands] = report(evolve(base, { phase: leader(term, second, since, since + settings.renewDeadline, undefined, wakeAt, echo, true) }));
+  const base = { ...state, lastWrite: now.mono, slowpath };
+  const leading: Leader = { tag: "leader", term, authorityUntil: since + settings.renewDeadline, second, since, attempt: undefined, wakeAt, echo, working: true };
+  const [reported, commands] = report({ ...base, phase: leading });
   const [watched, watch] = startWatch(settings, reported);
   // A watch that starts from our own write has nothing older to deliver.
   const caughtUp = watch.length > 0
-    ? evolve(watched, { phase: leader(term, second, since, since + settings.renewDeadline, undefined, wakeAt, undefined, true) })
+    ? { ...watched, phase: { ...leading, echo: undefined } }
     : watched;
   return [caughtUp, [...commands, ...watch, { _tag: "StartLeading", term }]];
 };
-
-/** A leader's state after a renew: the hot path, one literal. */
-const renewedState = (state: State, phase: Leader, written: Observed, mono: number, slowpath: number): State => ({
-  phase,
-  // Our own successful write (see `wrote` in attempt.ts).
-  observed: { record: written.record, change: written.change, at: mono },
-  version: written.version,
-  request: undefined,
-  nextId: state.nextId,
-  watch: state.watch,
-  reported: state.reported,
-  lastWrite: mono,
-  slowpath,
-  lastTerm: state.lastTerm,
-  stopping: state.stopping,
-});
 
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
   const phase = state.phase as Campaigning;
   if (phase.tag === "leader") {
     if (failure.kind === "held") {
-      return loseLeadership(settings, evolve(state, { phase: withAttempt(phase, undefined) }), { kind: "holder", holder: failure.holder }, now);
+      return loseLeadership(settings, { ...state, phase: withAttempt(phase, undefined) }, { kind: "holder", holder: failure.holder }, now);
     }
     // Retry on the renew cadence until the authority deadline decides. A write of this attempt
     // may have been applied and seen: a renew later in its second extends nothing from then.
@@ -132,8 +122,8 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
     const second = Math.floor(started.wall / 1000);
     const seen = wrote !== undefined && second !== phase.second;
     const retryAt = Math.max(now.mono, started.mono + settings.retryPeriod);
-    const next = leader(phase.term, seen ? second : phase.second, seen ? wrote : phase.since, phase.authorityUntil, undefined, retryAt, phase.echo, phase.working);
-    return [evolve(state, { phase: next }), []];
+    const next: Leader = seen ? { ...phase, second, since: wrote, attempt: undefined, wakeAt: retryAt } : { ...phase, attempt: undefined, wakeAt: retryAt };
+    return [{ ...state, phase: next }, []];
   }
   const [reported, commands] = report(state);
   const [watched, watch] = startWatch(settings, reported);
@@ -141,7 +131,7 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
   const raced = failure.kind === "lost" && !phase.raced;
   const again = raced || phase.freed;
   const wakeAt = again ? now.mono : candidateWake(settings, watched, failure, now);
-  const next = evolve(watched, { phase: candidate(wakeAt, raced) });
+  const next = { ...watched, phase: candidate(wakeAt, raced) };
   return withCommands(again ? attempt(next, settings, now) : [next, []], [...commands, ...watch]);
 };
 
@@ -170,10 +160,17 @@ export const seen = (settings: Settings, before: State, observed: Observed | und
   // The leader's hot path: the echo of its own last write, or events older than it (history).
   if (phase.tag === "leader" && phase.echo !== undefined) {
     const caughtUp = observed !== undefined && sameRecord(observed.record, phase.echo);
-    const next = caughtUp ? leader(phase.term, phase.second, phase.since, phase.authorityUntil, phase.attempt, phase.wakeAt, undefined, phase.working) : phase;
-    return [evolve(before, { watch, phase: next }), []];
+    // The hot path: no spreads (see state.ts).
+    const next = draft(before);
+    next.watch = watch;
+    if (caughtUp) {
+      const leader = draftLeader(phase);
+      leader.echo = undefined;
+      next.phase = leader;
+    }
+    return [next, []];
   }
-  const state = evolve(before, { watch });
+  const state = { ...before, watch };
   // Free, or left by our own last term: worth an attempt at once. Our identity alone is not enough:
   // another process using it may still act (see `ours`).
   const mine = observed !== undefined && ours(settings, own(state), observed.record);
@@ -184,23 +181,23 @@ export const seen = (settings: Settings, before: State, observed: Observed | und
       // Our write's echo marks where it stands among the events (see `won`).
       const echoed = a.echoed || (a.writing !== undefined && observed !== undefined && sameRecord(observed.record, a.writing));
       const attempt: Attempt = { started: a.started, stage: a.stage, wrote: a.wrote, writing: a.writing, echoed };
-      return [evolve(state, { phase: { tag: "candidate", attempt, wakeAt: phase.wakeAt, raced: phase.raced, freed: phase.freed || free } }), []];
+      return [{ ...state, phase: { tag: "candidate", attempt, wakeAt: phase.wakeAt, raced: phase.raced, freed: phase.freed || free } }, []];
     }
-    if (observed === undefined) return attempt(evolve(state, { version: undefined }), settings, now);
-    const updated = evolve(state, see(state, observed, now.mono));
+    if (observed === undefined) return attempt({ ...state, version: undefined }, settings, now);
+    const updated = { ...state, ...see(state, observed, now.mono) };
     const [reported, commands] = report(updated);
     if (free) return withCommands(attempt(reported, settings, now), commands);
     const wakeAt = candidateWake(settings, reported, { kind: "held", holder: observed.record.holderIdentity }, now);
-    return [evolve(reported, { phase: { tag: "candidate", attempt: undefined, wakeAt, raced: phase.raced, freed: phase.freed } }), commands];
+    return [{ ...reported, phase: { tag: "candidate", attempt: undefined, wakeAt, raced: phase.raced, freed: phase.freed } }, commands];
   }
   if (phase.tag === "leader") {
     if (observed === undefined) {
       // Deleted under us: re-create it on the next attempt (the stale object cannot be updated).
-      const gone = evolve(state, { version: undefined });
+      const gone = { ...state, version: undefined };
       return phase.attempt === undefined ? attempt(gone, settings, now) : [gone, []];
     }
     if (mine) return [state, []];
-    const updated = evolve(state, see(state, observed, now.mono));
+    const updated = { ...state, ...see(state, observed, now.mono) };
     const [lost, commands] = loseLeadership(settings, updated, { kind: "holder", holder: observed.record.holderIdentity }, now);
     const [reported, more] = report(lost);
     return [reported, [...commands, ...more]];
@@ -212,10 +209,10 @@ export const seen = (settings: Settings, before: State, observed: Observed | und
 export const attemptResult = (settings: Settings, asked: State, outcome: Outcome, now: Now): Step => {
   const phase = asked.phase as Campaigning;
   const [view, next] = advance(settings, asked, phase.attempt as Attempt, outcome, now, own(asked));
-  // A leader's renew builds its whole state in one literal (`renewedState`).
+  // A leader's renew builds its whole state at once (see `won`).
   const state = next._tag === "won" && phase.tag === "leader"
     ? asked
-    : evolve(asked, { request: undefined, observed: view.observed, version: view.version });
+    : { ...asked, request: undefined, observed: view.observed, version: view.version };
   return withCommands(progress(settings, state, next, now), checkRead(asked, outcome));
 };
 

@@ -6,7 +6,7 @@
  */
 import type { Now, Own, Request } from "../attempt.ts";
 import type { Settings } from "../config.ts";
-import { type Command, evolve, type Phase, type State, type Step } from "./state.ts";
+import { type Command, draft, type Phase, type State, type Step } from "./state.ts";
 
 /** How long a request may take: a leader's no longer than its authority lasts, a release's no longer than its deadline. */
 const timeoutFor = (settings: Settings, phase: Phase, now: Now): number =>
@@ -23,19 +23,10 @@ const timeoutFor = (settings: Settings, phase: Phase, now: Now): number =>
 export const sendRequest = (settings: Settings, state: State, phase: Phase, request: Request, now: Now): Step => {
   const id = state.nextId;
   const timeout = timeoutFor(settings, phase, now);
-  const next: State = {
-    phase,
-    observed: state.observed,
-    version: state.version,
-    request: { id, op: request.op, deadline: now.mono + timeout, timeout },
-    nextId: id + 1,
-    watch: state.watch,
-    reported: state.reported,
-    lastWrite: state.lastWrite,
-    slowpath: state.slowpath,
-    lastTerm: state.lastTerm,
-    stopping: state.stopping,
-  };
+  const next = draft(state);
+  next.phase = phase;
+  next.request = { id, op: request.op, deadline: now.mono + timeout, timeout };
+  next.nextId = id + 1;
   return [next, [{ _tag: "Send", id, request }]];
 };
 
@@ -43,13 +34,13 @@ export const sendRequest = (settings: Settings, state: State, phase: Phase, requ
 export const startWatch = (settings: Settings, state: State): Step =>
   settings.watch && !state.watch.started && state.version !== undefined
     // What the watch starts from is what it has shown us so far.
-    ? [evolve(state, { watch: { started: true, active: state.watch.active, last: state.observed?.record } }), [{ _tag: "Watch", from: state.version }]]
+    ? [{ ...state, watch: { started: true, active: state.watch.active, last: state.observed?.record } }, [{ _tag: "Watch", from: state.version }]]
     : [state, []];
 
 /** Tells onNewLeader when the observed holder differs from the one last reported. */
 export const report = (state: State): Step => {
   const holder = state.observed?.record.holderIdentity ?? "";
-  return holder === state.reported ? [state, []] : [evolve(state, { reported: holder }), [{ _tag: "NewLeader", identity: holder }]];
+  return holder === state.reported ? [state, []] : [{ ...state, reported: holder }, [{ _tag: "NewLeader", identity: holder }]];
 };
 
 /** Which records are ours: of the term we lead, or between terms of the last one we led. */
@@ -67,7 +58,7 @@ export const withCommands = (step: Step, before: readonly Command[]): Step =>
  */
 export const over = (settings: Settings, state: State, now: Now): Step =>
   settings.rejoin && state.stopping === undefined
-    ? [evolve(state, { phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false, freed: false } }), []]
+    ? [{ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false, freed: false } }, []]
     : finish(state);
 
 export const reportThenOver = (settings: Settings, state: State, now: Now): Step => {
@@ -78,7 +69,7 @@ export const reportThenOver = (settings: Settings, state: State, now: Now): Step
 export const finish = (state: State): Step => {
   const cancel: Command[] = state.request === undefined ? [] : [{ _tag: "Cancel", id: state.request.id }];
   return [
-    evolve(state, { request: undefined, phase: { tag: "stopped" } }),
+    { ...state, request: undefined, phase: { tag: "stopped" } },
     [...cancel, { _tag: "Finish", failure: state.stopping?.failure }],
   ];
 };

@@ -7,13 +7,13 @@
 import { type Now, ours, type Outcome, releaseRecord, type Request, see, wrote } from "../attempt.ts";
 import type { Settings } from "../config.ts";
 import { finish, over, own, reportThenOver, sendRequest, withCommands } from "./common.ts";
-import { type Command, evolve, type Loss, type Phase, type State, type Step } from "./state.ts";
+import type { Command, Loss, Phase, State, Step } from "./state.ts";
 
 /** Aborts the leader's signal at once; the release (if any) waits for the work to settle. Leaders only. */
 export const loseLeadership = (settings: Settings, state: State, loss: Loss, now: Now): Step => {
   const cancel: Command[] = state.request === undefined ? [] : [{ _tag: "Cancel", id: state.request.id }];
   const { term, working } = state.phase as Extract<Phase, { tag: "leader" }>;
-  const down = evolve(state, { request: undefined, lastTerm: term, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline, working } });
+  const down: State = { ...state, request: undefined, lastTerm: term, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline, working } };
   const stop: Command = { _tag: "StopLeading", loss };
   return working ? [down, [...cancel, stop]] : withCommands(afterStepDown(settings, down, now), [...cancel, stop]);
 };
@@ -28,12 +28,12 @@ export const afterStepDown = (settings: Settings, state: State, now: Now): Step 
   const phase = state.phase as Extract<Phase, { tag: "steppingDown" }>;
   if (phase.working) {
     return settings.rejoin && state.stopping === undefined
-      ? [evolve(state, { phase: { tag: "steppingDown", loss: phase.loss, until: now.mono + settings.renewDeadline, working: true } }), []]
+      ? [{ ...state, phase: { tag: "steppingDown", loss: phase.loss, until: now.mono + settings.renewDeadline, working: true } }, []]
       : finish(state);
   }
   if (!settings.releaseOnCancel) return over(settings, state, now);
   const releasing: Phase = { tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
-  return releaseGet(settings, evolve(state, { phase: releasing }), now);
+  return releaseGet(settings, { ...state, phase: releasing }, now);
 };
 
 const releasing = (state: State, stage: "get" | "update" | "waiting", retryAt = 0): Phase =>
@@ -51,12 +51,12 @@ export const releaseResult = (settings: Settings, state: State, outcome: Outcome
   if (!outcome.ok) {
     if (outcome.reason === "NotFound") return over(settings, state, now);
     if (outcome.reason === "Conflict") return releaseGet(settings, state, now);
-    return [evolve(state, { phase: releasing(state, "waiting", now.mono + settings.retryPeriod) }), []];
+    return [{ ...state, phase: releasing(state, "waiting", now.mono + settings.retryPeriod) }, []];
   }
   if (phase.stage === "update") {
-    return reportThenOver(settings, evolve(state, wrote(outcome.observed, now.mono)), now);
+    return reportThenOver(settings, { ...state, ...wrote(outcome.observed, now.mono) }, now);
   }
-  const read = evolve(state, see(state, outcome.observed, now.mono));
+  const read = { ...state, ...see(state, outcome.observed, now.mono) };
   const record = outcome.observed.record;
   if (!ours(settings, own(read), record)) return reportThenOver(settings, read, now);
   const request: Request = { op: "update", record: releaseRecord(record, now), version: outcome.observed.version };

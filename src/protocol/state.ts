@@ -2,9 +2,9 @@
  * The election's state, the events that move it and the commands it asks for (see protocol.ts
  * for the run's phases and the reading order).
  *
- * Every State has the same fields (none optional) and is built field by field, never by object
- * spread: a spread of it costs about 0.3 µs on Node 20, a literal 15 ns, and a leader renews on a
- * hot path. What only one phase needs lives in that phase.
+ * Every State has the same fields (none optional). A leader's renew builds its states field by
+ * field, without object spreads: a spread of State costs about 0.3 µs on Node 20, a literal 15 ns.
+ * What only one phase needs lives in that phase.
  *
  * @module
  */
@@ -153,19 +153,35 @@ export const initial: State = {
   stopping: undefined,
 };
 
-/** `state` with `changes`, built field by field (see the module's note). */
-export const evolve = (state: State, changes: Partial<State>): State => ({
-  phase: changes.phase ?? state.phase,
-  observed: "observed" in changes ? changes.observed : state.observed,
-  version: "version" in changes ? changes.version : state.version,
-  request: "request" in changes ? changes.request : state.request,
-  nextId: changes.nextId ?? state.nextId,
-  watch: changes.watch ?? state.watch,
-  reported: changes.reported ?? state.reported,
-  lastWrite: changes.lastWrite ?? state.lastWrite,
-  slowpath: changes.slowpath ?? state.slowpath,
-  lastTerm: changes.lastTerm ?? state.lastTerm,
-  stopping: changes.stopping ?? state.stopping,
+/** A copy to fill in before anyone sees it. */
+export type Draft<T> = { -readonly [K in keyof T]: T[K] };
+
+/** A copy of `state`, as one literal (see the module's note). */
+export const draft = (state: State): Draft<State> => ({
+  phase: state.phase,
+  observed: state.observed,
+  version: state.version,
+  request: state.request,
+  nextId: state.nextId,
+  watch: state.watch,
+  reported: state.reported,
+  lastWrite: state.lastWrite,
+  slowpath: state.slowpath,
+  lastTerm: state.lastTerm,
+  stopping: state.stopping,
+});
+
+/** A copy of a leader's phase, as one literal. */
+export const draftLeader = (phase: Leader): Draft<Leader> => ({
+  tag: "leader",
+  term: phase.term,
+  authorityUntil: phase.authorityUntil,
+  second: phase.second,
+  since: phase.since,
+  attempt: phase.attempt,
+  wakeAt: phase.wakeAt,
+  echo: phase.echo,
+  working: phase.working,
 });
 
 // -------------------------------------------------------------------------------------
