@@ -19,6 +19,8 @@ export interface WatchTarget {
   readonly action: Action;
   /** Decodes an object from an ADDED or MODIFIED event. */
   readonly observe: (object: unknown) => Observed;
+  /** An event line the lock already knows (the echo of its own write), without parsing it. */
+  readonly known?: (line: string) => Observed | undefined;
 }
 
 /** How long the server keeps a watch open; varied so that many followers do not reconnect in step. */
@@ -69,6 +71,11 @@ export const watchObject = async (
     try {
       for await (const line of lines(response, cluster, call)) {
         idle();
+        const known = target.known?.(line);
+        if (known !== undefined) {
+          yield { type: "changed", observed: known };
+          continue;
+        }
         const event = decodeWatchEvent(parseJson(line, call));
         switch (event.type) {
           case "ADDED":
