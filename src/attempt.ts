@@ -45,8 +45,8 @@ export type Request =
   | { readonly op: "update"; readonly record: LeaderElectionRecord; readonly version: LockVersion };
 
 export type Outcome =
-  | { readonly ok: true; readonly observed: Observed }
-  | { readonly ok: false; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
+  | { readonly _tag: "ok"; readonly observed: Observed }
+  | { readonly _tag: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 /** An attempt in flight: when it began (its `now` is written as renewTime) and what it awaits. */
 export interface Attempt {
@@ -62,10 +62,10 @@ export interface Attempt {
 
 export type Failure =
   /** Someone else holds a lease that has not expired by our local clock. */
-  | { readonly kind: "held"; readonly holder: string }
+  | { readonly _tag: "held"; readonly holder: string }
   /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
-  | { readonly kind: "lost" }
-  | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
+  | { readonly _tag: "lost" }
+  | { readonly _tag: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 /**
  * Which records are ours. A record that names our identity is ours only if it carries the
@@ -158,8 +158,8 @@ const send = (started: Now, stage: Attempt["stage"], request: Request): Progress
   attempt: { started, stage },
   request,
 });
-const errorOf = (outcome: Outcome & { ok: false }): Failure =>
-  ({ kind: "error", reason: outcome.reason, message: outcome.message, retryAfter: outcome.retryAfter });
+const errorOf = (outcome: Outcome & { _tag: "error" }): Failure =>
+  ({ _tag: "error", reason: outcome.reason, message: outcome.message, retryAfter: outcome.retryAfter });
 
 // -------------------------------------------------------------------------------------
 // acquire or renew
@@ -192,7 +192,7 @@ export const advance = (
   own: Own,
 ): readonly [View, Progress] => {
   const started = attempt.started;
-  if (outcome.ok && attempt.stage !== "get") {
+  if (outcome._tag === "ok" && attempt.stage !== "get") {
     // A renewal that had to read first is client-go's slow path.
     const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
     return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
@@ -203,7 +203,7 @@ export const advance = (
       return [view, send(started, "get", { op: "get" })];
 
     case "get": {
-      if (!outcome.ok) {
+      if (outcome._tag === "error") {
         if (outcome.reason !== "NotFound") return [view, failed(errorOf(outcome))];
         return afterNotFound(settings, view, started, own);
       }
@@ -212,9 +212,9 @@ export const advance = (
     }
 
     default: {
-      const failure = outcome as Outcome & { ok: false };
+      const failure = outcome as Outcome & { _tag: "error" };
       // The object we wrote against is stale for sure: the next attempt must read first.
-      if (failure.reason === "Conflict" || failure.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ kind: "lost" })];
+      if (failure.reason === "Conflict" || failure.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ _tag: "lost" })];
       return [view, failed(errorOf(failure))];
     }
   }
@@ -236,7 +236,7 @@ const claim = (settings: Settings, own: Own, last: LeaderElectionRecord, now: No
 const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
   const holder = heldBy(settings, own, view, started);
   return holder !== undefined
-    ? failed({ kind: "held", holder })
+    ? failed({ _tag: "held", holder })
     : send(started, "update", { op: "update", record: claim(settings, own, (view.observed as Sighting).record, started), version: view.version });
 };
 
@@ -252,6 +252,6 @@ const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): 
   const record = last === undefined ? desired(settings, started) : claim(settings, own, last, started);
   return [
     { observed: view.observed, version: undefined }, // the object is gone: what we had is stale
-    holder !== undefined ? failed({ kind: "held", holder }) : send(started, "create", { op: "create", record }),
+    holder !== undefined ? failed({ _tag: "held", holder }) : send(started, "create", { op: "create", record }),
   ];
 };

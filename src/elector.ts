@@ -50,7 +50,7 @@ export class LeadershipLostError extends TenureError {
   readonly loss: Loss;
   constructor(lock: string, loss: Loss) {
     // "stopped leading ns/name: renewDeadline"; `loss` has the rest (the new holder, "" after a release).
-    super(`stopped leading ${lock}: ${loss.kind}`);
+    super(`stopped leading ${lock}: ${loss._tag}`);
     this.loss = loss;
   }
 }
@@ -162,7 +162,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
       (observed) => {
         if (inflight !== current) return;
         inflight = undefined;
-        dispatch({ _tag: "Result", id, outcome: { ok: true, observed } });
+        dispatch({ _tag: "Result", id, outcome: { _tag: "ok", observed } });
       },
       (error: unknown) => {
         if (inflight !== current) return;
@@ -257,7 +257,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     check: (tolerance = 0) => checkHealth(settings, name, state, clock.now(), tolerance),
     get term() {
       const phase = state.phase;
-      return phase.tag === "leader" && isLeader() ? phase.term : undefined;
+      return phase._tag === "leader" && isLeader() ? phase.term : undefined;
     },
     metrics: () => metricsOf(name, state, clock.now(), isLeader()),
   };
@@ -308,7 +308,7 @@ const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Observ
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 const failure = (error: unknown): Outcome => ({
-  ok: false,
+  _tag: "error",
   reason: reasonOf(error),
   message: messageOf(error),
   retryAfter: (error as Partial<LockError> | undefined)?.retryAfter,

@@ -18,7 +18,7 @@ export const checkHealth = (
   tolerance: number,
 ): Error | undefined =>
   // A leader has always written: lastWrite is set when it wins.
-  state.phase.tag === "leader" && mono - (state.lastWrite as number) > settings.leaseDuration + tolerance
+  state.phase._tag === "leader" && mono - (state.lastWrite as number) > settings.leaseDuration + tolerance
     ? new Error(`failed election to renew leadership on lease ${name}`)
     : undefined;
 

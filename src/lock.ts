@@ -33,10 +33,10 @@ export interface Observed {
 
 /** One event of a watch on the lock's object. */
 export type LockEvent =
-  | { readonly type: "changed"; readonly observed: Observed }
-  | { readonly type: "deleted"; readonly version: LockVersion }
+  | { readonly _tag: "changed"; readonly observed: Observed }
+  | { readonly _tag: "deleted"; readonly version: LockVersion }
   /** No change, but a later point to resume from (a Kubernetes BOOKMARK). */
-  | { readonly type: "progress"; readonly version: LockVersion };
+  | { readonly _tag: "progress"; readonly version: LockVersion };
 
 export interface Lock {
   /** `namespace/name`, for messages, metrics and health checks. */

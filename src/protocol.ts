@@ -25,7 +25,7 @@ export const step = (settings: Settings, state: State, event: Event, now: Now): 
   const request = state.request;
   if (request !== undefined && now.mono >= request.deadline) {
     const message = `${request.op} timed out after ${Math.round(request.timeout)} ms`;
-    const [timedOut, commands] = withAuthority(settings, state, { _tag: "Result", id: request.id, outcome: { ok: false, reason: "Timeout", message } }, now);
+    const [timedOut, commands] = withAuthority(settings, state, { _tag: "Result", id: request.id, outcome: { _tag: "error", reason: "Timeout", message } }, now);
     const [next, more] = step(settings, timedOut, event, now);
     return [next, [{ _tag: "TimedOut", id: request.id, op: request.op, timeout: request.timeout }, ...commands, ...more]];
   }
@@ -35,8 +35,8 @@ export const step = (settings: Settings, state: State, event: Event, now: Now): 
 /** A leader whose authority lapsed steps down before anything else happens. */
 const withAuthority = (settings: Settings, state: State, event: Event, now: Now): Step => {
   const phase = state.phase;
-  if (phase.tag === "leader" && now.mono >= phase.authorityUntil) {
-    const [lost, commands] = loseLeadership(settings, state, { kind: "renewDeadline" }, now);
+  if (phase._tag === "leader" && now.mono >= phase.authorityUntil) {
+    const [lost, commands] = loseLeadership(settings, state, { _tag: "renewDeadline" }, now);
     const [next, more] = react(settings, lost, event, now);
     return [next, [...commands, ...more]];
   }
@@ -48,18 +48,18 @@ const react = (settings: Settings, state: State, event: Event, now: Now): Step =
   const request = state.request;
   switch (event._tag) {
     case "Start":
-      return phase.tag === "idle" ? attempt({ ...state, phase: candidate(now.mono) }, settings, now) : [state, []];
+      return phase._tag === "idle" ? attempt({ ...state, phase: candidate(now.mono) }, settings, now) : [state, []];
 
     case "Stop": {
       const stopping = { ...state, stopping: { failure: state.stopping?.failure ?? event.failure } };
-      if (phase.tag === "leader") return loseLeadership(settings, stopping, { kind: event.failure ? "failed" : "stopped" }, now);
-      if (phase.tag === "idle" || phase.tag === "candidate") return finish(stopping);
+      if (phase._tag === "leader") return loseLeadership(settings, stopping, { _tag: event.failure ? "failed" : "stopped" }, now);
+      if (phase._tag === "idle" || phase._tag === "candidate") return finish(stopping);
       return [stopping, []];
     }
 
     case "WorkSettled":
-      if (phase.tag === "leader") return [{ ...state, phase: { ...phase, working: false } }, []];
-      if (phase.tag === "steppingDown") return afterStepDown(settings, { ...state, phase: { ...phase, working: false } }, now);
+      if (phase._tag === "leader") return [{ ...state, phase: { ...phase, working: false } }, []];
+      if (phase._tag === "steppingDown") return afterStepDown(settings, { ...state, phase: { ...phase, working: false } }, now);
       return [state, []];
 
     case "WatchHealth":
@@ -69,15 +69,15 @@ const react = (settings: Settings, state: State, event: Event, now: Now): Step =
       return seen(settings, state, event.observed, now);
 
     case "Wake":
-      return phase.tag === "candidate" || phase.tag === "leader" ? campaignWake(settings, state, now) : releaseWake(settings, state, now);
+      return phase._tag === "candidate" || phase._tag === "leader" ? campaignWake(settings, state, now) : releaseWake(settings, state, now);
 
     case "Result": {
       if (event.id !== request?.id) return [state, []];
-      if ((phase.tag === "candidate" || phase.tag === "leader") && phase.attempt !== undefined) {
+      if ((phase._tag === "candidate" || phase._tag === "leader") && phase.attempt !== undefined) {
         return attemptResult(settings, state, event.outcome, now);
       }
       const answered = { ...state, request: undefined };
-      return phase.tag === "releasing" ? releaseResult(settings, answered, event.outcome, now) : [answered, []];
+      return phase._tag === "releasing" ? releaseResult(settings, answered, event.outcome, now) : [answered, []];
     }
   }
 };

@@ -78,12 +78,12 @@ export const keepWatching = (
           trust();
           events++;
           failures = 0;
-          if (event.type === "changed") {
+          if (event._tag === "changed") {
             position = event.observed.version;
             handlers.seen(event.observed);
           } else {
             position = event.version;
-            if (event.type === "deleted") handlers.seen(undefined);
+            if (event._tag === "deleted") handlers.seen(undefined);
           }
         }
         if (own.signal.aborted) continue; // it ended because we stopped (the loop ends) or restarted

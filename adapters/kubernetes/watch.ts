@@ -73,20 +73,20 @@ export const watchObject = async (
         idle();
         const known = target.known?.(line);
         if (known !== undefined) {
-          yield { type: "changed", observed: known };
+          yield { _tag: "changed", observed: known };
           continue;
         }
         const event = decodeWatchEvent(parseJson(line, call));
         switch (event.type) {
           case "ADDED":
           case "MODIFIED":
-            yield { type: "changed", observed: target.observe(event.object) };
+            yield { _tag: "changed", observed: target.observe(event.object) };
             break;
           case "DELETED":
-            yield { type: "deleted", version: event.object };
+            yield { _tag: "deleted", version: event.object };
             break;
           case "BOOKMARK":
-            yield { type: "progress", version: event.object };
+            yield { _tag: "progress", version: event.object };
             break;
           case "ERROR":
             throw errorOfResponse(event.object.code ?? 500, event.object, new Headers(), target.action);

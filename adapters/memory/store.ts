@@ -130,7 +130,7 @@ export class MemoryLeaseStore {
     if (current === undefined) return false;
     this.#leases.delete(key);
     const rv = ++this.#rv;
-    this.#emit({ key, rv, event: { type: "deleted", version: { uid: current.uid, resourceVersion: String(rv) } } });
+    this.#emit({ key, rv, event: { _tag: "deleted", version: { uid: current.uid, resourceVersion: String(rv) } } });
     return true;
   }
 
@@ -202,7 +202,7 @@ export class MemoryLeaseStore {
     const entry: Subscriber = { key, ...subscriber };
     if (resourceVersion === undefined) {
       const current = this.#leases.get(key);
-      if (current !== undefined) entry.push({ type: "changed", observed: observedOf(current) });
+      if (current !== undefined) entry.push({ _tag: "changed", observed: observedOf(current) });
     } else {
       const from = Number(resourceVersion);
       const oldest = this.#changes[this.#oldest]?.rv ?? this.#rv + 1;
@@ -227,7 +227,7 @@ export class MemoryLeaseStore {
     const { namespace, name, uid, labels, annotations, record } = lease;
     const stored: StoredLease = { namespace, name, uid, resourceVersion: String(rv), labels, annotations, record };
     this.#leases.set(key, stored);
-    this.#emit({ key, rv, event: { type: "changed", observed: observedOf(stored) } });
+    this.#emit({ key, rv, event: { _tag: "changed", observed: observedOf(stored) } });
     return stored;
   }
 

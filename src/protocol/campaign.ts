@@ -15,10 +15,10 @@ import { type Candidate, draft, draftLeader, type Leader, type State, type Step 
 
 type Campaigning = Candidate | Leader;
 
-export const candidate = (wakeAt: number, raced = false): Candidate => ({ tag: "candidate", attempt: undefined, wakeAt, raced, freed: false });
+export const candidate = (wakeAt: number, raced = false): Candidate => ({ _tag: "candidate", attempt: undefined, wakeAt, raced, freed: false });
 
 const withAttempt = (phase: Campaigning, attempt: Attempt | undefined, wakeAt = phase.wakeAt): Campaigning => {
-  if (phase.tag === "candidate") return { tag: "candidate", attempt, wakeAt, raced: phase.raced, freed: phase.freed };
+  if (phase._tag === "candidate") return { _tag: "candidate", attempt, wakeAt, raced: phase.raced, freed: phase.freed };
   const next = draftLeader(phase);
   next.attempt = attempt;
   next.wakeAt = wakeAt;
@@ -29,7 +29,7 @@ const withAttempt = (phase: Campaigning, attempt: Attempt | undefined, wakeAt = 
 export const attempt = (state: State, settings: Settings, now: Now): Step => {
   const phase = state.phase as Campaigning;
   // What the watch shows from now on is news to this attempt.
-  const fresh = phase.tag === "candidate" && phase.freed ? { ...state, phase: { ...phase, freed: false } } : state;
+  const fresh = phase._tag === "candidate" && phase.freed ? { ...state, phase: { ...phase, freed: false } } : state;
   return progress(settings, fresh, begin(settings, fresh, now, own(fresh)), now);
 };
 
@@ -63,8 +63,8 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   // The watch brought our write and then someone else's before our answer (client-go's MultiLock
   // overwrites a Lease just taken): a race lost after all, not a term.
   const after = state.watch.last;
-  if (phase.tag === "candidate" && echoed && after !== undefined && !sameRecord(after, record)) {
-    return lostAttempt(settings, { ...state, observed: { record: after, change: undefined, at: now.mono }, version: undefined }, { kind: "lost" }, now);
+  if (phase._tag === "candidate" && echoed && after !== undefined && !sameRecord(after, record)) {
+    return lostAttempt(settings, { ...state, observed: { record: after, change: undefined, at: now.mono }, version: undefined }, { _tag: "lost" }, now);
   }
   // client-go compares records to the second, so its followers restart their expiry clock at our
   // first write in a second and not at later ones: authority runs from that first write. It may be
@@ -73,14 +73,14 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   // short; or an earlier write in this second whose attempt failed (see `lostAttempt`).
   // Every write of an attempt carries its start as renewTime.
   const second = Math.floor(started.wall / 1000);
-  const since = phase.tag === "leader" && second === phase.second ? phase.since : wrote as number;
+  const since = phase._tag === "leader" && second === phase.second ? phase.since : wrote as number;
   // The next renew waits for this one's answer, retryPeriod from its write (not from its answer,
   // so one round trip plus retryPeriod fits in renewDeadline, as in client-go's cycle), and the
   // next second of the wall clock (1 ms past, for drift): renews within one second are invisible.
   const wakeAt = Math.max(now.mono, (wrote as number) + settings.retryPeriod, started.mono + 1001 - started.wall % 1000);
   const echo = state.watch.last !== undefined && sameRecord(state.watch.last, record) ? undefined : record;
-  const slowpath = phase.tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath;
-  if (phase.tag === "leader") {
+  const slowpath = phase._tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath;
+  if (phase._tag === "leader") {
     // The hot path: no spreads (see state.ts).
     const renewed = draftLeader(phase);
     renewed.second = second;
@@ -100,7 +100,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   }
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
   const base = { ...state, lastWrite: now.mono, slowpath };
-  const leading: Leader = { tag: "leader", term, authorityUntil: since + settings.renewDeadline, second, since, attempt: undefined, wakeAt, echo, working: true };
+  const leading: Leader = { _tag: "leader", term, authorityUntil: since + settings.renewDeadline, second, since, attempt: undefined, wakeAt, echo, working: true };
   const [reported, commands] = report({ ...base, phase: leading });
   const [watched, watch] = startWatch(settings, reported);
   // A watch that starts from our own write has nothing older to deliver.
@@ -112,9 +112,9 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
 
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
   const phase = state.phase as Campaigning;
-  if (phase.tag === "leader") {
-    if (failure.kind === "held") {
-      return loseLeadership(settings, { ...state, phase: withAttempt(phase, undefined) }, { kind: "holder", holder: failure.holder }, now);
+  if (phase._tag === "leader") {
+    if (failure._tag === "held") {
+      return loseLeadership(settings, { ...state, phase: withAttempt(phase, undefined) }, { _tag: "holder", holder: failure.holder }, now);
     }
     // Retry on the renew cadence until the authority deadline decides. A write of this attempt
     // may have been applied and seen: a renew later in its second extends nothing from then.
@@ -128,7 +128,7 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
   const [reported, commands] = report(state);
   const [watched, watch] = startWatch(settings, reported);
   // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
-  const raced = failure.kind === "lost" && !phase.raced;
+  const raced = failure._tag === "lost" && !phase.raced;
   const again = raced || phase.freed;
   const wakeAt = again ? now.mono : candidateWake(settings, watched, failure, now);
   const next = { ...watched, phase: candidate(wakeAt, raced) };
@@ -142,11 +142,11 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
  */
 const candidateWake = (settings: Settings, state: State, failure: Failure, now: Now): number => {
   const poll = now.mono + jitter(settings, now);
-  if (failure.kind === "held" && state.observed !== undefined) {
+  if (failure._tag === "held" && state.observed !== undefined) {
     // Watching, read anyway once it has been quiet for longer than a leader renews: it may be dead.
     return Math.min(expiry(state.observed), state.watch.active ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
   }
-  if (failure.kind === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
+  if (failure._tag === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
   return poll;
 };
 
@@ -158,7 +158,7 @@ export const seen = (settings: Settings, before: State, observed: Observed | und
   const phase = before.phase;
   const watch = { started: before.watch.started, active: before.watch.active, last: observed?.record };
   // The leader's hot path: the echo of its own last write, or events older than it (history).
-  if (phase.tag === "leader" && phase.echo !== undefined) {
+  if (phase._tag === "leader" && phase.echo !== undefined) {
     const caughtUp = observed !== undefined && sameRecord(observed.record, phase.echo);
     // The hot path: no spreads (see state.ts).
     const next = draft(before);
@@ -175,22 +175,22 @@ export const seen = (settings: Settings, before: State, observed: Observed | und
   // another process using it may still act (see `ours`).
   const mine = observed !== undefined && ours(settings, own(state), observed.record);
   const free = observed === undefined || observed.record.holderIdentity === "" || mine;
-  if (phase.tag === "candidate") {
+  if (phase._tag === "candidate") {
     const a = phase.attempt;
     if (a !== undefined) {
       // Our write's echo marks where it stands among the events (see `won`).
       const echoed = a.echoed || (a.writing !== undefined && observed !== undefined && sameRecord(observed.record, a.writing));
       const attempt: Attempt = { started: a.started, stage: a.stage, wrote: a.wrote, writing: a.writing, echoed };
-      return [{ ...state, phase: { tag: "candidate", attempt, wakeAt: phase.wakeAt, raced: phase.raced, freed: phase.freed || free } }, []];
+      return [{ ...state, phase: { _tag: "candidate", attempt, wakeAt: phase.wakeAt, raced: phase.raced, freed: phase.freed || free } }, []];
     }
     if (observed === undefined) return attempt({ ...state, version: undefined }, settings, now);
     const updated = { ...state, ...see(state, observed, now.mono) };
     const [reported, commands] = report(updated);
     if (free) return withCommands(attempt(reported, settings, now), commands);
-    const wakeAt = candidateWake(settings, reported, { kind: "held", holder: observed.record.holderIdentity }, now);
-    return [{ ...reported, phase: { tag: "candidate", attempt: undefined, wakeAt, raced: phase.raced, freed: phase.freed } }, commands];
+    const wakeAt = candidateWake(settings, reported, { _tag: "held", holder: observed.record.holderIdentity }, now);
+    return [{ ...reported, phase: { _tag: "candidate", attempt: undefined, wakeAt, raced: phase.raced, freed: phase.freed } }, commands];
   }
-  if (phase.tag === "leader") {
+  if (phase._tag === "leader") {
     if (observed === undefined) {
       // Deleted under us: re-create it on the next attempt (the stale object cannot be updated).
       const gone = { ...state, version: undefined };
@@ -198,7 +198,7 @@ export const seen = (settings: Settings, before: State, observed: Observed | und
     }
     if (mine) return [state, []];
     const updated = { ...state, ...see(state, observed, now.mono) };
-    const [lost, commands] = loseLeadership(settings, updated, { kind: "holder", holder: observed.record.holderIdentity }, now);
+    const [lost, commands] = loseLeadership(settings, updated, { _tag: "holder", holder: observed.record.holderIdentity }, now);
     const [reported, more] = report(lost);
     return [reported, [...commands, ...more]];
   }
@@ -210,7 +210,7 @@ export const attemptResult = (settings: Settings, asked: State, outcome: Outcome
   const phase = asked.phase as Campaigning;
   const [view, next] = advance(settings, asked, phase.attempt as Attempt, outcome, now, own(asked));
   // A leader's renew builds its whole state at once (see `won`).
-  const state = next._tag === "won" && phase.tag === "leader"
+  const state = next._tag === "won" && phase._tag === "leader"
     ? asked
     : { ...asked, request: undefined, observed: view.observed, version: view.version };
   return withCommands(progress(settings, state, next, now), checkRead(asked, outcome));

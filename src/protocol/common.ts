@@ -12,9 +12,9 @@ import { type Command, draft, type Phase, type State, type Step } from "./state.
 const timeoutFor = (settings: Settings, phase: Phase, now: Now): number =>
   Math.max(
     0,
-    phase.tag === "leader"
+    phase._tag === "leader"
       ? Math.min(settings.requestTimeout, phase.authorityUntil - now.mono)
-      : phase.tag === "releasing"
+      : phase._tag === "releasing"
       ? phase.until - now.mono
       : settings.requestTimeout,
   );
@@ -45,7 +45,7 @@ export const report = (state: State): Step => {
 
 /** Which records are ours: of the term we lead, or between terms of the last one we led. */
 export const own = (state: State): Own =>
-  state.phase.tag === "leader"
+  state.phase._tag === "leader"
     ? { acquireTime: state.phase.term.acquireTime, leading: true }
     : { acquireTime: state.lastTerm?.acquireTime, leading: false };
 
@@ -58,7 +58,7 @@ export const withCommands = (step: Step, before: readonly Command[]): Step =>
  */
 export const over = (settings: Settings, state: State, now: Now): Step =>
   settings.rejoin && state.stopping === undefined
-    ? [{ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false, freed: false } }, []]
+    ? [{ ...state, phase: { _tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false, freed: false } }, []]
     : finish(state);
 
 export const reportThenOver = (settings: Settings, state: State, now: Now): Step => {
@@ -69,7 +69,7 @@ export const reportThenOver = (settings: Settings, state: State, now: Now): Step
 export const finish = (state: State): Step => {
   const cancel: Command[] = state.request === undefined ? [] : [{ _tag: "Cancel", id: state.request.id }];
   return [
-    { ...state, request: undefined, phase: { tag: "stopped" } },
+    { ...state, request: undefined, phase: { _tag: "stopped" } },
     [...cancel, { _tag: "Finish", failure: state.stopping?.failure }],
   ];
 };

@@ -12,8 +12,8 @@ import type { Command, Loss, Phase, State, Step } from "./state.ts";
 /** Aborts the leader's signal at once; the release (if any) waits for the work to settle. Leaders only. */
 export const loseLeadership = (settings: Settings, state: State, loss: Loss, now: Now): Step => {
   const cancel: Command[] = state.request === undefined ? [] : [{ _tag: "Cancel", id: state.request.id }];
-  const { term, working } = state.phase as Extract<Phase, { tag: "leader" }>;
-  const down: State = { ...state, request: undefined, lastTerm: term, phase: { tag: "steppingDown", loss, until: now.mono + settings.renewDeadline, working } };
+  const { term, working } = state.phase as Extract<Phase, { _tag: "leader" }>;
+  const down: State = { ...state, request: undefined, lastTerm: term, phase: { _tag: "steppingDown", loss, until: now.mono + settings.renewDeadline, working } };
   const stop: Command = { _tag: "StopLeading", loss };
   return working ? [down, [...cancel, stop]] : withCommands(afterStepDown(settings, down, now), [...cancel, stop]);
 };
@@ -25,19 +25,19 @@ export const loseLeadership = (settings: Settings, state: State, loss: Loss, now
  * again, so that no work of an old term runs beside a new one.
  */
 export const afterStepDown = (settings: Settings, state: State, now: Now): Step => {
-  const phase = state.phase as Extract<Phase, { tag: "steppingDown" }>;
+  const phase = state.phase as Extract<Phase, { _tag: "steppingDown" }>;
   if (phase.working) {
     return settings.rejoin && state.stopping === undefined
-      ? [{ ...state, phase: { tag: "steppingDown", loss: phase.loss, until: now.mono + settings.renewDeadline, working: true } }, []]
+      ? [{ ...state, phase: { _tag: "steppingDown", loss: phase.loss, until: now.mono + settings.renewDeadline, working: true } }, []]
       : finish(state);
   }
   if (!settings.releaseOnCancel) return over(settings, state, now);
-  const releasing: Phase = { tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
+  const releasing: Phase = { _tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
   return releaseGet(settings, { ...state, phase: releasing }, now);
 };
 
 const releasing = (state: State, stage: "get" | "update" | "waiting", retryAt = 0): Phase =>
-  ({ tag: "releasing", until: (state.phase as Extract<Phase, { tag: "releasing" }>).until, stage, retryAt });
+  ({ _tag: "releasing", until: (state.phase as Extract<Phase, { _tag: "releasing" }>).until, stage, retryAt });
 
 const releaseGet = (settings: Settings, state: State, now: Now): Step =>
   sendRequest(settings, state, releasing(state, "get"), { op: "get" }, now);
@@ -47,8 +47,8 @@ const releaseGet = (settings: Settings, state: State, now: Now): Step =>
  * view), read again after a conflict, and retry other failures until the deadline.
  */
 export const releaseResult = (settings: Settings, state: State, outcome: Outcome, now: Now): Step => {
-  const phase = state.phase as Extract<Phase, { tag: "releasing" }>;
-  if (!outcome.ok) {
+  const phase = state.phase as Extract<Phase, { _tag: "releasing" }>;
+  if (outcome._tag === "error") {
     if (outcome.reason === "NotFound") return over(settings, state, now);
     if (outcome.reason === "Conflict") return releaseGet(settings, state, now);
     return [{ ...state, phase: releasing(state, "waiting", now.mono + settings.retryPeriod) }, []];
@@ -66,8 +66,8 @@ export const releaseResult = (settings: Settings, state: State, outcome: Outcome
 /** The wait for the work, or the release's deadline or retry, has come. */
 export const releaseWake = (settings: Settings, state: State, now: Now): Step => {
   const phase = state.phase;
-  if (phase.tag === "steppingDown") return now.mono >= phase.until ? afterStepDown(settings, state, now) : [state, []];
-  if (phase.tag !== "releasing") return [state, []];
+  if (phase._tag === "steppingDown") return now.mono >= phase.until ? afterStepDown(settings, state, now) : [state, []];
+  if (phase._tag !== "releasing") return [state, []];
   if (now.mono >= phase.until) return over(settings, state, now);
   return phase.stage === "waiting" && now.mono >= phase.retryAt ? releaseGet(settings, state, now) : [state, []];
 };

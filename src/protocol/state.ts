@@ -19,13 +19,13 @@ import type { LeaderElectionRecord } from "../record.ts";
 
 /** Why a leader stopped leading. */
 export type Loss =
-  | { readonly kind: "stopped" }
-  | { readonly kind: "renewDeadline" }
-  | { readonly kind: "holder"; readonly holder: string }
-  | { readonly kind: "failed" };
+  | { readonly _tag: "stopped" }
+  | { readonly _tag: "renewDeadline" }
+  | { readonly _tag: "holder"; readonly holder: string }
+  | { readonly _tag: "failed" };
 
 export interface Candidate {
-  readonly tag: "candidate";
+  readonly _tag: "candidate";
   readonly attempt: Attempt | undefined;
   readonly wakeAt: number;
   /** The last attempt lost a race: the winner is not known yet, so read again at once (once). */
@@ -35,7 +35,7 @@ export interface Candidate {
 }
 
 export interface Leader {
-  readonly tag: "leader";
+  readonly _tag: "leader";
   readonly term: Term;
   /** `since` + renewDeadline: after it, others may soon take over. */
   readonly authorityUntil: number;
@@ -52,16 +52,16 @@ export interface Leader {
 }
 
 export type Phase =
-  | { readonly tag: "idle" }
+  | { readonly _tag: "idle" }
   | Candidate
   | Leader
   /**
    * The leader's signal is aborted; waiting for its work to settle before releasing, until `until`
    * (renewDeadline later; with rejoin, again and again, unless asked to stop).
    */
-  | { readonly tag: "steppingDown"; readonly loss: Loss; readonly until: number; readonly working: boolean }
-  | { readonly tag: "releasing"; readonly until: number; readonly stage: "get" | "update" | "waiting"; readonly retryAt: number }
-  | { readonly tag: "stopped" };
+  | { readonly _tag: "steppingDown"; readonly loss: Loss; readonly until: number; readonly working: boolean }
+  | { readonly _tag: "releasing"; readonly until: number; readonly stage: "get" | "update" | "waiting"; readonly retryAt: number }
+  | { readonly _tag: "stopped" };
 
 /** The request in flight: answers with another id are stale; at `deadline` it times out. */
 export interface Pending {
@@ -140,7 +140,7 @@ export type Command =
 export type Step = readonly [State, readonly Command[]];
 
 export const initial: State = {
-  phase: { tag: "idle" },
+  phase: { _tag: "idle" },
   observed: undefined,
   version: undefined,
   request: undefined,
@@ -173,7 +173,7 @@ export const draft = (state: State): Draft<State> => ({
 
 /** A copy of a leader's phase, as one literal. */
 export const draftLeader = (phase: Leader): Draft<Leader> => ({
-  tag: "leader",
+  _tag: "leader",
   term: phase.term,
   authorityUntil: phase.authorityUntil,
   second: phase.second,
@@ -194,7 +194,7 @@ export const nextWake = (state: State): number | undefined => {
   // While an attempt is in flight, its result (or its deadline) comes first; a leader's authority
   // still runs out, no later than the request's deadline.
   const deadline = state.request?.deadline;
-  switch (phase.tag) {
+  switch (phase._tag) {
     case "candidate":
       return phase.attempt ? deadline : phase.wakeAt;
     case "leader":
@@ -210,4 +210,4 @@ export const nextWake = (state: State): number | undefined => {
 
 /** Whether we may act as leader at `mono`: leading, and the last renew is recent enough. */
 export const leading = (state: State, mono: number): boolean =>
-  state.phase.tag === "leader" && mono < state.phase.authorityUntil;
+  state.phase._tag === "leader" && mono < state.phase.authorityUntil;

@@ -67,9 +67,9 @@ const track = <T>(promise: Promise<T>) => {
 };
 
 const show = (event: LockEvent): string =>
-  event.type === "changed"
+  event._tag === "changed"
     ? `changed ${rv(event.observed.version)} ${event.observed.record.holderIdentity}`
-    : `${event.type} ${rv(event.version)}`;
+    : `${event._tag} ${rv(event.version)}`;
 
 /** Reads a watch stream in the background. */
 const collect = (stream: AsyncIterable<LockEvent>) => {
@@ -377,7 +377,7 @@ describe("memory lock: watch", () => {
     store.delete(NS, NAME);
     await settle();
     assert.deepEqual(events.map(show), ["changed 102 a", "deleted 103"]);
-    assert.deepEqual(events[1], { type: "deleted", version: { uid: "uid-1", resourceVersion: "103" } });
+    assert.deepEqual(events[1], { _tag: "deleted", version: { uid: "uid-1", resourceVersion: "103" } });
     store.closeWatches();
     await reading;
   });

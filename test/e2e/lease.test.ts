@@ -263,7 +263,7 @@ describe("what a renew sends and reads", () => {
     const echo = await events.next();
     signal.abort();
     assert.equal(echo.done, false);
-    assert.equal((echo.value as { type: string }).type, "changed");
+    assert.equal((echo.value as { _tag: string })._tag, "changed");
     assert.equal((echo.value as { observed: unknown }).observed, written, "the echo is the object the PUT answered with");
     assert.deepEqual(a.errors, []);
   });
