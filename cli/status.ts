@@ -149,8 +149,8 @@ const watch = async (lock: Lock, from: LockVersion, show: (record: LeaderElectio
       const events = await lock.watch(version, signal);
       for await (const event of events) {
         if (event._tag === "changed") {
-          show(event.observed.record);
-          version = event.observed.version;
+          show(event.snapshot.record);
+          version = event.snapshot.version;
         } else if (event._tag === "deleted") {
           io.log(`lease ${lock.description} was deleted`);
           version = undefined;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Settings } from "./config.ts";
-import type { LockErrorReason, LockVersion, Observed } from "./lock.ts";
+import type { LockErrorReason, LockVersion, Snapshot } from "./lock.ts";
 import { formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "./record.ts";
 
 // -------------------------------------------------------------------------------------
@@ -24,9 +24,9 @@ export interface Now {
 }
 
 /** A record and the local monotonic time at which we first saw it as it is now. */
-export interface Sighting {
+export interface Observation {
   readonly record: LeaderElectionRecord;
-  /** The lock's extra change text, if it has one (see `Observed.change`). */
+  /** The lock's extra change text, if it has one (see `Snapshot.change`). */
   readonly change?: string | undefined;
   readonly at: number;
 }
@@ -34,7 +34,7 @@ export interface Sighting {
 /** What the elector knows of the lock. */
 export interface View {
   /** The last record seen or written. */
-  readonly observed?: Sighting | undefined;
+  readonly observation?: Observation | undefined;
   /** What to write against next: from the last successful get, create or update. */
   readonly version?: LockVersion | undefined;
 }
@@ -45,7 +45,7 @@ export type Request =
   | { readonly op: "update"; readonly record: LeaderElectionRecord; readonly version: LockVersion };
 
 export type Outcome =
-  | { readonly _tag: "ok"; readonly observed: Observed }
+  | { readonly _tag: "ok"; readonly snapshot: Snapshot }
   | { readonly _tag: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 /** An attempt in flight: when it began (its `now` is written as renewTime) and what it awaits. */
@@ -87,7 +87,7 @@ export const ours = (settings: Settings, own: Own, record: LeaderElectionRecord)
 
 export type Progress =
   | { readonly _tag: "send"; readonly attempt: Attempt; readonly request: Request }
-  | { readonly _tag: "won"; readonly written: Observed; readonly slowpath: boolean }
+  | { readonly _tag: "won"; readonly written: Snapshot; readonly slowpath: boolean }
   | { readonly _tag: "failed"; readonly failure: Failure };
 
 // -------------------------------------------------------------------------------------
@@ -132,24 +132,24 @@ export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderE
 // -------------------------------------------------------------------------------------
 
 /** The observed lease is still valid: unchanged for less than the record's own duration. */
-export const valid = (observed: Sighting | undefined, mono: number): boolean => observed !== undefined && expiry(observed) > mono;
+export const valid = (observation: Observation | undefined, mono: number): boolean => observation !== undefined && expiry(observation) > mono;
 
 /** When the observed lease expires by our clock. */
-export const expiry = (observed: Sighting): number => observed.at + observed.record.leaseDurationSeconds * 1000;
+export const expiry = (observation: Observation): number => observation.at + observation.record.leaseDurationSeconds * 1000;
 
-/** A read: the sighting's time moves only when the record (or the lock's change text) changed. */
-export const see = (view: View, observed: Observed, mono: number): View => ({
-  observed: view.observed !== undefined && sameRecord(view.observed.record, observed.record) &&
-      view.observed.change === observed.change
-    ? view.observed
-    : { record: observed.record, change: observed.change, at: mono },
-  version: observed.version,
+/** A read: the observation's time moves only when the record (or the lock's change text) changed. */
+export const observe = (view: View, snapshot: Snapshot, mono: number): View => ({
+  observation: view.observation !== undefined && sameRecord(view.observation.record, snapshot.record) &&
+      view.observation.change === snapshot.change
+    ? view.observation
+    : { record: snapshot.record, change: snapshot.change, at: mono },
+  version: snapshot.version,
 });
 
 /** Our own successful write. */
-export const wrote = (observed: Observed, mono: number): View => ({
-  observed: { record: observed.record, change: observed.change, at: mono },
-  version: observed.version,
+export const observeWrite = (snapshot: Snapshot, mono: number): View => ({
+  observation: { record: snapshot.record, change: snapshot.change, at: mono },
+  version: snapshot.version,
 });
 
 const failed = (failure: Failure): Progress => ({ _tag: "failed", failure });
@@ -172,10 +172,10 @@ const errorOf = (outcome: Outcome & { _tag: "error" }): Failure =>
  * anything changed, it fails and the attempt reads and decides again.
  */
 export const begin = (settings: Settings, view: View, now: Now, own: Own): Progress => {
-  const last = view.observed?.record;
+  const last = view.observation?.record;
   if (last !== undefined && view.version !== undefined) {
     const mine = ours(settings, own, last);
-    if (own.leading ? mine && valid(view.observed, now.mono) : mine || last.holderIdentity === "") {
+    if (own.leading ? mine && valid(view.observation, now.mono) : mine || last.holderIdentity === "") {
       return send(now, "fast", { op: "update", record: claim(settings, own, last, now), version: view.version });
     }
   }
@@ -194,8 +194,8 @@ export const advance = (
   const started = attempt.started;
   if (outcome._tag === "ok" && attempt.stage !== "get") {
     // A renewal that had to read first is client-go's slow path.
-    const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
-    return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
+    const slowpath = attempt.stage === "update" && view.observation?.record.holderIdentity === settings.identity;
+    return [observeWrite(outcome.snapshot, now.mono), { _tag: "won", written: outcome.snapshot, slowpath }];
   }
   switch (attempt.stage) {
     case "fast":
@@ -207,8 +207,8 @@ export const advance = (
         if (outcome.reason !== "NotFound") return [view, failed(errorOf(outcome))];
         return afterNotFound(settings, view, started, own);
       }
-      const seen = see(view, outcome.observed, now.mono);
-      return [seen, slowNext(settings, seen, started, own)];
+      const read = observe(view, outcome.snapshot, now.mono);
+      return [read, slowNext(settings, read, started, own)];
     }
 
     default: {
@@ -222,8 +222,8 @@ export const advance = (
 
 /** The holder of a lease that is someone else's and still valid, if so: we must not write it. */
 const heldBy = (settings: Settings, own: Own, view: View, started: Now): string | undefined => {
-  const last = view.observed?.record;
-  return last !== undefined && last.holderIdentity !== "" && !ours(settings, own, last) && valid(view.observed, started.mono)
+  const last = view.observation?.record;
+  return last !== undefined && last.holderIdentity !== "" && !ours(settings, own, last) && valid(view.observation, started.mono)
     ? last.holderIdentity
     : undefined;
 };
@@ -237,7 +237,7 @@ const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progr
   const holder = heldBy(settings, own, view, started);
   return holder !== undefined
     ? failed({ _tag: "held", holder })
-    : send(started, "update", { op: "update", record: claim(settings, own, (view.observed as Sighting).record, started), version: view.version });
+    : send(started, "update", { op: "update", record: claim(settings, own, (view.observation as Observation).record, started), version: view.version });
 };
 
 /**
@@ -247,11 +247,11 @@ const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progr
  */
 const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): readonly [View, Progress] => {
   const holder = heldBy(settings, own, view, started);
-  const last = view.observed?.record;
+  const last = view.observation?.record;
   // The term we lead goes on (its acquireTime too, which makes its records ours); any other starts.
   const record = last === undefined ? desired(settings, started) : claim(settings, own, last, started);
   return [
-    { observed: view.observed, version: undefined }, // the object is gone: what we had is stale
+    { observation: view.observation, version: undefined }, // the object is gone: what we had is stale
     holder !== undefined ? failed({ _tag: "held", holder }) : send(started, "create", { op: "create", record }),
   ];
 };

@@ -12,7 +12,7 @@ import type { Outcome, Request } from "./attempt.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type ElectorOptions, parseSettings, type Settings, type Term } from "./config.ts";
 import { checkHealth, type ElectorMetrics, metricsOf } from "./health.ts";
-import { type Lock, LockError, type LockVersion, type Observed, reasonOf } from "./lock.ts";
+import { type Lock, LockError, type LockVersion, type Snapshot, reasonOf } from "./lock.ts";
 import { type Command, type Event, initial, leading, type Loss, nextWake, type State, step } from "./protocol.ts";
 import { keepWatching, type Watching } from "./watcher.ts";
 import { TenureError } from "./errors.ts";
@@ -145,8 +145,8 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
         return startLeading(command.term);
       case "StopLeading":
         return leaderControl?.abort(new LeadershipLostError(lock.description, command.loss));
-      case "Finish":
-        return end(command.failure);
+      case "End":
+        return close(command.failure);
     }
   };
 
@@ -159,10 +159,10 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     const current = { id, controller };
     inflight = current;
     call(lock, request, controller.signal).then(
-      (observed) => {
+      (snapshot) => {
         if (inflight !== current) return;
         inflight = undefined;
-        dispatch({ _tag: "Result", id, outcome: { _tag: "ok", observed } });
+        dispatch({ _tag: "Result", id, outcome: { _tag: "ok", snapshot } });
       },
       (error: unknown) => {
         if (inflight !== current) return;
@@ -191,7 +191,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   const watch = (from: LockVersion): void => {
     if (lock.watch === undefined || stopWatching !== undefined) return;
     stopWatching = keepWatching(lock as Required<Lock>, from, clock, settings.retryPeriod, {
-      seen: (observed) => dispatch({ _tag: "Seen", observed }),
+      changed: (snapshot) => dispatch({ _tag: "Changed", snapshot }),
       health: (active) => dispatch({ _tag: "WatchHealth", active }),
       failed: warn,
     });
@@ -221,7 +221,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   };
 
   /** The run is over: stops everything and settles `run`. */
-  const end = (failure: { readonly cause: unknown } | undefined): void => {
+  const close = (failure: { readonly cause: unknown } | undefined): void => {
     stopWatching?.();
     cancelTimer?.();
     timerAt = cancelTimer = undefined;
@@ -253,7 +253,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
       });
     },
     isLeader,
-    leader: () => state.observed?.record.holderIdentity || undefined,
+    leader: () => state.observation?.record.holderIdentity || undefined,
     check: (tolerance = 0) => checkHealth(settings, name, state, clock.now(), tolerance),
     get term() {
       const phase = state.phase;
@@ -291,7 +291,7 @@ const onAbort = (signal: AbortSignal, stop: () => void): (() => void) => {
 };
 
 /** Starts the request; a Lock that throws instead of rejecting fails it all the same. */
-const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Observed> => {
+const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Snapshot> => {
   try {
     return Promise.resolve(
       request.op === "get"

@@ -13,8 +13,8 @@
  */
 import type { Now } from "./attempt.ts";
 import type { Settings } from "./config.ts";
-import { attempt, attemptResult, campaignWake, candidate, seen } from "./protocol/campaign.ts";
-import { finish } from "./protocol/common.ts";
+import { attempt, attemptResult, campaignWake, candidate, changed } from "./protocol/campaign.ts";
+import { end } from "./protocol/common.ts";
 import { afterStepDown, loseLeadership, releaseResult, releaseWake } from "./protocol/release.ts";
 import type { Event, State, Step } from "./protocol/state.ts";
 
@@ -53,7 +53,7 @@ const react = (settings: Settings, state: State, event: Event, now: Now): Step =
     case "Stop": {
       const stopping = { ...state, stopping: { failure: state.stopping?.failure ?? event.failure } };
       if (phase._tag === "leader") return loseLeadership(settings, stopping, { _tag: event.failure ? "failed" : "stopped" }, now);
-      if (phase._tag === "idle" || phase._tag === "candidate") return finish(stopping);
+      if (phase._tag === "idle" || phase._tag === "candidate") return end(stopping);
       return [stopping, []];
     }
 
@@ -65,8 +65,8 @@ const react = (settings: Settings, state: State, event: Event, now: Now): Step =
     case "WatchHealth":
       return [{ ...state, watch: { started: state.watch.started, active: event.active, last: state.watch.last } }, []];
 
-    case "Seen":
-      return seen(settings, state, event.observed, now);
+    case "Changed":
+      return changed(settings, state, event.snapshot, now);
 
     case "Wake":
       return phase._tag === "candidate" || phase._tag === "leader" ? campaignWake(settings, state, now) : releaseWake(settings, state, now);

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Lock, LockError, type Observed } from "../../src/lock.ts";
+import { type Lock, LockError, type Snapshot } from "../../src/lock.ts";
 import type { LeaderElectionRecord } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
@@ -24,7 +24,7 @@ export interface RecordCodec {
   /** `/apis/coordination.k8s.io/v1` or `/api/v1`. */
   readonly api: string;
   /** The object with the record in it, as decoded from a response. */
-  readonly read: (body: unknown, name: string) => Observed;
+  readonly read: (body: unknown, name: string) => Snapshot;
   /** A new object holding `record`. */
   readonly create: (meta: { readonly name: string; readonly namespace: string }, record: LeaderElectionRecord, labels: Readonly<Record<string, string>>) => object;
   /** The last-seen object with `record` written in. */
@@ -46,14 +46,14 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
   const collection = `${codec.api}/namespaces/${encodeURIComponent(namespace)}/${codec.resource}`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   const action = (verb: string): Action => ({ verb, resource: codec.qualified, namespace, name });
-  const observe = (body: unknown): Observed => codec.read(body, name);
+  const observe = (body: unknown): Snapshot => codec.read(body, name);
   // Our last write as the server answered it: its watch event is the same object, so it is handed
   // back without parsing or decoding it again (the leader's watch echoes every renew).
-  let written: { readonly event: string; readonly observed: Observed } | undefined;
-  const wrote = (observed: Observed): Observed => {
-    const resourceVersion = (observed.version as KubeObject).metadata.resourceVersion;
-    written = resourceVersion === undefined ? undefined : { event: `"resourceVersion":${JSON.stringify(resourceVersion)}`, observed };
-    return observed;
+  let written: { readonly event: string; readonly snapshot: Snapshot } | undefined;
+  const wrote = (snapshot: Snapshot): Snapshot => {
+    const resourceVersion = (snapshot.version as KubeObject).metadata.resourceVersion;
+    written = resourceVersion === undefined ? undefined : { event: `"resourceVersion":${JSON.stringify(resourceVersion)}`, snapshot };
+    return snapshot;
   };
 
   return {
@@ -74,7 +74,7 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
         action: action("watch"),
         observe,
         // The API server writes `type` first. A resourceVersion names one state of the object.
-        known: (line) => line.startsWith('{"type":"MODIFIED"') && written !== undefined && line.includes(written.event) ? written.observed : undefined,
+        known: (line) => line.startsWith('{"type":"MODIFIED"') && written !== undefined && line.includes(written.event) ? written.snapshot : undefined,
       }, version, signal),
   };
 };

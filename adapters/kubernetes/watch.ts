@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type LockEvent, LockError, type Observed } from "../../src/lock.ts";
+import { type LockEvent, LockError, type Snapshot } from "../../src/lock.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
 import { describe, errorOfResponse } from "./errors.ts";
@@ -18,9 +18,9 @@ export interface WatchTarget {
   readonly name: string;
   readonly action: Action;
   /** Decodes an object from an ADDED or MODIFIED event. */
-  readonly observe: (object: unknown) => Observed;
+  readonly observe: (object: unknown) => Snapshot;
   /** An event line the lock already knows (the echo of its own write), without parsing it. */
-  readonly known?: (line: string) => Observed | undefined;
+  readonly known?: (line: string) => Snapshot | undefined;
 }
 
 /** How long the server keeps a watch open; varied so that many followers do not reconnect in step. */
@@ -73,14 +73,14 @@ export const watchObject = async (
         idle();
         const known = target.known?.(line);
         if (known !== undefined) {
-          yield { _tag: "changed", observed: known };
+          yield { _tag: "changed", snapshot: known };
           continue;
         }
         const event = decodeWatchEvent(parseJson(line, call));
         switch (event.type) {
           case "ADDED":
           case "MODIFIED":
-            yield { _tag: "changed", observed: target.observe(event.object) };
+            yield { _tag: "changed", snapshot: target.observe(event.object) };
             break;
           case "DELETED":
             yield { _tag: "deleted", version: event.object };

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Clock } from "../../src/clock.ts";
-import type { Lock, LockErrorReason, LockEvent, LockVersion, Observed } from "../../src/lock.ts";
+import type { Lock, LockErrorReason, LockEvent, LockVersion, Snapshot } from "../../src/lock.ts";
 import { LockError } from "../../src/lock.ts";
 import type { LeaderElectionRecord } from "../../src/record.ts";
 import { type MemoryLeaseStore, type MemoryVersion, observedOf, type StoredLease } from "./store.ts";
@@ -98,15 +98,15 @@ class Unwatched implements MemoryLock {
     };
   }
 
-  get(signal: AbortSignal): Promise<Observed> {
+  get(signal: AbortSignal): Promise<Snapshot> {
     return this.#serve("get", signal, () => this.store.get(this.options.namespace, this.options.name));
   }
 
-  create(record: LeaderElectionRecord, signal: AbortSignal): Promise<Observed> {
+  create(record: LeaderElectionRecord, signal: AbortSignal): Promise<Snapshot> {
     return this.#serve("create", signal, () => this.store.create(this.options.namespace, this.options.name, record, this.#labels));
   }
 
-  update(record: LeaderElectionRecord, version: LockVersion, signal: AbortSignal): Promise<Observed> {
+  update(record: LeaderElectionRecord, version: LockVersion, signal: AbortSignal): Promise<Snapshot> {
     return this.#serve("update", signal, () =>
       this.store.update(this.options.namespace, this.options.name, record, version as MemoryVersion | undefined, this.#labels));
   }
@@ -142,7 +142,7 @@ class Unwatched implements MemoryLock {
    * One request: the fault's delay, the server applying it (or not), the response's delay. Without
    * a fault, at once: the store answers in the same turn, as fast as the elector can ask.
    */
-  #serve(op: Exclude<MemoryOp, "watch">, signal: AbortSignal, apply: () => StoredLease): Promise<Observed> {
+  #serve(op: Exclude<MemoryOp, "watch">, signal: AbortSignal, apply: () => StoredLease): Promise<Snapshot> {
     const fault = this.#faults === undefined ? undefined : this.take(op);
     if (fault !== undefined) return this.#serveFaulty(op, signal, apply, fault);
     if (signal.aborted) return Promise.reject(aborted(signal));
@@ -156,7 +156,7 @@ class Unwatched implements MemoryLock {
     }
   }
 
-  async #serveFaulty(op: Exclude<MemoryOp, "watch">, signal: AbortSignal, apply: () => StoredLease, fault: Fault): Promise<Observed> {
+  async #serveFaulty(op: Exclude<MemoryOp, "watch">, signal: AbortSignal, apply: () => StoredLease, fault: Fault): Promise<Snapshot> {
     await this.pause(fault.delay, signal);
     if (fault.hang) await this.pause(undefined, signal, true);
     if (fault.error !== undefined && !fault.applied) {

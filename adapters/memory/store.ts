@@ -202,7 +202,7 @@ export class MemoryLeaseStore {
     const entry: Subscriber = { key, ...subscriber };
     if (resourceVersion === undefined) {
       const current = this.#leases.get(key);
-      if (current !== undefined) entry.push({ _tag: "changed", observed: observedOf(current) });
+      if (current !== undefined) entry.push({ _tag: "changed", snapshot: observedOf(current) });
     } else {
       const from = Number(resourceVersion);
       const oldest = this.#changes[this.#oldest]?.rv ?? this.#rv + 1;
@@ -227,7 +227,7 @@ export class MemoryLeaseStore {
     const { namespace, name, uid, labels, annotations, record } = lease;
     const stored: StoredLease = { namespace, name, uid, resourceVersion: String(rv), labels, annotations, record };
     this.#leases.set(key, stored);
-    this.#emit({ key, rv, event: { _tag: "changed", observed: observedOf(stored) } });
+    this.#emit({ key, rv, event: { _tag: "changed", snapshot: observedOf(stored) } });
     return stored;
   }
 

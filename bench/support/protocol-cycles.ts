@@ -73,7 +73,7 @@ class Run {
   }
 
   ok(record: LeaderElectionRecord): Outcome {
-    return { _tag: "ok", observed: { record, version: { resourceVersion: String(++this.#version) } } };
+    return { _tag: "ok", snapshot: { record, version: { resourceVersion: String(++this.#version) } } };
   }
 
   phase(): State["phase"]["_tag"] {

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, type Outcome, type Progress, see } from "../attempt.ts";
+import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, observe, type Outcome, type Progress } from "../attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
-import type { Observed } from "../lock.ts";
+import type { Snapshot } from "../lock.ts";
 import { sameRecord } from "../record.ts";
-import { own, report, sendRequest, startWatch, withCommands } from "./common.ts";
+import { announce, own, sendRequest, startWatch, withCommands } from "./common.ts";
 import { loseLeadership } from "./release.ts";
 import { checkRead } from "./watch-health.ts";
 import { type Candidate, draft, draftLeader, type Leader, type State, type Step } from "./state.ts";
@@ -64,7 +64,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   // overwrites a Lease just taken): a race lost after all, not a term.
   const after = state.watch.last;
   if (phase._tag === "candidate" && echoed && after !== undefined && !sameRecord(after, record)) {
-    return lostAttempt(settings, { ...state, observed: { record: after, change: undefined, at: now.mono }, version: undefined }, { _tag: "lost" }, now);
+    return lostAttempt(settings, { ...state, observation: { record: after, change: undefined, at: now.mono }, version: undefined }, { _tag: "lost" }, now);
   }
   // client-go compares records to the second, so its followers restart their expiry clock at our
   // first write in a second and not at later ones: authority runs from that first write. It may be
@@ -72,8 +72,8 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   // saw this record before), which makes a term taken with a read and a write not a round trip
   // short; or an earlier write in this second whose attempt failed (see `lostAttempt`).
   // Every write of an attempt carries its start as renewTime.
-  const second = Math.floor(started.wall / 1000);
-  const since = phase._tag === "leader" && second === phase.second ? phase.since : wrote as number;
+  const renewSecond = Math.floor(started.wall / 1000);
+  const since = phase._tag === "leader" && renewSecond === phase.renewSecond ? phase.since : wrote as number;
   // The next renew waits for this one's answer, retryPeriod from its write (not from its answer,
   // so one round trip plus retryPeriod fits in renewDeadline, as in client-go's cycle), and the
   // next second of the wall clock (1 ms past, for drift): renews within one second are invisible.
@@ -83,7 +83,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   if (phase._tag === "leader") {
     // The hot path: no spreads (see state.ts).
     const renewed = draftLeader(phase);
-    renewed.second = second;
+    renewed.renewSecond = renewSecond;
     renewed.since = since;
     renewed.authorityUntil = since + settings.renewDeadline;
     renewed.attempt = undefined;
@@ -91,7 +91,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
     renewed.echo = echo;
     const next = draft(state);
     next.phase = renewed;
-    next.observed = { record: progress.written.record, change: progress.written.change, at: now.mono }; // see `wrote`
+    next.observation = { record: progress.written.record, change: progress.written.change, at: now.mono }; // see `wrote`
     next.version = progress.written.version;
     next.request = undefined;
     next.lastWrite = now.mono;
@@ -100,9 +100,9 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   }
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
   const base = { ...state, lastWrite: now.mono, slowpath };
-  const leading: Leader = { _tag: "leader", term, authorityUntil: since + settings.renewDeadline, second, since, attempt: undefined, wakeAt, echo, working: true };
-  const [reported, commands] = report({ ...base, phase: leading });
-  const [watched, watch] = startWatch(settings, reported);
+  const leading: Leader = { _tag: "leader", term, authorityUntil: since + settings.renewDeadline, renewSecond, since, attempt: undefined, wakeAt, echo, working: true };
+  const [announced, commands] = announce({ ...base, phase: leading });
+  const [watched, watch] = startWatch(settings, announced);
   // A watch that starts from our own write has nothing older to deliver.
   const caughtUp = watch.length > 0
     ? { ...watched, phase: { ...leading, echo: undefined } }
@@ -119,14 +119,14 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
     // Retry on the renew cadence until the authority deadline decides. A write of this attempt
     // may have been applied and seen: a renew later in its second extends nothing from then.
     const { started, wrote } = phase.attempt as Attempt;
-    const second = Math.floor(started.wall / 1000);
-    const seen = wrote !== undefined && second !== phase.second;
+    const renewSecond = Math.floor(started.wall / 1000);
+    const visible = wrote !== undefined && renewSecond !== phase.renewSecond;
     const retryAt = Math.max(now.mono, started.mono + settings.retryPeriod);
-    const next: Leader = seen ? { ...phase, second, since: wrote, attempt: undefined, wakeAt: retryAt } : { ...phase, attempt: undefined, wakeAt: retryAt };
+    const next: Leader = visible ? { ...phase, renewSecond, since: wrote, attempt: undefined, wakeAt: retryAt } : { ...phase, attempt: undefined, wakeAt: retryAt };
     return [{ ...state, phase: next }, []];
   }
-  const [reported, commands] = report(state);
-  const [watched, watch] = startWatch(settings, reported);
+  const [announced, commands] = announce(state);
+  const [watched, watch] = startWatch(settings, announced);
   // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
   const raced = failure._tag === "lost" && !phase.raced;
   const again = raced || phase.freed;
@@ -142,9 +142,9 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
  */
 const candidateWake = (settings: Settings, state: State, failure: Failure, now: Now): number => {
   const poll = now.mono + jitter(settings, now);
-  if (failure._tag === "held" && state.observed !== undefined) {
+  if (failure._tag === "held" && state.observation !== undefined) {
     // Watching, read anyway once it has been quiet for longer than a leader renews: it may be dead.
-    return Math.min(expiry(state.observed), state.watch.active ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
+    return Math.min(expiry(state.observation), state.watch.active ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
   }
   if (failure._tag === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
   return poll;
@@ -154,12 +154,12 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
  * A watch event. A candidate waits for the new expiry, or tries at once when the lease is free;
  * a leader ignores the echo of its own writes and steps down when another holder shows up.
  */
-export const seen = (settings: Settings, before: State, observed: Observed | undefined, now: Now): Step => {
+export const changed = (settings: Settings, before: State, snapshot: Snapshot | undefined, now: Now): Step => {
   const phase = before.phase;
-  const watch = { started: before.watch.started, active: before.watch.active, last: observed?.record };
+  const watch = { started: before.watch.started, active: before.watch.active, last: snapshot?.record };
   // The leader's hot path: the echo of its own last write, or events older than it (history).
   if (phase._tag === "leader" && phase.echo !== undefined) {
-    const caughtUp = observed !== undefined && sameRecord(observed.record, phase.echo);
+    const caughtUp = snapshot !== undefined && sameRecord(snapshot.record, phase.echo);
     // The hot path: no spreads (see state.ts).
     const next = draft(before);
     next.watch = watch;
@@ -173,34 +173,34 @@ export const seen = (settings: Settings, before: State, observed: Observed | und
   const state = { ...before, watch };
   // Free, or left by our own last term: worth an attempt at once. Our identity alone is not enough:
   // another process using it may still act (see `ours`).
-  const mine = observed !== undefined && ours(settings, own(state), observed.record);
-  const free = observed === undefined || observed.record.holderIdentity === "" || mine;
+  const mine = snapshot !== undefined && ours(settings, own(state), snapshot.record);
+  const free = snapshot === undefined || snapshot.record.holderIdentity === "" || mine;
   if (phase._tag === "candidate") {
     const a = phase.attempt;
     if (a !== undefined) {
       // Our write's echo marks where it stands among the events (see `won`).
-      const echoed = a.echoed || (a.writing !== undefined && observed !== undefined && sameRecord(observed.record, a.writing));
+      const echoed = a.echoed || (a.writing !== undefined && snapshot !== undefined && sameRecord(snapshot.record, a.writing));
       const attempt: Attempt = { started: a.started, stage: a.stage, wrote: a.wrote, writing: a.writing, echoed };
       return [{ ...state, phase: { _tag: "candidate", attempt, wakeAt: phase.wakeAt, raced: phase.raced, freed: phase.freed || free } }, []];
     }
-    if (observed === undefined) return attempt({ ...state, version: undefined }, settings, now);
-    const updated = { ...state, ...see(state, observed, now.mono) };
-    const [reported, commands] = report(updated);
-    if (free) return withCommands(attempt(reported, settings, now), commands);
-    const wakeAt = candidateWake(settings, reported, { _tag: "held", holder: observed.record.holderIdentity }, now);
-    return [{ ...reported, phase: { _tag: "candidate", attempt: undefined, wakeAt, raced: phase.raced, freed: phase.freed } }, commands];
+    if (snapshot === undefined) return attempt({ ...state, version: undefined }, settings, now);
+    const updated = { ...state, ...observe(state, snapshot, now.mono) };
+    const [announced, commands] = announce(updated);
+    if (free) return withCommands(attempt(announced, settings, now), commands);
+    const wakeAt = candidateWake(settings, announced, { _tag: "held", holder: snapshot.record.holderIdentity }, now);
+    return [{ ...announced, phase: { _tag: "candidate", attempt: undefined, wakeAt, raced: phase.raced, freed: phase.freed } }, commands];
   }
   if (phase._tag === "leader") {
-    if (observed === undefined) {
+    if (snapshot === undefined) {
       // Deleted under us: re-create it on the next attempt (the stale object cannot be updated).
       const gone = { ...state, version: undefined };
       return phase.attempt === undefined ? attempt(gone, settings, now) : [gone, []];
     }
     if (mine) return [state, []];
-    const updated = { ...state, ...see(state, observed, now.mono) };
-    const [lost, commands] = loseLeadership(settings, updated, { _tag: "holder", holder: observed.record.holderIdentity }, now);
-    const [reported, more] = report(lost);
-    return [reported, [...commands, ...more]];
+    const updated = { ...state, ...observe(state, snapshot, now.mono) };
+    const [lost, commands] = loseLeadership(settings, updated, { _tag: "holder", holder: snapshot.record.holderIdentity }, now);
+    const [announced, more] = announce(lost);
+    return [announced, [...commands, ...more]];
   }
   return [state, []];
 };
@@ -212,7 +212,7 @@ export const attemptResult = (settings: Settings, asked: State, outcome: Outcome
   // A leader's renew builds its whole state at once (see `won`).
   const state = next._tag === "won" && phase._tag === "leader"
     ? asked
-    : { ...asked, request: undefined, observed: view.observed, version: view.version };
+    : { ...asked, request: undefined, observation: view.observation, version: view.version };
   return withCommands(progress(settings, state, next, now), checkRead(asked, outcome));
 };
 

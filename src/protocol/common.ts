@@ -1,6 +1,6 @@
 /**
  * What every phase does the same way: send a request (with the timeout the phase allows), report
- * a new leader, start the watch, finish the run.
+ * a new leader, start the watch, end the run.
  *
  * @module
  */
@@ -34,13 +34,13 @@ export const sendRequest = (settings: Settings, state: State, phase: Phase, requ
 export const startWatch = (settings: Settings, state: State): Step =>
   settings.watch && !state.watch.started && state.version !== undefined
     // What the watch starts from is what it has shown us so far.
-    ? [{ ...state, watch: { started: true, active: state.watch.active, last: state.observed?.record } }, [{ _tag: "Watch", from: state.version }]]
+    ? [{ ...state, watch: { started: true, active: state.watch.active, last: state.observation?.record } }, [{ _tag: "Watch", from: state.version }]]
     : [state, []];
 
-/** Tells onNewLeader when the observed holder differs from the one last reported. */
-export const report = (state: State): Step => {
-  const holder = state.observed?.record.holderIdentity ?? "";
-  return holder === state.reported ? [state, []] : [{ ...state, reported: holder }, [{ _tag: "NewLeader", identity: holder }]];
+/** Tells onNewLeader when the observed holder differs from the one last announced. */
+export const announce = (state: State): Step => {
+  const holder = state.observation?.record.holderIdentity ?? "";
+  return holder === state.announced ? [state, []] : [{ ...state, announced: holder }, [{ _tag: "NewLeader", identity: holder }]];
 };
 
 /** Which records are ours: of the term we lead, or between terms of the last one we led. */
@@ -59,17 +59,17 @@ export const withCommands = (step: Step, before: readonly Command[]): Step =>
 export const over = (settings: Settings, state: State, now: Now): Step =>
   settings.rejoin && state.stopping === undefined
     ? [{ ...state, phase: { _tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false, freed: false } }, []]
-    : finish(state);
+    : end(state);
 
-export const reportThenOver = (settings: Settings, state: State, now: Now): Step => {
-  const [reported, commands] = report(state);
-  return withCommands(over(settings, reported, now), commands);
+export const announceThenOver = (settings: Settings, state: State, now: Now): Step => {
+  const [announced, commands] = announce(state);
+  return withCommands(over(settings, announced, now), commands);
 };
 
-export const finish = (state: State): Step => {
+export const end = (state: State): Step => {
   const cancel: Command[] = state.request === undefined ? [] : [{ _tag: "Cancel", id: state.request.id }];
   return [
     { ...state, request: undefined, phase: { _tag: "stopped" } },
-    [...cancel, { _tag: "Finish", failure: state.stopping?.failure }],
+    [...cancel, { _tag: "End", failure: state.stopping?.failure }],
   ];
 };

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { type Now, ours, type Outcome, releaseRecord, type Request, see, wrote } from "../attempt.ts";
+import { type Now, observe, observeWrite, ours, type Outcome, releaseRecord, type Request } from "../attempt.ts";
 import type { Settings } from "../config.ts";
-import { finish, over, own, reportThenOver, sendRequest, withCommands } from "./common.ts";
+import { announceThenOver, end, over, own, sendRequest, withCommands } from "./common.ts";
 import type { Command, Loss, Phase, State, Step } from "./state.ts";
 
 /** Aborts the leader's signal at once; the release (if any) waits for the work to settle. Leaders only. */
@@ -29,7 +29,7 @@ export const afterStepDown = (settings: Settings, state: State, now: Now): Step 
   if (phase.working) {
     return settings.rejoin && state.stopping === undefined
       ? [{ ...state, phase: { _tag: "steppingDown", loss: phase.loss, until: now.mono + settings.renewDeadline, working: true } }, []]
-      : finish(state);
+      : end(state);
   }
   if (!settings.releaseOnCancel) return over(settings, state, now);
   const releasing: Phase = { _tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
@@ -54,12 +54,12 @@ export const releaseResult = (settings: Settings, state: State, outcome: Outcome
     return [{ ...state, phase: releasing(state, "waiting", now.mono + settings.retryPeriod) }, []];
   }
   if (phase.stage === "update") {
-    return reportThenOver(settings, { ...state, ...wrote(outcome.observed, now.mono) }, now);
+    return announceThenOver(settings, { ...state, ...observeWrite(outcome.snapshot, now.mono) }, now);
   }
-  const read = { ...state, ...see(state, outcome.observed, now.mono) };
-  const record = outcome.observed.record;
-  if (!ours(settings, own(read), record)) return reportThenOver(settings, read, now);
-  const request: Request = { op: "update", record: releaseRecord(record, now), version: outcome.observed.version };
+  const read = { ...state, ...observe(state, outcome.snapshot, now.mono) };
+  const record = outcome.snapshot.record;
+  if (!ours(settings, own(read), record)) return announceThenOver(settings, read, now);
+  const request: Request = { op: "update", record: releaseRecord(record, now), version: outcome.snapshot.version };
   return sendRequest(settings, read, releasing(read, "update"), request, now);
 };
 

@@ -8,9 +8,9 @@
  *
  * @module
  */
-import type { Attempt, Outcome, Request, Sighting } from "../attempt.ts";
+import type { Attempt, Outcome, Request, Observation } from "../attempt.ts";
 import type { Term } from "../config.ts";
-import type { LockVersion, Observed } from "../lock.ts";
+import type { LockVersion, Snapshot } from "../lock.ts";
 import type { LeaderElectionRecord } from "../record.ts";
 
 // -------------------------------------------------------------------------------------
@@ -40,8 +40,8 @@ export interface Leader {
   /** `since` + renewDeadline: after it, others may soon take over. */
   readonly authorityUntil: number;
   /** The second of the wall clock (epoch seconds) of the renewTime of our last write that followers may have seen. */
-  readonly second: number | undefined;
-  /** When our first write in `second` was sent: no follower saw that second before. */
+  readonly renewSecond: number | undefined;
+  /** When our first write in `renewSecond` was sent: no follower saw that second before. */
   readonly since: number;
   readonly attempt: Attempt | undefined;
   readonly wakeAt: number;
@@ -84,14 +84,14 @@ export interface Watch {
 export interface State {
   readonly phase: Phase;
   /** The last record seen or written. */
-  readonly observed: Sighting | undefined;
+  readonly observation: Observation | undefined;
   /** What to write against next: from the last successful get, create or update. */
   readonly version: LockVersion | undefined;
   readonly request: Pending | undefined;
   readonly nextId: number;
   readonly watch: Watch;
-  /** The last identity reported through onNewLeader. */
-  readonly reported: string;
+  /** The last identity announced through onNewLeader. */
+  readonly announced: string;
   /** Monotonic time of our last successful write, for health checks. */
   readonly lastWrite: number | undefined;
   /** Renewals that needed a read first (client-go's leader_election_slowpath_total). */
@@ -110,8 +110,8 @@ export type Event =
   /** The time from `nextWake` has come. */
   | { readonly _tag: "Wake" }
   | { readonly _tag: "Result"; readonly id: number; readonly outcome: Outcome }
-  /** From the watch: the record as it now is, or `undefined` when the object was deleted. */
-  | { readonly _tag: "Seen"; readonly observed: Observed | undefined }
+  /** From the watch: the object as it now is, or `undefined` when it was deleted. */
+  | { readonly _tag: "Changed"; readonly snapshot: Snapshot | undefined }
   | { readonly _tag: "WatchHealth"; readonly active: boolean }
   /** The leader's work (onStartedLeading) returned or threw. */
   | { readonly _tag: "WorkSettled" }
@@ -135,18 +135,18 @@ export type Command =
   /** Abort the leader's signal. */
   | { readonly _tag: "StopLeading"; readonly loss: Loss }
   /** The run is over: stop watching, call onStoppedLeading, settle `run`. */
-  | { readonly _tag: "Finish"; readonly failure: { readonly cause: unknown } | undefined };
+  | { readonly _tag: "End"; readonly failure: { readonly cause: unknown } | undefined };
 
 export type Step = readonly [State, readonly Command[]];
 
 export const initial: State = {
   phase: { _tag: "idle" },
-  observed: undefined,
+  observation: undefined,
   version: undefined,
   request: undefined,
   nextId: 1,
   watch: { started: false, active: false, last: undefined },
-  reported: "",
+  announced: "",
   lastWrite: undefined,
   slowpath: 0,
   lastTerm: undefined,
@@ -159,12 +159,12 @@ export type Draft<T> = { -readonly [K in keyof T]: T[K] };
 /** A copy of `state`, as one literal (see the module's note). */
 export const draft = (state: State): Draft<State> => ({
   phase: state.phase,
-  observed: state.observed,
+  observation: state.observation,
   version: state.version,
   request: state.request,
   nextId: state.nextId,
   watch: state.watch,
-  reported: state.reported,
+  announced: state.announced,
   lastWrite: state.lastWrite,
   slowpath: state.slowpath,
   lastTerm: state.lastTerm,
@@ -176,7 +176,7 @@ export const draftLeader = (phase: Leader): Draft<Leader> => ({
   _tag: "leader",
   term: phase.term,
   authorityUntil: phase.authorityUntil,
-  second: phase.second,
+  renewSecond: phase.renewSecond,
   since: phase.since,
   attempt: phase.attempt,
   wakeAt: phase.wakeAt,

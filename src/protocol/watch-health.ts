@@ -16,6 +16,6 @@ import type { Command, State } from "./state.ts";
 
 /** A candidate's answer: does it show what the watch has not (deleted, or another record)? */
 export const checkRead = (state: State, outcome: Outcome): Command[] =>
-  outcome._tag === "ok" && state.watch.active && state.phase._tag === "candidate" && !(state.watch.last && sameRecord(outcome.observed.record, state.watch.last))
+  outcome._tag === "ok" && state.watch.active && state.phase._tag === "candidate" && !(state.watch.last && sameRecord(outcome.snapshot.record, state.watch.last))
     ? [{ _tag: "CheckWatch" }]
     : [];

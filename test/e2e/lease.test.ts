@@ -264,7 +264,7 @@ describe("what a renew sends and reads", () => {
     signal.abort();
     assert.equal(echo.done, false);
     assert.equal((echo.value as { _tag: string })._tag, "changed");
-    assert.equal((echo.value as { observed: unknown }).observed, written, "the echo is the object the PUT answered with");
+    assert.equal((echo.value as { snapshot: unknown }).snapshot, written, "the echo is the object the PUT answered with");
     assert.deepEqual(a.errors, []);
   });
 });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Sighting } from "../../src/attempt.ts";
+import type { Observation } from "../../src/attempt.ts";
 import { initial, type State } from "../../src/protocol.ts";
 import { emptyRecord, type LeaderElectionRecord } from "../../src/record.ts";
 import { NAME, NAMESPACE, Scripted, settingsOf } from "../support/scripted.ts";
@@ -13,15 +13,15 @@ import { NAME, NAMESPACE, Scripted, settingsOf } from "../support/scripted.ts";
 const HOUR = 3_600_000;
 const NOW = 5_000_000_000; // monotonic ms; far from zero so "past" stays positive
 const record = (fields: Partial<LeaderElectionRecord>): LeaderElectionRecord => ({ ...emptyRecord, ...fields });
-const candidate = (observed?: Sighting): State => ({
+const candidate = (observation?: Observation): State => ({
   ...initial,
   phase: { _tag: "candidate", attempt: undefined, wakeAt: 0, raced: false, freed: false },
-  observed,
+  observation,
 });
 
 interface Row {
   readonly name: string;
-  readonly observed?: Sighting;
+  readonly observation?: Observation;
   readonly server?: LeaderElectionRecord;
   readonly succeeds: boolean;
   readonly ops: readonly string[];
@@ -33,7 +33,7 @@ interface Row {
 
 /** One call of tryAcquireOrRenew: a Wake for a candidate. */
 const attemptOnce = (row: Row): Scripted => {
-  const script = new Scripted(settingsOf(), candidate(row.observed));
+  const script = new Scripted(settingsOf(), candidate(row.observation));
   if (row.server) script.store.write(NAMESPACE, NAME, { record: row.server });
   script.send({ _tag: "Wake" }, NOW);
   return script;
@@ -42,7 +42,7 @@ const attemptOnce = (row: Row): Scripted => {
 const check = (row: Row, script: Scripted): void => {
   assert.equal(script.state.phase._tag === "leader", row.succeeds, "outcome");
   assert.deepEqual(script.ops, row.ops, "API operations");
-  assert.equal(script.state.observed?.record.leaseTransitions, row.transitions, "leaseTransitions");
+  assert.equal(script.state.observation?.record.leaseTransitions, row.transitions, "leaseTransitions");
   assert.deepEqual(script.emitted("NewLeader").map((c) => c.identity), [row.newLeader], "onNewLeader");
 };
 
@@ -60,7 +60,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     },
     {
       name: "A5 acquire from led, unacked object",
-      observed: { record: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }), at: NOW - 1000 * HOUR },
+      observation: { record: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }), at: NOW - 1000 * HOUR },
       server: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }),
       succeeds: true,
       ops: ["get", "update"],
@@ -69,7 +69,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     },
     {
       name: "A6 acquire from empty led, acked object",
-      observed: { record: record({ leaseDurationSeconds: 10 }), at: NOW + 1000 * HOUR },
+      observation: { record: record({ leaseDurationSeconds: 10 }), at: NOW + 1000 * HOUR },
       server: record({ holderIdentity: "", leaseDurationSeconds: 10 }),
       succeeds: true,
       ops: ["get", "update"],
@@ -78,7 +78,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     },
     {
       name: "A7 don't acquire from led, acked object",
-      observed: { record: emptyRecord, at: NOW + 1000 * HOUR },
+      observation: { record: emptyRecord, at: NOW + 1000 * HOUR },
       server: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }),
       succeeds: false,
       ops: ["get"],
@@ -87,7 +87,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     },
     {
       name: "A8 renew already acquired object (no cached object, so no fast path): DIFFERS, held until it expires",
-      observed: { record: record({ holderIdentity: "baz", leaseDurationSeconds: 10 }), at: NOW + 1000 * HOUR },
+      observation: { record: record({ holderIdentity: "baz", leaseDurationSeconds: 10 }), at: NOW + 1000 * HOUR },
       server: record({ holderIdentity: "baz", leaseDurationSeconds: 10 }),
       succeeds: false,
       ops: ["get"],
@@ -102,10 +102,10 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
 
   it("A8b the same record, once it has expired by our clock: taken as a new term (transitions + 1)", () => {
     const held = record({ holderIdentity: "baz", leaseDurationSeconds: 10 });
-    const script = attemptOnce({ name: "", observed: { record: held, at: NOW - 10_000 }, server: held, succeeds: true, ops: [], transitions: 0, newLeader: "" });
+    const script = attemptOnce({ name: "", observation: { record: held, at: NOW - 10_000 }, server: held, succeeds: true, ops: [], transitions: 0, newLeader: "" });
     assert.equal(script.state.phase._tag, "leader");
     assert.deepEqual(script.ops, ["get", "update"]);
-    assert.equal(script.state.observed?.record.leaseTransitions, 1);
+    assert.equal(script.state.observation?.record.leaseTransitions, 1);
   });
 
   it("A8c a record our own current term wrote is renewed (acquireTime and transitions kept)", () => {
@@ -115,8 +115,8 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     script.state = { ...script.state, version: undefined }; // no cached object: the slow path
     script.send({ _tag: "Wake" }, NOW + 2_000);
     assert.deepEqual(script.ops, ["get(NotFound)", "create", "get", "update"]);
-    assert.equal(script.state.observed?.record.acquireTime, term?.acquireTime);
-    assert.equal(script.state.observed?.record.leaseTransitions, 0);
+    assert.equal(script.state.observation?.record.acquireTime, term?.acquireTime);
+    assert.equal(script.state.observation?.record.leaseTransitions, 0);
   });
 
   it("A3 acquire from led object with the lease duration seconds (the record's 3 s, not the config's 10 s)", () => {
@@ -127,7 +127,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     script.send({ _tag: "Wake" }, NOW + 3000);
     assert.equal(script.state.phase._tag, "leader");
     assert.deepEqual(script.ops, ["get", "get", "update"]);
-    assert.equal(script.state.observed?.record.leaseTransitions, 1);
+    assert.equal(script.state.observation?.record.leaseTransitions, 1);
     assert.deepEqual(script.emitted("NewLeader").map((c) => c.identity), ["bing", "baz"]);
   });
 });
@@ -191,7 +191,7 @@ describe("extra rows derived from client-go's code", () => {
     assert.equal(script.state.phase._tag, "candidate");
     // tenure reads once more at once to learn the winner (client-go waits a jittered period).
     assert.deepEqual(script.ops, ["get", "update(Conflict)", "get", "update(Conflict)"]);
-    assert.equal(script.state.observed?.record.holderIdentity, "");
+    assert.equal(script.state.observation?.record.holderIdentity, "");
     assert.ok(script.state.phase._tag === "candidate" && script.state.phase.wakeAt >= NOW + 2_000, "then waits");
   });
 
@@ -212,7 +212,7 @@ describe("extra rows derived from client-go's code", () => {
       script.send({ _tag: "Wake" }, NOW);
       assert.equal(script.state.phase._tag, "candidate");
       assert.deepEqual(script.ops, [`get(${reason})`]);
-      assert.equal(script.state.observed, observed);
+      assert.equal(script.state.observation, observed);
     });
   }
 
@@ -258,9 +258,9 @@ describe("extra rows derived from client-go's code", () => {
 
   it("boundary: unchanged for exactly leaseDurationSeconds is expired (valid iff observedTime + d > now)", () => {
     const held = record({ holderIdentity: "bing", leaseDurationSeconds: 10 });
-    const before = attemptOnce({ name: "", observed: { record: held, at: NOW - 9_999 }, server: held, succeeds: false, ops: [], transitions: 0, newLeader: "" });
+    const before = attemptOnce({ name: "", observation: { record: held, at: NOW - 9_999 }, server: held, succeeds: false, ops: [], transitions: 0, newLeader: "" });
     assert.equal(before.state.phase._tag, "candidate", "1 ms before expiry");
-    const at = attemptOnce({ name: "", observed: { record: held, at: NOW - 10_000 }, server: held, succeeds: false, ops: [], transitions: 0, newLeader: "" });
+    const at = attemptOnce({ name: "", observation: { record: held, at: NOW - 10_000 }, server: held, succeeds: false, ops: [], transitions: 0, newLeader: "" });
     assert.equal(at.state.phase._tag, "leader", "at expiry");
   });
 });

@@ -28,7 +28,7 @@ const takingOver = () => {
   assert.equal(script.state.phase._tag, "candidate");
   const stored = script.store.update(NAMESPACE, NAME, RELEASED, observedOf(script.store.get(NAMESPACE, NAME)).version, {});
   script.hold = true;
-  script.send({ _tag: "Seen", observed: observedOf(stored) }, 100);
+  script.send({ _tag: "Changed", snapshot: observedOf(stored) }, 100);
   const write = script.pending.shift()!;
   assert.equal(write.request.op, "update");
   return { script, write };
@@ -39,9 +39,9 @@ describe("a take-over that someone overwrites at once", () => {
     const { script, write } = takingOver();
     const ours = script.serve(write.request);
     assert.ok(ours._tag === "ok");
-    const theirs = script.store.update(NAMESPACE, NAME, { ...ours.observed.record, holderIdentity: "intruder" }, ours.observed.version as never, {});
-    script.send({ _tag: "Seen", observed: ours.observed }, 101);
-    script.send({ _tag: "Seen", observed: observedOf(theirs) }, 102);
+    const theirs = script.store.update(NAMESPACE, NAME, { ...ours.snapshot.record, holderIdentity: "intruder" }, ours.snapshot.version as never, {});
+    script.send({ _tag: "Changed", snapshot: ours.snapshot }, 101);
+    script.send({ _tag: "Changed", snapshot: observedOf(theirs) }, 102);
     script.send({ _tag: "Result", id: write.id, outcome: ours }, 103);
     assert.equal(script.emitted("StartLeading").length, 0, "never started leading");
     assert.notEqual(script.state.phase._tag, "leader");
@@ -53,7 +53,7 @@ describe("a take-over that someone overwrites at once", () => {
       const { script, write } = takingOver();
       const ours = script.serve(write.request);
       assert.ok(ours._tag === "ok");
-      if (echo) script.send({ _tag: "Seen", observed: ours.observed }, 101);
+      if (echo) script.send({ _tag: "Changed", snapshot: ours.snapshot }, 101);
       script.send({ _tag: "Result", id: write.id, outcome: ours }, 103);
       assert.equal(script.state.phase._tag, "leader", `echo first: ${echo}`);
       assert.equal(script.emitted("StartLeading").length, 1);

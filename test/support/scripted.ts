@@ -75,7 +75,7 @@ export class Scripted {
         : request.op === "create"
         ? this.store.create(NAMESPACE, NAME, request.record, {})
         : this.store.update(NAMESPACE, NAME, request.record, request.version as MemoryVersion, {});
-      return { _tag: "ok", observed: observedOf(lease) };
+      return { _tag: "ok", snapshot: observedOf(lease) };
     } catch (error) {
       if (!isLockError(error)) throw error;
       return { _tag: "error", reason: error.reason, message: error.message };
