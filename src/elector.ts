@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Outcome, Request } from "./attempt.ts";
+import type { Outcome, Request } from "./protocol/attempt.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { type ElectorOptions, parseSettings, type Settings, type Term } from "./config.ts";
 import { checkHealth, type ElectorMetrics, metricsOf } from "./health.ts";

@@ -12,4 +12,4 @@ export { emptyRecord, formatMicroTime, formatSeconds, type LeaderElectionRecord,
 export { type Checkable, type ElectorMetrics, healthzAdaptor, type HealthzAdaptor } from "./health.ts";
 // The pure protocol, for those who drive it themselves or test against it.
 export { type Command, type Event, initial, leading, type Loss, nextWake, type Phase, type State, step } from "./protocol.ts";
-export type { Now, Outcome, Request, Observation } from "./attempt.ts";
+export type { Now, Outcome, Request, Observation } from "./protocol/attempt.ts";

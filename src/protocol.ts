@@ -1,18 +1,30 @@
 /**
  * The election as a pure step function: `(state, event, now) -> [state, commands]`.
  *
- * No timers, clocks, randomness or I/O: the driver (`elector.ts`) feeds in events with the time and
- * a jitter draw, carries out the commands, and asks `nextWake` when to call back. Everything the
- * elector decides is here, so all of it can be tested with a virtual clock.
+ * client-go's algorithm, which this is:
  *
- * A run goes idle -> candidate -> leader -> steppingDown -> releasing -> stopped, and is one-shot
- * like client-go's: once it stops leading it never campaigns again; with `rejoin` a term that ends
- * for any reason but stopping leads back to candidate, one-shot per term (see state.ts).
+ *   1. acquire: every retryPeriod (jittered), tryAcquireOrRenew until it succeeds;
+ *   2. tryAcquireOrRenew: GET the lock (or, holding a valid lease, skip straight to 4);
+ *   3.   held by someone else and unchanged for less than leaseDuration: give up this round;
+ *   4.   otherwise write our record (a new term: transitions + 1) with compare-and-swap;
+ *   5. lead: call OnStartedLeading, then renew (tryAcquireOrRenew) every retryPeriod;
+ *   6.   a renew that does not succeed within renewDeadline ends leadership;
+ *   7. stop: cancel the leader's context; if ReleaseOnCancel, blank the record;
+ *   8. a follower tracks the record: any change restarts its leaseDuration clock.
+ *
+ * Reading order: state.ts (State, Event, Command), then this file (`step`), then
+ * protocol/attempt.ts (tryAcquireOrRenew as pure functions: 2-4), protocol/campaign.ts (1, 5, 6
+ * and 8, with the watch), protocol/release.ts (7), protocol/common.ts (what phases share).
+ *
+ * No timers, clocks, randomness or I/O: the driver (`elector.ts`) feeds in events with the time and
+ * a jitter draw, carries out the commands, and asks `nextWake` when to call back. A run goes
+ * idle -> candidate -> leader -> steppingDown -> releasing -> stopped, one-shot like client-go's;
+ * with `rejoin`, a term that ends for any reason but stopping leads back to candidate.
  *
  * @module
  */
-import type { Now } from "./attempt.ts";
 import type { Settings } from "./config.ts";
+import type { Now } from "./protocol/attempt.ts";
 import { attempt, attemptResult, campaignWake, candidate, changed } from "./protocol/campaign.ts";
 import { end } from "./protocol/common.ts";
 import { afterStepDown, loseLeadership, releaseResult, releaseWake } from "./protocol/release.ts";

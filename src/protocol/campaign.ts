@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, observe, type Outcome, type Progress } from "../attempt.ts";
+import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, observe, type Outcome, type Progress } from "./attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
 import type { Snapshot } from "../lock.ts";
 import { sameRecord } from "../record.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Now, Own, Request } from "../attempt.ts";
+import type { Now, Own, Request } from "./attempt.ts";
 import type { Settings } from "../config.ts";
 import { type Command, draft, type Phase, type State, type Step } from "./state.ts";
 

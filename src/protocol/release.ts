@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Now, observe, observeWrite, ours, type Outcome, releaseRecord, type Request } from "../attempt.ts";
+import { type Now, observe, observeWrite, ours, type Outcome, releaseRecord, type Request } from "./attempt.ts";
 import type { Settings } from "../config.ts";
 import { announceThenOver, end, over, own, sendRequest, withCommands } from "./common.ts";
 import type { Command, Loss, Phase, State, Step } from "./state.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Attempt, Outcome, Request, Observation } from "../attempt.ts";
+import type { Attempt, Outcome, Request, Observation } from "./attempt.ts";
 import type { Term } from "../config.ts";
 import type { LockVersion, Snapshot } from "../lock.ts";
 import type { LeaderElectionRecord } from "../record.ts";

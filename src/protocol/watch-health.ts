@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { Outcome } from "../attempt.ts";
+import type { Outcome } from "./attempt.ts";
 import { sameRecord } from "../record.ts";
 import type { Command, State } from "./state.ts";
 

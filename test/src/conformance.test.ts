@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Observation } from "../../src/attempt.ts";
+import type { Observation } from "../../src/protocol/attempt.ts";
 import { initial, type State } from "../../src/protocol.ts";
 import { emptyRecord, type LeaderElectionRecord } from "../../src/record.ts";
 import { NAME, NAMESPACE, Scripted, settingsOf } from "../support/scripted.ts";

@@ -2,7 +2,7 @@
  * Drives the pure protocol by hand: events in, and every request answered at once by a real
  * MemoryLeaseStore (or by an override), so tests can assert the exact sequence of API operations.
  */
-import type { Outcome, Request } from "../../src/attempt.ts";
+import type { Outcome, Request } from "../../src/protocol/attempt.ts";
 import type { Settings } from "../../src/config.ts";
 import { isLockError } from "../../src/lock.ts";
 import { type Command, type Event, initial, type State, step } from "../../src/protocol.ts";

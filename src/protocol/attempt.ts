@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Settings } from "./config.ts";
-import type { LockErrorReason, LockVersion, Snapshot } from "./lock.ts";
-import { formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "./record.ts";
+import type { Settings } from "../config.ts";
+import type { LockErrorReason, LockVersion, Snapshot } from "../lock.ts";
+import { formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "../record.ts";
 
 // -------------------------------------------------------------------------------------
 // model
