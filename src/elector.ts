@@ -73,7 +73,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   const random = options.random ?? Math.random;
   const name = options.name ?? lock.description;
   let state: State = initial;
-  const queue: Event[] = [];
+  let queued: Event[] | undefined;
   let busy = false;
   // One timer, for the protocol's next wake-up (a renew, a retry, a request's deadline).
   let timerAt: number | undefined;
@@ -90,18 +90,22 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
 
   const isLeader = (): boolean => leading(state, clock.now());
 
-  // Events are queued so that callbacks which re-enter (a throwing onNewLeader) run in order.
+  // Events that arrive while one is handled (a callback that re-enters: a throwing onNewLeader)
+  // wait in `queued`, so that they run in order.
   const dispatch = (event: Event): void => {
-    queue.push(event);
-    if (busy) return;
+    if (busy) {
+      (queued ??= []).push(event);
+      return;
+    }
     busy = true;
     try {
-      while (queue.length > 0) {
+      for (let next: Event | undefined = event; next !== undefined; next = queued?.shift()) {
         const now = { mono: clock.now(), wall: clock.wall(), random: random() };
-        const [after, commands] = step(settings, state, queue.shift() as Event, now);
+        const [after, commands] = step(settings, state, next, now);
         state = after;
         for (const command of commands) execute(command);
       }
+      queued = undefined;
       reschedule();
     } finally {
       busy = false;
