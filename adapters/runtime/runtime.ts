@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { TenureError } from "../../src/errors.ts";
 import type { Fetch } from "../kubernetes/cluster.ts";
 
 export interface TlsOptions {
@@ -48,6 +49,11 @@ export interface Runtime {
   spawn?(command: string, args: readonly string[], env: Readonly<Record<string, string>>): Child;
 }
 
+/** What the configuration asks for, this runtime cannot do (a kubeconfig field, a proxy kind). */
+export class UnsupportedError extends TenureError {
+  override readonly name: string = "UnsupportedError";
+}
+
 /** For runtimes without a capability: says what is missing and what to do instead. */
-export const unsupported = (runtime: string, what: string, instead: string): Error =>
-  new TypeError(`tenure/kubernetes on ${runtime} cannot ${what}; ${instead}`);
+export const unsupported = (runtime: string, what: string, instead: string): UnsupportedError =>
+  new UnsupportedError(`tenure/kubernetes on ${runtime} cannot ${what}; ${instead}`);
