@@ -16,6 +16,21 @@ export interface TlsOptions {
   readonly key?: string;
   /** Skip verifying the server's certificate. Only when the user explicitly asked (kubeconfig). */
   readonly insecureSkipTlsVerify?: boolean;
+  /**
+   * The name to send as SNI and to verify the certificate against, instead of the URL's host
+   * (kubeconfig's `tls-server-name`). Only where `can.serverName`.
+   */
+  readonly serverName?: string;
+}
+
+/** What a runtime's fetch can do beyond a CA and a client certificate; connect.ts checks it. */
+export interface Abilities {
+  /** Send a TLS server name other than the URL's host. */
+  readonly serverName: boolean;
+  /** Proxy URL schemes it tunnels through (`http:`, `https:`, `socks5:`). */
+  readonly proxies: readonly string[];
+  /** Connect straight to the server although HTTPS_PROXY is set (Deno's fetch applies it by itself). */
+  readonly direct: boolean;
 }
 
 export interface ExecResult {
@@ -38,8 +53,13 @@ export interface Runtime {
   readonly name: "node" | "deno" | "bun" | "web";
   /** Whether paths and `KUBECONFIG` lists follow Windows rules (`C:\\`, `\\`, `;`). */
   readonly windows?: boolean;
-  /** A fetch that verifies the server with `ca` and presents `cert`/`key`. */
-  tlsFetch(tls: TlsOptions): Fetch;
+  /** Default: nothing beyond a CA and a client certificate. */
+  readonly can?: Abilities;
+  /**
+   * A fetch that verifies the server with `ca` and presents `cert`/`key`, through `proxy` when
+   * given, else (where `can.direct`) straight to the server whatever the environment says.
+   */
+  tlsFetch(tls: TlsOptions, proxy?: URL): Fetch;
   readFile(path: string): Promise<string>;
   env(name: string): string | undefined;
   /**
