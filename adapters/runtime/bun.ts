@@ -1,6 +1,6 @@
 /**
  * Bun: TLS through fetch's `tls` option (an explicit `ca` replaces the default roots; `serverName`
- * for SNI and verification), proxies through its `proxy` option (http and https proxies; `""`
+ * for SNI and verification), proxies through its `proxy` option (http and https proxies; `false`
  * keeps it from applying HTTPS_PROXY by itself), files through `Bun.file`, plugins through
  * `Bun.spawn`. Only the slice of `Bun` used here is typed.
  *
@@ -33,7 +33,8 @@ export const runtime: Runtime = {
       ...(tls.serverName === undefined ? {} : { serverName: tls.serverName }),
       rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
     };
-    const via = proxy?.href ?? "";
+    // `false` keeps Bun 1.4 from applying HTTPS_PROXY by itself ("" and null do not); the matrix checks it.
+    const via = proxy?.href ?? false;
     return ((url, init) => fetch(url, { ...init, tls: options, proxy: via } as RequestInit)) as Fetch;
   },
   readFile: (path) => bun().file(path).text(),

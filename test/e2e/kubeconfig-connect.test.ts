@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fromKubeconfig, KubeconfigError, leaseLock, TenureError } from "../../adapters/kubernetes/entry-node.ts";
 import { emptyRecord } from "../../src/record.ts";
-import { connectProxy } from "./connect-proxy.ts";
+import { connectProxy } from "../support/connect-proxy.ts";
 import { kube, sandbox } from "./support.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "tenure-kc-connect-"));
