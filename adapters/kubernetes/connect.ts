@@ -53,6 +53,8 @@ export const proxyOf = (runtime: Runtime, connection: Connection, warn: (message
   return proxy;
 };
 
+export type Connect = (runtime: Runtime, connection: Connection, warn: (message: string) => void) => Fetch;
+
 /** The fetch for `connection` on `runtime`; throws what the runtime cannot do. */
-export const connect = (runtime: Runtime, connection: Connection, warn: (message: string) => void): Fetch =>
+export const connect: Connect = (runtime, connection, warn) =>
   runtime.tlsFetch(connection.tls, proxyOf(runtime, connection, warn));

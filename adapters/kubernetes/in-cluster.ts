@@ -10,7 +10,7 @@
 import type { Runtime } from "../runtime/runtime.ts";
 import { TenureError } from "../../src/errors.ts";
 import { type Cluster, cluster } from "./cluster.ts";
-import { connect } from "./connect.ts";
+import type { Connect } from "./connect.ts";
 import { InClusterError } from "./setup-errors.ts";
 import { fileTokenCredentials } from "./token-file.ts";
 
@@ -29,7 +29,8 @@ export interface InClusterOptions {
 
 export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-export const inClusterWith = async (runtime: Runtime, options: InClusterOptions = {}): Promise<Cluster> => {
+/** `connect` is connect.ts's on runtimes that can proxy; plain `tlsFetch` on the web keeps the proxy rules out of its bundle. */
+export const inClusterWith = async (runtime: Runtime, options: InClusterOptions = {}, connect: Connect = (rt, c) => rt.tlsFetch(c.tls)): Promise<Cluster> => {
   const host = runtime.env("KUBERNETES_SERVICE_HOST");
   const port = runtime.env("KUBERNETES_SERVICE_PORT");
   if (!host || !port) {

@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { connect } from "../../../adapters/kubernetes/connect.ts";
 import { inClusterWith } from "../../../adapters/kubernetes/in-cluster.ts";
 import { fromKubeconfigWith } from "../../../adapters/kubernetes/kubeconfig.ts";
 import { chooseProxy } from "../../../adapters/kubernetes/proxy.ts";
@@ -216,13 +217,13 @@ describe("failures a caller can catch by class", () => {
   });
 
   it("inCluster outside a pod, or without its service account", async () => {
-    const outside = await failure(inClusterWith(machine({}).runtime));
+    const outside = await failure(inClusterWith(machine({}).runtime, {}, connect));
     assert.ok(outside instanceof InClusterError && outside instanceof TenureError);
     const env = { KUBERNETES_SERVICE_HOST: "10.0.0.1", KUBERNETES_SERVICE_PORT: "443" };
-    const noCa = await failure(inClusterWith(machine({}, env).runtime));
+    const noCa = await failure(inClusterWith(machine({}, env).runtime, {}, connect));
     assert.ok(noCa instanceof InClusterError);
     assert.match(noCa.message, /cannot read the cluster CA/);
-    const noToken = await failure(inClusterWith(machine({ "/sa/ca.crt": "CA" }, env).runtime, { serviceAccountDir: "/sa" }));
+    const noToken = await failure(inClusterWith(machine({ "/sa/ca.crt": "CA" }, env).runtime, { serviceAccountDir: "/sa" }, connect));
     assert.ok(noToken instanceof InClusterError);
     assert.match(noToken.message, /cannot read the service-account token at \/sa\/token/);
   });
