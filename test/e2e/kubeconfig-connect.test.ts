@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fromKubeconfig, KubeconfigError, leaseLock, TenureError } from "../../adapters/kubernetes/entry-node.ts";
 import { emptyRecord } from "../../src/record.ts";
-import { connectProxy } from "../support/connect-proxy.ts";
+import { connectProxy, socksProxy } from "../support/connect-proxy.ts";
 import { kube, sandbox } from "./support.ts";
 
 const dir = await mkdtemp(join(tmpdir(), "tenure-kc-connect-"));
@@ -65,8 +65,10 @@ const withEnv = async (env: Record<string, string | undefined>, body: () => Prom
 
 const proxy = await connectProxy({ [kube.sni.name]: "127.0.0.1" });
 const authProxy = await connectProxy({ [kube.sni.name]: "127.0.0.1" }, "elector:s3cret");
+const socks = await socksProxy({ [kube.sni.name]: "127.0.0.1" });
 after(async () => {
   await proxy.close();
+  await socks.close();
   await authProxy.close();
 });
 
@@ -97,6 +99,14 @@ describe("proxies", () => {
     assert.ok(tunnels.length > 0);
     assert.deepEqual(new Set(tunnels.map((t) => t.target)), new Set([`${kube.sni.name}:${port}`]));
     assert.equal(tunnels[0]!.authorization, `Basic ${b64("elector:s3cret")}`);
+  });
+
+  it("proxy-url socks5: the proxy resolves the name, as with client-go", async () => {
+    const box = await sandbox("kc-socks");
+    const token = await kube.serviceAccountToken(box.namespace, "elector");
+    const cluster = `    server: https://${kube.sni.name}:${port}\n    certificate-authority-data: ${b64(kube.sni.caPem)}\n    proxy-url: ${socks.url}`;
+    await reaches(await kubeconfig(cluster, `    token: ${token}`, box.namespace));
+    assert.deepEqual(new Set(socks.tunnels.map((t) => t.target)), new Set([`${kube.sni.name}:${port}`]));
   });
 
   it("HTTPS_PROXY, and NO_PROXY and loopback addresses past it, by Go's rules", async () => {

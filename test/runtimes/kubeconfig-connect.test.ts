@@ -14,7 +14,7 @@ import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import type * as Kubernetes from "../../adapters/kubernetes/entry-web.ts";
 import { emptyRecord } from "../../src/record.ts";
-import { type ConnectProxy, connectProxy } from "../support/connect-proxy.ts";
+import { type ConnectProxy, connectProxy, socksProxy } from "../support/connect-proxy.ts";
 import { type Sandbox, sandbox } from "./sandbox.ts";
 
 const RUNTIME: "deno" | "bun" | "node" = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
@@ -76,6 +76,21 @@ describe(`fromKubeconfig's connections on ${RUNTIME}`, () => {
     const tunnels = proxy.tunnels.slice(before);
     assert.ok(tunnels.length > 0);
     assert.ok(tunnels.every((t) => t.target === `${box.kube.sni.name}:${port()}` && t.authorization === `Basic ${b64("elector:s3cret")}`), JSON.stringify(tunnels));
+  });
+
+  it("proxy-url socks5, where the runtime can: the proxy resolves the name, as with client-go", async () => {
+    const socks = await socksProxy({ [box.kube.sni.name]: "127.0.0.1" });
+    try {
+      const path = await byName(`\n    proxy-url: ${socks.url}`);
+      if (RUNTIME === "bun") {
+        await assert.rejects(kubernetes.fromKubeconfig({ path }), (e: Error) => e instanceof kubernetes.UnsupportedError && /on Bun cannot connect through the socks5 proxy/.test(e.message));
+        return;
+      }
+      await reaches(path);
+      assert.deepEqual(new Set(socks.tunnels.map((t) => t.target)), new Set([`${box.kube.sni.name}:${port()}`]));
+    } finally {
+      await socks.close();
+    }
   });
 
   it("HTTPS_PROXY; a loopback server directly where the runtime lets tenure choose, else a warning", async () => {

@@ -74,3 +74,65 @@ export const connectProxy = async (hosts: Readonly<Record<string, string>>, cred
     },
   };
 };
+
+/**
+ * A SOCKS5 proxy (RFC 1928, no authentication) on 127.0.0.1 with the same name table: client-go
+ * sends the host name to a socks5 proxy and lets it resolve, as this one does.
+ */
+export const socksProxy = async (hosts: Readonly<Record<string, string>>): Promise<ConnectProxy> => {
+  const tunnels: ConnectProxy["tunnels"] = [];
+  const open = new Set<Socket>();
+  const track = (socket: Socket): void => {
+    open.add(socket);
+    socket.on("close", () => open.delete(socket));
+    socket.on("error", () => socket.destroy());
+  };
+  const server = createServer((client) => {
+    track(client);
+    let received = Buffer.alloc(0);
+    let greeted = false;
+    const onData = (chunk: Buffer): void => {
+      received = Buffer.concat([received, chunk]);
+      if (!greeted) {
+        if (received.length < 2 || received.length < 2 + received[1]!) return;
+        if (received[0] !== 5) return void client.destroy();
+        received = received.subarray(2 + received[1]!);
+        greeted = true;
+        client.write(Buffer.from([5, 0])); // no authentication
+      }
+      // VER CMD RSV ATYP ADDR PORT
+      if (received.length < 5) return;
+      const type = received[3];
+      const length = type === 1 ? 4 : type === 4 ? 16 : type === 3 ? 1 + received[4]! : -1;
+      if (length < 0 || received[1] !== 1) return void client.end(Buffer.from([5, 7, 0, 1, 0, 0, 0, 0, 0, 0]));
+      if (received.length < 4 + length + 2) return;
+      const address = received.subarray(4, 4 + length);
+      const host = type === 3 ? address.subarray(1).toString("latin1") : type === 1 ? [...address].join(".") : [...Array(8).keys()].map((n) => address.readUInt16BE(n * 2).toString(16)).join(":");
+      const port = received.readUInt16BE(4 + length);
+      const rest = received.subarray(4 + length + 2);
+      client.off("data", onData);
+      client.pause();
+      tunnels.push({ target: `${type === 4 ? `[${host}]` : host}:${port}`, authorization: undefined });
+      const upstream = connect(port, hosts[host] ?? host, () => {
+        client.write(Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+        if (rest.length > 0) upstream.write(rest);
+        upstream.pipe(client);
+        client.pipe(upstream);
+        client.resume();
+      });
+      track(upstream);
+      upstream.on("error", () => client.end(Buffer.from([5, 4, 0, 1, 0, 0, 0, 0, 0, 0])));
+    };
+    client.on("data", onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `socks5://127.0.0.1:${port}`,
+    tunnels,
+    close: async () => {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+};
