@@ -196,7 +196,8 @@ const build = async (runtime: Runtime, options: KubeconfigOptions): Promise<Clus
   const who = `kubeconfig user "${user?.name}"`;
   if (u["auth-provider"] !== undefined) fail(`${who} uses an auth-provider, which was removed from Kubernetes clients; use an exec plugin instead`);
   if (u.username || u.password) fail(`${who} uses basic auth (username/password), which the API server no longer supports`);
-  if (u.as || u["as-uid"] || u["as-groups"] || u["as-user-extra"]) fail(`${who} impersonates another user (as, as-uid, as-groups, as-user-extra), which tenure does not do; give the elector its own credentials`);
+  // client-go impersonates only when `as` names a user; the other as-* fields go with it.
+  if (u.as) fail(`${who} impersonates "${u.as}" (as), which tenure does not do; give the elector its own credentials`);
   const cert = await pem(runtime, u["client-certificate-data"], u["client-certificate"], user?.dir ?? ".");
   const key = await pem(runtime, u["client-key-data"], u["client-key"], user?.dir ?? ".");
   if ((cert === undefined) !== (key === undefined)) fail(`${who} has a client certificate without a key, or a key without a certificate`);
@@ -220,7 +221,7 @@ const build = async (runtime: Runtime, options: KubeconfigOptions): Promise<Clus
       server: c.server,
       ...(serverName === undefined ? {} : { "tls-server-name": serverName }),
       ...(insecure ? { "insecure-skip-tls-verify": true } : {}),
-      ...(ca === undefined ? {} : { "certificate-authority-data": base64(ca) }),
+      ...(ca === undefined ? {} : { "certificate-authority-data": c["certificate-authority-data"]?.replace(/\s+/g, "") || base64(ca) }),
       ...(c["proxy-url"] && proxy !== undefined ? { "proxy-url": proxy.href } : {}),
       ...(c["disable-compression"] ? { "disable-compression": true } : {}),
       ...(extension === undefined ? {} : { config: extension }),

@@ -211,7 +211,8 @@ describe("failures a caller can catch by class", () => {
   });
 
   it("what kubectl would do and tenure will not: impersonation, basic auth, a plugin in the wrong version", async () => {
-    assert.match((await kubeconfigError(machine({ "/k": config("server: https://a", "token: t\nas: admin") }))).message, /impersonates another user/);
+    assert.match((await kubeconfigError(machine({ "/k": config("server: https://a", "token: t\nas: admin") }))).message, /impersonates "admin" \(as\)/);
+    await fromKubeconfigWith(machine({ "/k": config("server: https://a", "token: t\nas: ''\nas-groups: []") }).runtime, { path: "/k" });
     assert.match((await kubeconfigError(machine({ "/k": config("server: https://a", "password: p") }))).message, /basic auth/);
     assert.match((await kubeconfigError(machine({ "/k": config("server: https://a", "exec: {apiVersion: v0, command: x}") }))).message, /apiVersion v0 is not supported/);
   });
