@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fromKubeconfig, KubeconfigError, leaseLock, TenureError } from "../../adapters/kubernetes/entry-node.ts";
 import { emptyRecord } from "../../src/record.ts";
+import { issueCert } from "../cluster/pki.ts";
 import { connectProxy, socksProxy } from "../support/connect-proxy.ts";
 import { kube, sandbox } from "./support.ts";
 
@@ -107,6 +108,22 @@ describe("proxies", () => {
     const cluster = `    server: https://${kube.sni.name}:${port}\n    certificate-authority-data: ${b64(kube.sni.caPem)}\n    proxy-url: ${socks.url}`;
     await reaches(await kubeconfig(cluster, `    token: ${token}`, box.namespace));
     assert.deepEqual(new Set(socks.tunnels.map((t) => t.target)), new Set([`${kube.sni.name}:${port}`]));
+  });
+
+  it("proxy-url https: the CONNECT inside TLS to the proxy, which is checked with the cluster's CA, as Go does", async () => {
+    const box = await sandbox("kc-https-proxy");
+    const token = await kube.serviceAccountToken(box.namespace, "elector");
+    // Go's transport checks an https proxy with the cluster's TLS settings: a certificate of the cluster's CA.
+    const ca = { certFile: kube.caFile, keyFile: join(kube.dir, "pki", "ca.key") };
+    const cert = await issueCert({ ca, base: join(dir, "https-proxy"), commonName: "127.0.0.1", usage: "serverAuth", subjectAltName: "IP:127.0.0.1" });
+    const tlsProxy = await connectProxy({}, undefined, { cert: cert.certPem, key: cert.keyPem });
+    try {
+      const cluster = `    server: ${kube.server}\n    certificate-authority-data: ${b64(kube.caPem)}\n    proxy-url: ${tlsProxy.url}`;
+      await reaches(await kubeconfig(cluster, `    token: ${token}`, box.namespace));
+      assert.deepEqual(new Set(tlsProxy.tunnels.map((t) => t.target)), new Set([new URL(kube.server).host]));
+    } finally {
+      await tlsProxy.close();
+    }
   });
 
   it("HTTPS_PROXY, and NO_PROXY and loopback addresses past it, by Go's rules", async () => {

@@ -14,6 +14,7 @@ import process from "node:process";
 import { after, before, describe, it } from "node:test";
 import type * as Kubernetes from "../../adapters/kubernetes/entry-web.ts";
 import { emptyRecord } from "../../src/record.ts";
+import { issueCert } from "../cluster/pki.ts";
 import { type ConnectProxy, connectProxy, socksProxy } from "../support/connect-proxy.ts";
 import { type Sandbox, sandbox } from "./sandbox.ts";
 
@@ -90,6 +91,18 @@ describe(`fromKubeconfig's connections on ${RUNTIME}`, () => {
       assert.deepEqual(new Set(socks.tunnels.map((t) => t.target)), new Set([`${box.kube.sni.name}:${port()}`]));
     } finally {
       await socks.close();
+    }
+  });
+
+  it("proxy-url https, its certificate from the cluster's CA (as Go checks it)", async () => {
+    const ca = { certFile: box.kube.caFile, keyFile: join(box.kube.dir, "pki", "ca.key") };
+    const cert = await issueCert({ ca, base: join(dir, "https-proxy"), commonName: "127.0.0.1", usage: "serverAuth", subjectAltName: "IP:127.0.0.1" });
+    const tlsProxy = await connectProxy({}, undefined, { cert: cert.certPem, key: cert.keyPem });
+    try {
+      await reaches(await kubeconfig(`    server: ${box.kube.server}\n    certificate-authority-data: ${b64(box.kube.caPem)}\n    proxy-url: ${tlsProxy.url}`));
+      assert.deepEqual(new Set(tlsProxy.tunnels.map((t) => t.target)), new Set([new URL(box.kube.server).host]));
+    } finally {
+      await tlsProxy.close();
     }
   });
 

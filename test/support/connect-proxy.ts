@@ -5,7 +5,8 @@
  * node:net alone, so that the same proxy runs under Node, Deno and Bun.
  */
 import { Buffer } from "node:buffer";
-import { connect, createServer, type Socket } from "node:net";
+import { connect, createServer, type Server, type Socket } from "node:net";
+import { createServer as createTlsServer } from "node:tls";
 
 export interface ConnectProxy {
   /** `http://127.0.0.1:PORT` */
@@ -25,7 +26,8 @@ const head = (text: string): { method: string; target: string; headers: Map<stri
   return { method, target, headers };
 };
 
-export const connectProxy = async (hosts: Readonly<Record<string, string>>, credentials?: string): Promise<ConnectProxy> => {
+/** With `tls`, an https proxy: the CONNECT itself inside TLS to the proxy. */
+export const connectProxy = async (hosts: Readonly<Record<string, string>>, credentials?: string, tls?: { cert: string; key: string }): Promise<ConnectProxy> => {
   const tunnels: ConnectProxy["tunnels"] = [];
   const open = new Set<Socket>();
   const track = (socket: Socket): void => {
@@ -33,7 +35,7 @@ export const connectProxy = async (hosts: Readonly<Record<string, string>>, cred
     socket.on("close", () => open.delete(socket));
     socket.on("error", () => socket.destroy());
   };
-  const server = createServer((client) => {
+  const handle = (client: Socket): void => {
     track(client);
     let received = Buffer.alloc(0);
     const onData = (chunk: Buffer): void => {
@@ -62,11 +64,12 @@ export const connectProxy = async (hosts: Readonly<Record<string, string>>, cred
       upstream.on("error", () => client.end("HTTP/1.1 502 Bad Gateway\r\n\r\n"));
     };
     client.on("data", onData);
-  });
+  };
+  const server: Server = tls === undefined ? createServer(handle) : createTlsServer(tls, handle);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls === undefined ? "http" : "https"}://127.0.0.1:${port}`,
     tunnels,
     close: async () => {
       for (const socket of open) socket.destroy();
