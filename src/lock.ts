@@ -7,6 +7,7 @@
  */
 import type { LeaderElectionRecord } from "./record.ts";
 import { TenureError } from "./errors.ts";
+import type { Candidate } from "./coordinated.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -57,6 +58,18 @@ export interface Lock {
    * when `version` is too old to resume from.
    */
   watch?(version: LockVersion | undefined, signal: AbortSignal): Promise<AsyncIterable<LockEvent>>;
+  /**
+   * Optional, for coordinated election: registers `candidate` with the coordinator and keeps it
+   * registered until `signal` aborts, then withdraws it. Resolves once withdrawn; failures along
+   * the way go to `onError` (the candidacy keeps trying), never reject.
+   */
+  candidacy?(candidate: Candidate, signal: AbortSignal, onError: (error: LockError) => void): Promise<void>;
+  /**
+   * Optional, when the lock was asked to record events: records a leadership event (`message`,
+   * e.g. `a became leader`) on the object as last seen (`version`). Rejects when the write fails;
+   * the elector reports that and carries on.
+   */
+  recordEvent?(message: string, version: LockVersion, signal: AbortSignal): Promise<void>;
 }
 
 // -------------------------------------------------------------------------------------
