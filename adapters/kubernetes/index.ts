@@ -9,6 +9,7 @@ export { type InClusterOptions, SERVICE_ACCOUNT_DIR } from "./in-cluster.ts";
 export { type KubeconfigOptions } from "./kubeconfig.ts";
 export type { ExecConfig } from "./exec-credential.ts";
 export { leaseLock, type LeaseLockOptions } from "./lease-lock.ts";
+export { type EventOptions } from "./events.ts";
 export { fileTokenCredentials } from "./token-file.ts";
 export type { TlsOptions } from "../runtime/runtime.ts";
 export { type AnnotationLockOptions, configMapLock, endpointsLock, LEADER_ANNOTATION } from "./annotation-lock.ts";
