@@ -15,12 +15,11 @@ export interface Candidacy {
 
 /** Starts the candidacy of a coordinated elector; undefined when not coordinated. */
 export const candidacyOf = (lock: Lock, settings: Settings, report: (error: LockError) => void): Candidacy | undefined => {
-  const candidate = settings.coordinated;
-  if (candidate === undefined || lock.candidacy === undefined) return undefined;
+  if (lock.candidacy === undefined) return undefined;
   const stop = new AbortController();
   // The lock reports its failures and keeps trying; a rejection would be a bug in it, reported too.
   const kept = Promise.resolve()
-    .then(() => lock.candidacy?.(candidate, stop.signal, report))
+    .then(() => lock.candidacy?.(settings.identity, stop.signal, report))
     .catch((error: unknown) => report(error as LockError));
   return {
     withdraw: () => {

@@ -10,7 +10,6 @@ import type { Either } from "fp-ts/lib/Either.js";
 import type { Clock } from "./clock.ts";
 import type { Lock, LockError } from "./lock.ts";
 import { TenureError } from "./errors.ts";
-import { type Candidate, type CoordinatedOptions, parseCoordinated } from "./coordinated.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -61,13 +60,6 @@ export interface ElectorOptions {
    * next starts only once the last one's work has settled. Default false: one-shot, as client-go.
    */
   readonly rejoin?: boolean | undefined;
-  /**
-   * Coordinated leader election (KEP-4355; kube-apiserver's CoordinatedLeaderElection feature):
-   * register as a candidate (a LeaseCandidate, kept by the lock, which must be a `leaseLock`) and
-   * lead only when the API server's coordinator names us; never create or take over the Lease;
-   * when the coordinator prefers another candidate, stop the work and release. Default: off.
-   */
-  readonly coordinated?: CoordinatedOptions | undefined;
   /** Runs when we become leader. Work until `signal` aborts: leadership may be lost from then on. */
   readonly onStartedLeading: (signal: AbortSignal, term: Term) => void | Promise<void>;
   /** Runs when `run` ends, always, even if we never led (as client-go). */
@@ -95,8 +87,12 @@ export interface Settings {
   readonly releaseOnCancel: boolean;
   readonly watch: boolean;
   readonly rejoin: boolean;
-  /** Set in coordinated mode: what is registered with the coordinator. */
-  readonly coordinated?: Candidate | undefined;
+  /**
+   * Coordinated leader election (KEP-4355), when the lock keeps a candidacy
+   * (`coordinatedLeaseLock`): lead only when the API server's coordinator names us, never create
+   * or take over the Lease, and when it prefers another candidate, stop the work and release.
+   */
+  readonly coordinated?: boolean | undefined;
 }
 
 /** client-go's defaults (and component-base's): 15 s, 10 s, 2 s, jitter 1.2. */
@@ -211,12 +207,6 @@ export const parseSettings = (options: unknown): Either<ConfigError, Settings> =
   const requestTimeout = number("requestTimeout", Math.max(1000, renewDeadline / 2));
   if (requestTimeout <= 0) issues.push("requestTimeout must be greater than zero");
 
-  const coordinated = parseCoordinated(input["coordinated"]);
-  issues.push(...coordinated.issues);
-  if (coordinated.value !== undefined && input["lock"] != null && !hasMethods(input["lock"], ["candidacy"])) {
-    issues.push("coordinated election needs a lock that registers candidates: use leaseLock (the coordinator elects only for Leases)");
-  }
-
   if (issues.length > 0) return { _tag: "Left", left: new ConfigError(issues) };
   return {
     _tag: "Right",
@@ -229,7 +219,7 @@ export const parseSettings = (options: unknown): Either<ConfigError, Settings> =
       releaseOnCancel: (input["releaseOnCancel"] as boolean | undefined) ?? false,
       watch: (input["watch"] as boolean | undefined) ?? true,
       rejoin: (input["rejoin"] as boolean | undefined) ?? false,
-      ...(coordinated.value === undefined ? {} : { coordinated: { ...coordinated.value, identity: identity as string } }),
+      ...(hasMethods(input["lock"], ["candidacy"]) ? { coordinated: true } : {}),
     },
   };
 };

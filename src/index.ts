@@ -7,7 +7,6 @@ export { createElector, type Elector, LeadershipLostError } from "./elector.ts";
 export { ConfigError, DEFAULTS, type ElectorOptions, parseSettings, type Settings, type Term } from "./config.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { TenureError } from "./errors.ts";
-export { type Candidate, type CoordinatedOptions, OLDEST_EMULATION_VERSION } from "./coordinated.ts";
 export { isLockError, type Lock, LockError, type LockErrorOptions, type LockErrorReason, type LockEvent, type LockVersion, type Observed } from "./lock.ts";
 export { emptyRecord, formatMicroTime, formatSeconds, type LeaderElectionRecord, type MicroTime, parseTime, sameRecord } from "./record.ts";
 export { type Checkable, type ElectorMetrics, healthzAdaptor, type HealthzAdaptor } from "./health.ts";

@@ -7,7 +7,6 @@
  */
 import type { LeaderElectionRecord } from "./record.ts";
 import { TenureError } from "./errors.ts";
-import type { Candidate } from "./coordinated.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -59,11 +58,11 @@ export interface Lock {
    */
   watch?(version: LockVersion | undefined, signal: AbortSignal): Promise<AsyncIterable<LockEvent>>;
   /**
-   * Optional, for coordinated election: registers `candidate` with the coordinator and keeps it
-   * registered until `signal` aborts, then withdraws it. Resolves once withdrawn; failures along
-   * the way go to `onError` (the candidacy keeps trying), never reject.
+   * Optional; its presence makes the elector coordinated (see coordinated.ts): registers the
+   * candidate `identity` with the coordinator and keeps it registered until `signal` aborts, then
+   * withdraws it. Resolves once withdrawn; failures go to `onError` (it keeps trying), never reject.
    */
-  candidacy?(candidate: Candidate, signal: AbortSignal, onError: (error: LockError) => void): Promise<void>;
+  candidacy?(identity: string, signal: AbortSignal, onError: (error: LockError) => void): Promise<void>;
   /**
    * Optional, when the lock was asked to record events: records a leadership event (`message`,
    * e.g. `a became leader`) on the object as last seen (`version`). Rejects when the write fails;

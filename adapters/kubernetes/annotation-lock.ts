@@ -11,7 +11,7 @@ import { type Lock, LockError, type Observed } from "../../src/lock.ts";
 import { emptyRecord, type LeaderElectionRecord, parseTime } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
-import { type EventOptions, eventRecorder } from "./events.ts";
+import type { RecordEvent } from "./events.ts";
 import { lastSeen, namespaceOf } from "./lease-lock.ts";
 import { requestJson } from "./request.ts";
 import { watchObject } from "./watch.ts";
@@ -23,8 +23,8 @@ export interface AnnotationLockOptions {
   /** Default: the cluster's namespace. */
   readonly namespace?: string;
   readonly name: string;
-  /** Record leadership Events on the object, as client-go (before v0.24) does with an EventRecorder. Default: off. */
-  readonly events?: EventOptions | undefined;
+  /** Record leadership Events on the object, as client-go (before v0.24) does with an EventRecorder: `leadershipEvents(cluster, { component })`. Default: none. */
+  readonly events?: RecordEvent | undefined;
 }
 
 interface Kind {
@@ -43,7 +43,7 @@ export const configMapLock = (cluster: Cluster, options: AnnotationLockOptions):
 const annotationLock = (cluster: Cluster, options: AnnotationLockOptions, kind: Kind): Lock => {
   const namespace = namespaceOf(cluster, options.namespace, `${kind.resource} lock`);
   const { name } = options;
-  const record = options.events === undefined ? undefined : eventRecorder(cluster, options.events);
+  const record = options.events;
   const collection = `/api/v1/namespaces/${encodeURIComponent(namespace)}/${kind.resource}`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   const action = (verb: string): Action => ({ verb, resource: kind.resource, namespace, name });

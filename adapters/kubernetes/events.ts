@@ -43,7 +43,8 @@ const eventName = (objectName: string, wallMs: number): string => {
   return name.length <= MAX_NAME ? name : crypto.randomUUID();
 };
 
-export const eventRecorder = (cluster: Cluster, options: EventOptions): RecordEvent => {
+/** Records leadership Events through `cluster` (give it to a lock's `events` option). */
+export const leadershipEvents = (cluster: Cluster, options: EventOptions): RecordEvent => {
   if (typeof options.component !== "string" || options.component === "") {
     throw new TypeError("events: component must be a non-empty string (it is the event's source.component, e.g. your controller's name)");
   }

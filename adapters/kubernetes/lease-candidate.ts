@@ -9,7 +9,6 @@
  *
  * @module
  */
-import type { Candidate } from "../../src/coordinated.ts";
 import { systemClock } from "../../src/clock.ts";
 import { isLockError, type Lock, LockError, type Observed } from "../../src/lock.ts";
 import { emptyRecord, formatMicroTime } from "../../src/record.ts";
@@ -25,6 +24,13 @@ export interface CandidateTarget {
   readonly namespace: string;
   /** The Lease it is a candidate for. */
   readonly leaseName: string;
+}
+
+/** What the coordinator compares candidates by. */
+export interface Candidate {
+  readonly binaryVersion: string;
+  readonly emulationVersion: string;
+  readonly strategy: string;
 }
 
 /** client-go's requeueInterval: a candidate renews this often when not pinged. */
@@ -67,11 +73,12 @@ export const keepLeaseCandidate = async (
   cluster: Cluster,
   target: CandidateTarget,
   candidate: Candidate,
+  identity: string,
   signal: AbortSignal,
   onError: (error: LockError) => void,
 ): Promise<void> => {
   const { namespace, leaseName } = target;
-  const name = candidate.identity;
+  const name = identity;
   const collection = `/apis/coordination.k8s.io/v1beta1/namespaces/${encodeURIComponent(namespace)}/leasecandidates`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   const action = (verb: string): Action => ({ verb, resource: "leasecandidates.coordination.k8s.io", namespace, name });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { coordinatedCluster } from "../cluster/coordinated.ts";
-import { cluster, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
+import { cluster, coordinatedLeaseLock, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
 import { ELECTION_RULES, type Contender, contend, eventually, FAST, sandbox, sleep, when } from "./support.ts";
 import type { Lock } from "../../src/index.ts";
@@ -21,11 +21,11 @@ export const COORDINATED_RULES: readonly object[] = [
   { apiGroups: ["coordination.k8s.io"], resources: ["leasecandidates"], verbs: ["get", "create", "update", "watch", "delete"] },
 ];
 
-const podLock = async (prefix: string, name: string): Promise<{ namespace: string; lock: () => Lock }> => {
+const podLock = async (prefix: string, name: string): Promise<{ namespace: string; lock: (emulationVersion: string) => Lock }> => {
   const box = await sandbox(prefix, COORDINATED_RULES, gated);
   const token = (await runtime.readFile(box.tokenFile)).trim();
   const kube = cluster({ server: gated.server, fetch: runtime.tlsFetch({ ca: gated.caPem }), token });
-  return { namespace: box.namespace, lock: () => leaseLock(kube, { namespace: box.namespace, name }) };
+  return { namespace: box.namespace, lock: (emulationVersion) => coordinatedLeaseLock(kube, { namespace: box.namespace, name, binaryVersion: "1.9.0", emulationVersion }) };
 };
 
 const lease = async (namespace: string, name: string): Promise<any> => {
@@ -38,7 +38,6 @@ const candidates = async (namespace: string): Promise<string[]> =>
     .map((c: { metadata: { name: string } }) => c.metadata.name)
     .sort();
 
-const coordinated = (emulationVersion: string) => ({ coordinated: { binaryVersion: "1.9.0", emulationVersion } });
 
 const stopAll = async (all: readonly Contender[]): Promise<void> => {
   for (const c of all) c.controller.abort();
@@ -48,7 +47,7 @@ const stopAll = async (all: readonly Contender[]): Promise<void> => {
 describe("coordinated election (CoordinatedLeaderElection on)", () => {
   it("three candidates with different emulation versions: the coordinator makes the oldest leader; the others never write", { timeout: 60_000 }, async () => {
     const { namespace, lock } = await podLock("coord-pick", "pick");
-    const all = [contend("c-130", lock(), { ...FAST, ...coordinated("1.3.0") }), contend("c-120", lock(), { ...FAST, ...coordinated("1.2.0") }), contend("c-140", lock(), { ...FAST, ...coordinated("1.4.0") })];
+    const all = [contend("c-130", lock("1.3.0"), FAST), contend("c-120", lock("1.2.0"), FAST), contend("c-140", lock("1.4.0"), FAST)];
     try {
       const leader = all[1] as Contender;
       // Whoever registered first may lead until the others have registered; then the oldest leads.
@@ -92,7 +91,7 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
         if (event.type === "changed") records.push(event.observed.record);
       }
     })().catch(() => {});
-    const watcher = contend("watcher", lock(), { ...FAST, ...coordinated("1.5.0") });
+    const watcher = contend("watcher", lock("1.5.0"), FAST);
     try {
       // The coordinator sees the expired Lease and gives it to the only candidate.
       assert.ok(await eventually(() => when(watcher, "started") !== undefined, 30_000));
@@ -112,10 +111,10 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
     }
     // Deleted Lease, candidate running: nothing is created by the elector (the coordinator does it).
     const requests: string[] = [];
-    const base = lock();
+    const base = lock("1.5.0");
     const spy: Lock = { ...base, create: (record, signal) => (requests.push("create"), base.create(record, signal)) };
     await gated.request("DELETE", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/never`);
-    const again = contend("again", spy, { ...FAST, ...coordinated("1.5.0") });
+    const again = contend("again", spy, FAST);
     try {
       assert.ok(await eventually(() => when(again, "started") !== undefined, 30_000));
       assert.deepEqual(requests, [], "the elector never created the Lease");
@@ -127,7 +126,7 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
 
   it("an older candidate joins: the leader yields at once (work stopped, Lease released) and the coordinator hands over", { timeout: 90_000 }, async () => {
     const { namespace, lock } = await podLock("coord-yield", "yield");
-    const first = contend("first", lock(), { ...FAST, ...coordinated("1.4.0"), rejoin: true });
+    const first = contend("first", lock("1.4.0"), { ...FAST, rejoin: true });
     const all = [first];
     try {
       assert.ok(await eventually(() => when(first, "started") !== undefined, 30_000));
@@ -140,7 +139,7 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
           if (event.type === "changed" && event.observed.record.preferredHolder === "older") preferredAt ??= performance.now();
         }
       })().catch(() => {});
-      const older = contend("older", lock(), { ...FAST, ...coordinated("1.2.0") });
+      const older = contend("older", lock("1.2.0"), FAST);
       all.push(older);
       assert.ok(await eventually(() => when(older, "started") !== undefined, 30_000));
       stopWatch.abort();

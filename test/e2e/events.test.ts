@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { cluster, configMapLock, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
+import { cluster, configMapLock, leadershipEvents, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
 import { contend, ELECTION_RULES, eventually, kube, type Sandbox, sandbox, when } from "./support.ts";
 
@@ -30,7 +30,8 @@ describe("leadership events", () => {
 
   it("on a Lease: became leader and stopped leading, a repeat counted on the same Event", { timeout: 60_000 }, async () => {
     const box = await sandbox("events-lease", EVENT_RULES);
-    const lock = leaseLock(await podCluster(box), { name: "lease", events: { component: "my-controller", host: "node-1" } });
+    const pod = await podCluster(box);
+    const lock = leaseLock(pod, { name: "lease", events: leadershipEvents(pod, { component: "my-controller", host: "node-1" }) });
     const a = contend("a", lock, { releaseOnCancel: true, rejoin: true });
     assert.ok(await eventually(() => when(a, "started") !== undefined));
     // Someone else writes the Lease: a stops leading, and takes it again once that expires.
@@ -55,7 +56,8 @@ describe("leadership events", () => {
 
   it("on a legacy lock: the involved object is the ConfigMap", async () => {
     const box = await sandbox("events-cm", [...EVENT_RULES, { apiGroups: [""], resources: ["configmaps"], verbs: ["get", "create", "update", "watch"] }]);
-    const a = contend("a", configMapLock(await podCluster(box), { name: "cm", events: { component: "legacy" } }), { releaseOnCancel: true });
+    const pod = await podCluster(box);
+    const a = contend("a", configMapLock(pod, { name: "cm", events: leadershipEvents(pod, { component: "legacy" }) }), { releaseOnCancel: true });
     assert.ok(await eventually(() => when(a, "started") !== undefined));
     a.controller.abort();
     await a.done;
@@ -66,7 +68,8 @@ describe("leadership events", () => {
 
   it("without permission: each failed write reaches onError once, the election is untouched", async () => {
     const box = await sandbox("events-forbidden", ELECTION_RULES);
-    const a = contend("a", leaseLock(await podCluster(box), { name: "denied", events: { component: "c" } }), { releaseOnCancel: true });
+    const pod = await podCluster(box);
+    const a = contend("a", leaseLock(pod, { name: "denied", events: leadershipEvents(pod, { component: "c" }) }), { releaseOnCancel: true });
     assert.ok(await eventually(() => when(a, "started") !== undefined));
     assert.ok(await eventually(() => a.errors.length > 0));
     assert.ok(a.elector.isLeader());

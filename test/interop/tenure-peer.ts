@@ -53,7 +53,9 @@ import {
   type Cluster,
   cluster,
   configMapLock,
+  coordinatedLeaseLock,
   endpointsLock,
+  leadershipEvents,
   fileTokenCredentials,
   leaseLock,
   multiLock,
@@ -193,11 +195,17 @@ const pickRuntime = async (): Promise<Runtime> => {
   return (await import("../../adapters/runtime/node.ts")).runtime;
 };
 
-const makeLock = (kube: Cluster, type: LockType, namespace: string, name: string, component?: string): Lock => {
-  const where = { namespace, name, ...(component === undefined || component === "" ? {} : { events: { component } }) };
+/** With --coordinated: the candidate's versions. */
+interface Versions {
+  readonly binaryVersion: string;
+  readonly emulationVersion: string;
+}
+
+const makeLock = (kube: Cluster, type: LockType, namespace: string, name: string, component: string | undefined, coordinated: Versions | undefined): Lock => {
+  const where = { namespace, name, ...(component === undefined || component === "" ? {} : { events: leadershipEvents(kube, { component }) }) };
   switch (type) {
     case "leases":
-      return leaseLock(kube, where);
+      return coordinated === undefined ? leaseLock(kube, where) : coordinatedLeaseLock(kube, { ...where, ...coordinated });
     case "endpoints":
       return endpointsLock(kube, where);
     case "configmaps":
@@ -270,8 +278,15 @@ const main = async (): Promise<never> => {
     return fail(2, `connecting: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  const lock = makeLock(kube, lockType as LockType, namespace, name, str("event-component"));
   const binaryVersion = str("binary-version") ?? "1.0.0";
+  const versions = values["coordinated"] === true ? { binaryVersion, emulationVersion: str("emulation-version") || binaryVersion } : undefined;
+  if (versions !== undefined && lockType !== "leases") return fail(2, "--coordinated needs --lock=leases");
+  let lock: Lock;
+  try {
+    lock = makeLock(kube, lockType as LockType, namespace, name, str("event-component"), versions);
+  } catch (error) {
+    return fail(2, error instanceof Error ? error.message : String(error));
+  }
   const elect = () =>
     createElector({
       lock,
@@ -282,7 +297,6 @@ const main = async (): Promise<never> => {
       releaseOnCancel: values["release-on-cancel"] === true,
       ...(values["http-timeout"] === undefined ? {} : { requestTimeout: ms("http-timeout", 0) }),
       name,
-      ...(values["coordinated"] === true ? { coordinated: { binaryVersion, emulationVersion: str("emulation-version") || binaryVersion } } : {}),
       // Work that runs until its signal aborts, as a real leader's does: tenure awaits it before
       // releasing, so "work_stopped" is where this process stopped acting as the leader.
       onStartedLeading: (signal) => {

@@ -6,13 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { ConfigError, createElector, type ElectorOptions, LeadershipLostError, type Lock, type LockVersion } from "../../src/index.ts";
+import { type ElectorOptions, LeadershipLostError, type Lock, type LockVersion } from "../../src/index.ts";
 import { memoryLock } from "../../adapters/memory.ts";
 import { type Candidate, when, world, type World } from "../support/candidates.ts";
 import { formatMicroTime } from "../../src/record.ts";
 
 const STRATEGY = "OldestEmulationVersion";
-const COORDINATED = { coordinated: { binaryVersion: "1.4.0", emulationVersion: "1.3.0" } } as const;
 
 interface Log {
   readonly entries: string[];
@@ -21,10 +20,10 @@ interface Log {
 /** The memory lock plus a candidacy that logs what it is asked. */
 const candidateLock = (w: World, id: string, log: Log): Lock => ({
   ...memoryLock(w.store, { namespace: "foo", name: "bar", client: id }),
-  candidacy: async (candidate, signal) => {
-    log.entries.push(`${w.clock.now()} register ${candidate.identity} ${candidate.binaryVersion}/${candidate.emulationVersion} ${candidate.strategy}`);
+  candidacy: async (identity, signal) => {
+    log.entries.push(`${w.clock.now()} register ${identity}`);
     await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
-    log.entries.push(`${w.clock.now()} withdraw ${candidate.identity}`);
+    log.entries.push(`${w.clock.now()} withdraw ${identity}`);
   },
 });
 
@@ -35,40 +34,9 @@ const assign = (w: World, holder: string): void =>
   });
 
 const coordinated = (w: World, id: string, log: Log = { entries: [] }, options: Partial<ElectorOptions> = {}): Candidate =>
-  w.candidate(id, { lock: candidateLock(w, id, log), ...COORDINATED, ...options });
+  w.candidate(id, { lock: candidateLock(w, id, log), ...options });
 
 const record = (w: World) => w.store.read("foo", "bar")?.record;
-
-describe("coordinated election: options", () => {
-  const base = { identity: "a", onStartedLeading: () => {}, onStoppedLeading: () => {} };
-  const issues = (options: object): readonly string[] => {
-    try {
-      createElector({ lock: candidateLock(world(), "a", { entries: [] }), ...base, ...options } as ElectorOptions);
-      return [];
-    } catch (error) {
-      assert.ok(error instanceof ConfigError);
-      return error.issues;
-    }
-  };
-
-  it("takes semver versions, emulation no newer than binary, and a known or qualified strategy", () => {
-    assert.deepEqual(issues({ coordinated: { binaryVersion: "1.31.0" } }), []);
-    assert.deepEqual(issues({ coordinated: { binaryVersion: "1.31.0", emulationVersion: "1.30.0", strategy: "example.com/mine" } }), []);
-    assert.match(issues({ coordinated: { binaryVersion: "v1.31.0" } }).join(), /coordinated.binaryVersion must be a semantic version without "v"/);
-    assert.match(issues({ coordinated: { binaryVersion: "1.31" } }).join(), /binaryVersion/);
-    assert.match(issues({ coordinated: { binaryVersion: "1.30.0", emulationVersion: "1.31.0" } }).join(), /emulationVersion must not be newer than binaryVersion: 1.31.0 > 1.30.0/);
-    assert.match(issues({ coordinated: { binaryVersion: "1.30.0", strategy: "Newest" } }).join(), /coordinated.strategy must be "OldestEmulationVersion"/);
-    assert.match(issues({ coordinated: true }).join(), /coordinated must be an object/);
-  });
-
-  it("needs a lock that keeps a candidate (leaseLock)", () => {
-    const w = world();
-    assert.throws(
-      () => createElector({ lock: memoryLock(w.store, { namespace: "foo", name: "bar" }), ...base, ...COORDINATED }),
-      /coordinated election needs a lock that registers candidates: use leaseLock/,
-    );
-  });
-});
 
 describe("coordinated election: the elector", () => {
   it("registers its candidate for the whole run and never creates the Lease", async () => {
@@ -78,7 +46,7 @@ describe("coordinated election: the elector", () => {
     await w.clock.advance(60_000);
     assert.equal(record(w), undefined, "nobody created the Lease");
     assert.deepEqual(w.ops("a").filter((op) => op !== "get(NotFound)"), []);
-    assert.deepEqual(log.entries, ["0 register a 1.4.0/1.3.0 OldestEmulationVersion"]);
+    assert.deepEqual(log.entries, ["0 register a"]);
     a.controller.abort();
     await w.clock.until(() => a.outcome !== undefined);
     assert.deepEqual(log.entries.slice(1), ["60000 withdraw a"]);
@@ -183,7 +151,7 @@ describe("coordinated election: the elector", () => {
     a.controller.abort();
     await w.clock.until(() => a.outcome !== undefined);
     assert.equal(record(w)?.holderIdentity, "");
-    assert.deepEqual(log.entries.map((e) => e.split(" ").slice(1).join(" ")), ["register a 1.4.0/1.3.0 OldestEmulationVersion", "withdraw a"]);
+    assert.deepEqual(log.entries.map((e) => e.split(" ").slice(1).join(" ")), ["register a", "withdraw a"]);
     assert.ok(w.store.operations.at(-1)?.op === "update", "the release was the last write, after the withdrawal");
     void released;
   });
