@@ -109,7 +109,14 @@ export const keepLeaseCandidate = async (
       } catch (error) {
         if (!(isLockError(error) && error.reason === "NotFound")) throw error;
         const body = { apiVersion: "coordination.k8s.io/v1beta1", kind: "LeaseCandidate", metadata: { name, namespace }, spec: spec() };
-        current = decode(await request("POST", "create", body));
+        try {
+          current = decode(await request("POST", "create", body));
+        } catch (error) {
+          // Not even the collection: the server does not serve LeaseCandidates (a NotFound, which
+          // the elector would take for part of the protocol and not report).
+          if (!(isLockError(error) && error.reason === "NotFound")) throw error;
+          throw new LockError("BadRequest", `${namespace}: the API server does not serve coordination.k8s.io/v1beta1 LeaseCandidates, so nobody coordinates: turn on CoordinatedLeaderElection (kube-apiserver --feature-gates=CoordinatedLeaderElection=true --runtime-config=coordination.k8s.io/v1beta1=true) or use leaseLock`, { cause: error, status: 404 });
+        }
         return;
       }
     }

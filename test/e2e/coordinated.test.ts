@@ -6,10 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { coordinatedCluster } from "../cluster/coordinated.ts";
+import { coordinatedCluster, servesLeaseCandidates } from "../cluster/coordinated.ts";
 import { cluster, coordinatedLeaseLock, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
-import { ELECTION_RULES, type Contender, contend, eventually, FAST, sandbox, sleep, when } from "./support.ts";
+import { ELECTION_RULES, type Contender, contend, eventually, FAST, kube as shared, sandbox, sleep, when } from "./support.ts";
 import type { Lock } from "../../src/index.ts";
 
 const gated = await coordinatedCluster();
@@ -43,6 +43,20 @@ const stopAll = async (all: readonly Contender[]): Promise<void> => {
   for (const c of all) c.controller.abort();
   await Promise.all(all.map((c) => c.done));
 };
+
+it("without the gate: onError says the API server does not serve LeaseCandidates, and nobody leads", { skip: await servesLeaseCandidates(shared) && "the shared cluster has the gate on" }, async () => {
+  const box = await sandbox("coord-off", COORDINATED_RULES);
+  const token = (await runtime.readFile(box.tokenFile)).trim();
+  const pod = cluster({ server: shared.server, fetch: runtime.tlsFetch({ ca: shared.caPem }), token, namespace: box.namespace });
+  const a = contend("a", coordinatedLeaseLock(pod, { name: "off", binaryVersion: "1.0.0" }), FAST);
+  assert.ok(await eventually(() => a.errors.length > 0));
+  await sleep(2 * FAST.leaseDuration);
+  a.controller.abort();
+  await a.done;
+  assert.equal(when(a, "started"), undefined);
+  assert.match(a.errors[0]?.message ?? "", /does not serve coordination.k8s.io\/v1beta1 LeaseCandidates, so nobody coordinates: turn on CoordinatedLeaderElection/);
+  assert.ok(a.errors.length <= 3, `reported with a backoff: ${a.errors.length} times in ${2 * FAST.leaseDuration} ms`);
+});
 
 describe("coordinated election (CoordinatedLeaderElection on)", () => {
   it("three candidates with different emulation versions: the coordinator makes the oldest leader; the others never write", { timeout: 60_000 }, async () => {
