@@ -88,6 +88,29 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
     assert.deepEqual(await candidates(namespace), [], "every LeaseCandidate is deleted when its run ends");
   });
 
+  it("answers the coordinator's pings: with the Lease deleted, every candidate is pinged, answers, and the oldest leads again", { timeout: 60_000 }, async () => {
+    const { namespace, lock } = await podLock("coord-ping", "ping");
+    const all = [contend("p-130", lock("1.3.0"), { ...FAST, rejoin: true }), contend("p-120", lock("1.2.0"), { ...FAST, rejoin: true })];
+    const oldest = all[1] as Contender;
+    try {
+      assert.ok(await eventually(() => when(oldest, "started") !== undefined, 30_000));
+      // The coordinator pings only candidates that have not renewed for 5 s; they renew every 5 min.
+      await sleep(6_000);
+      await gated.request("DELETE", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/ping`);
+      // It elects only among candidates that answered its ping (renewTime after pingTime) within 5 s.
+      assert.ok(await eventually(() => oldest.terms.length === 2, 30_000), "the oldest led again after the election");
+      const items = (await gated.request("GET", `/apis/coordination.k8s.io/v1beta1/namespaces/${namespace}/leasecandidates`)).json.items;
+      assert.equal(items.length, 2);
+      for (const c of items) {
+        assert.ok(c.spec.pingTime !== undefined, `${c.metadata.name} was pinged`);
+        assert.ok(c.spec.renewTime > c.spec.pingTime, `${c.metadata.name} answered: renewTime ${c.spec.renewTime} after pingTime ${c.spec.pingTime}`);
+      }
+      assert.equal((await lease(namespace, "ping")).spec.holderIdentity, "p-120");
+    } finally {
+      await stopAll(all);
+    }
+  });
+
   it("never creates the Lease, nor takes it when expired or released: only the coordinator assigns it", { timeout: 60_000 }, async () => {
     const { namespace, lock } = await podLock("coord-never", "never");
     // A Lease held by a dead holder with strategy set: an uncoordinated elector would take it after expiry.
