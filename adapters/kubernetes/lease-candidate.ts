@@ -37,6 +37,8 @@ export interface Candidate {
 export const RENEW_INTERVAL: number = 5 * 60_000;
 const REQUEST_TIMEOUT = 10_000;
 const MAX_BACKOFF = 60_000;
+/** The withdrawal holds up the release and the end of `run`: short. */
+const WITHDRAW_TIMEOUT = 5_000;
 
 interface CandidateSpec {
   readonly leaseName?: string;
@@ -199,7 +201,7 @@ export const keepLeaseCandidate = async (
   try {
     const uid = current?.metadata.uid;
     const body = { apiVersion: "v1", kind: "DeleteOptions", ...(uid === undefined ? {} : { preconditions: { uid } }) };
-    await request("DELETE", "delete", body, AbortSignal.timeout(REQUEST_TIMEOUT));
+    await request("DELETE", "delete", body, AbortSignal.timeout(WITHDRAW_TIMEOUT));
   } catch (error) {
     // Gone already, or (uid precondition) a newer one of the same identity: not ours to delete.
     if (isLockError(error) && (error.reason === "NotFound" || error.reason === "Conflict")) return;
