@@ -34,12 +34,19 @@ const RULES: readonly object[] = [
 /** The coordinator's re-check interval (kube-apiserver's defaultRequeueInterval). */
 const RECHECK = 5_000;
 
-/** Joiners in order, each older than the last: the coordinator prefers each in turn. */
+/**
+ * Joiners in order, each older than the last, so the coordinator prefers each in turn: every
+ * direction twice (tenure → client-go → client-go → tenure → tenure, and again).
+ */
 const JOINERS: readonly (readonly [string, Impl, string])[] = [
-  ["go-a", "v0.37", "1.3.0"],
-  ["go-b", "v0.37", "1.2.0"],
-  ["tenure-b", "tenure", "1.1.0"],
-  ["tenure-c", "tenure", "1.0.0"],
+  ["go-a", "v0.37", "1.8.0"],
+  ["go-b", "v0.37", "1.7.0"],
+  ["tenure-b", "tenure", "1.6.0"],
+  ["tenure-c", "tenure", "1.5.0"],
+  ["go-c", "v0.37", "1.4.0"],
+  ["go-d", "v0.37", "1.3.0"],
+  ["tenure-d", "tenure", "1.2.0"],
+  ["tenure-e", "tenure", "1.1.0"],
 ];
 
 /**
@@ -51,11 +58,11 @@ const JOINERS: readonly (readonly [string, Impl, string])[] = [
 const bound = (from: Impl, to: Impl): number =>
   (from === "tenure" ? 1_000 : TIMINGS.leaseDuration + RECHECK) + (to === "tenure" ? 0 : 2.2 * TIMINGS.retryPeriod) + 2_000;
 
-it("tenure and client-go v0.37 coordinated candidates: the coordinator's choice leads, every handover in both directions without overlap", { timeout: 180_000 }, async () => {
+it("tenure and client-go v0.37 coordinated candidates: the coordinator's choice leads, every handover in both directions (twice) without overlap", { timeout: 240_000 }, async () => {
   const [box, peers] = await Promise.all([sandbox("interop-coord", RULES, gated), goPeers(["v0.37"])]);
   const fleet = new Fleet({ kube: gated, namespace: box.namespace, tokenFile: box.tokenFile, name: LEASE, timings: TIMINGS, goPeers: peers });
   const spawn = (identity: string, impl: Impl, emulationVersion: string): Peer =>
-    fleet.spawn({ impl, identity, rejoin: true, flags: ["--coordinated", "--binary-version=1.9.0", `--emulation-version=${emulationVersion}`] });
+    fleet.spawn({ impl, identity, rejoin: true, flags: ["--coordinated", "--binary-version=1.9.9", `--emulation-version=${emulationVersion}`] });
 
   // The harness watches the Lease to time the coordinator's preferredHolder.
   const admin = leaseLock(cluster({ server: gated.server, fetch: runtime.tlsFetch({ ca: gated.caPem }), token: gated.adminToken }), { namespace: box.namespace, name: LEASE });
@@ -77,7 +84,7 @@ it("tenure and client-go v0.37 coordinated candidates: the coordinator's choice 
 
   const measures: Measure[] = [];
   const verdict = await fleet.judge(async () => {
-    let leader = spawn("tenure-a", "tenure", "1.4.0");
+    let leader = spawn("tenure-a", "tenure", "1.9.0");
     await fleet.until(() => leader.leading, 30_000, "the first candidate to be elected");
     for (const [identity, impl, version] of JOINERS) {
       const joiner = spawn(identity, impl, version);
@@ -91,7 +98,7 @@ it("tenure and client-go v0.37 coordinated candidates: the coordinator's choice 
     }
     // The last joiner stays leader: nobody better is left.
     await new Promise((resolve) => setTimeout(resolve, TIMINGS.leaseDuration));
-    assert.equal(fleet.leaders().map((p) => p.identity).join(), "tenure-c");
+    assert.equal(fleet.leaders().map((p) => p.identity).join(), "tenure-e");
   });
   stopWatch.abort();
   await watching;
