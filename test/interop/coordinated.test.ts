@@ -19,7 +19,7 @@ import { cluster, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
 import { ELECTION_RULES, sandbox } from "../e2e/support.ts";
 import type { Timings } from "./checker.ts";
-import { Fleet, goPeers, type Impl, type Measure, monoMs, type Peer, table } from "./fleet.ts";
+import { Fleet, goPeers, type Impl, type Measure, monoMs, type Peer, table, tenureCommandFromEnv } from "./fleet.ts";
 
 const gated = await coordinatedCluster();
 after(() => gated.stop());
@@ -60,7 +60,8 @@ const bound = (from: Impl, to: Impl): number =>
 
 it("tenure and client-go v0.37 coordinated candidates: the coordinator's choice leads, every handover in both directions (twice) without overlap", { timeout: 240_000 }, async () => {
   const [box, peers] = await Promise.all([sandbox("interop-coord", RULES, gated), goPeers(["v0.37"])]);
-  const fleet = new Fleet({ kube: gated, namespace: box.namespace, tokenFile: box.tokenFile, name: LEASE, timings: TIMINGS, goPeers: peers });
+  // TENURE_INTEROP_TENURE_COMMAND runs the tenure peers on another runtime (see fleet.ts).
+  const fleet = new Fleet({ kube: gated, namespace: box.namespace, tokenFile: box.tokenFile, name: LEASE, timings: TIMINGS, goPeers: peers, ...tenureCommandFromEnv() });
   const spawn = (identity: string, impl: Impl, emulationVersion: string): Peer =>
     fleet.spawn({ impl, identity, rejoin: true, flags: ["--coordinated", "--binary-version=1.9.9", `--emulation-version=${emulationVersion}`] });
 
