@@ -8,9 +8,12 @@
  *  1. requests per minute of an idle follower and of the leader, 15 s/10 s/2 s (both sets at once);
  *  2. graceful handover: SIGTERM to the leader (release on cancel) -> the successor's "started";
  *  3. crash failover: SIGKILL of the leader -> the successor's "started", and the takeover's
- *     overshoot beyond the lease's expiry (last renewTime + leaseDuration); 2. and 3. with 3 s/2 s/0.5 s.
+ *     overshoot beyond the lease's expiry (last renewTime + leaseDuration); 2. and 3. with 3 s/2 s/0.5 s;
+ *  4. coordinated election (a cluster of its own with CoordinatedLeaderElection on): a candidate
+ *     with an older emulation version joins -> from preferredHolder set to the joiner's "started",
+ *     15 s/10 s/2 s (see support/coordinated.ts).
  *
- * Environment: BENCH_MINUTES (default 2), BENCH_HANDOVERS (20), BENCH_CRASHES (6); BENCH_QUICK=1
+ * Environment: BENCH_MINUTES (default 2), BENCH_HANDOVERS (20), BENCH_CRASHES (6), BENCH_COORDINATED (3); BENCH_QUICK=1
  * for a smoke test.
  */
 import { loadavg } from "node:os";
@@ -20,6 +23,7 @@ import { sandbox, startBenchCluster } from "./support/kube.ts";
 import { peerCrashes, peerHandovers, type PeerRates, peerRequestRates, type Spawner } from "./support/peer-scenarios.ts";
 import { type Implementation, peerCommand, spawnPeer } from "./support/peers.ts";
 import { buildWith, repoRoot } from "./support/process.ts";
+import { coordinatedHandovers } from "./support/coordinated.ts";
 import { proxyCert } from "./support/proxy.ts";
 import { max, median, ms, num, quantile, ratio } from "./support/stats.ts";
 import { heading, printTable } from "./support/table.ts";
@@ -93,6 +97,11 @@ try {
     console.log(`${impl}: kill -> started (ms) ${crashes[impl].failovers.map((l) => l.toFixed(0)).join(" ")}; overshoot beyond expiry (ms) ${crashes[impl].overshoots.map((l) => l.toFixed(0)).join(" ")}`);
   }
 
+  const rounds = Math.round(Number(process.env["BENCH_COORDINATED"] || (length.quick ? 1 : 3)));
+  heading(`4. coordinated election, ${describeTimings(DEFAULT_TIMINGS)}, an older candidate joins, ${rounds} each`);
+  const coordinated = await coordinatedHandovers(goPeer, implementations, DEFAULT_TIMINGS, rounds);
+  for (const impl of implementations) console.log(`${impl}: preferredHolder set -> new leader started (ms) ${coordinated[impl].map((l) => l.toFixed(0)).join(" ")}`);
+
   heading("summary (ratio = tenure / client-go; lower is better for every row)");
   const worst = (r: PeerRates): number => max(r.followers.map((f) => f.total));
   const row = (label: string, t: number, g: number, format: (v: number) => string): readonly string[] => [label, format(t), format(g), ratio(t, g)];
@@ -105,6 +114,7 @@ try {
     row(`crash failover from the kill, median (n=${length.crashes})`, median(crashes.tenure.failovers), median(crashes["client-go"].failovers), (v) => ms(v, 0)),
     row("crash overshoot beyond lease expiry, median", median(crashes.tenure.overshoots), median(crashes["client-go"].overshoots), (v) => ms(v, 0)),
     row("crash overshoot beyond lease expiry, max", max(crashes.tenure.overshoots), max(crashes["client-go"].overshoots), (v) => ms(v, 0)),
+    row(`coordinated: preferredHolder set -> new leader, median (n=${rounds})`, median(coordinated.tenure), median(coordinated["client-go"]), (v) => ms(v, 0)),
   ]);
   console.log(
     "\nnotes: every request each process sent is counted at its own proxy (client-go speaks HTTP/2 to it, tenure HTTP/1.1);\n" +

@@ -21,9 +21,12 @@ const KiB = 1024;
  * Gzipped bytes. The program's budget was 15 KB until issue #9's reliability fixes (rejoin, a dead
  * watch noticed, renews timed to be seen, failed and overtaken writes counted) took it past that
  * after about 550 B of savings found elsewhere; io-ts alone is a third of it, and the lean-core
- * work is where the next bytes should come from, not from clearer messages.
+ * work is where the next bytes should come from, not from clearer messages. 16 KB since issue #11:
+ * the coordinated rules in the protocol and the driver's hooks for a candidacy and leadership events
+ * cost about 670 B (the LeaseCandidate keeper, the Event writer and the version checks are bundled
+ * only into programs that use them).
  */
-const BUDGET = { core: 8 * KiB, program: 15.5 * KiB } as const;
+const BUDGET = { core: 8 * KiB, program: 16 * KiB } as const;
 
 const root = (() => {
   let dir = dirname(fileURLToPath(import.meta.url));

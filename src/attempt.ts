@@ -6,6 +6,7 @@
  * @module
  */
 import type { Settings } from "./config.ts";
+import { askedToYield, assignedTo } from "./coordinated.ts";
 import type { LockErrorReason, LockVersion, Observed } from "./lock.ts";
 import { emptyRecord, formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "./record.ts";
 
@@ -65,6 +66,8 @@ export type Failure =
   | { readonly kind: "held"; readonly holder: string }
   /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
   | { readonly kind: "lost" }
+  /** Coordinated: the coordinator prefers `holder` to us. */
+  | { readonly kind: "yield"; readonly holder: string }
   | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 /**
@@ -103,22 +106,28 @@ const stamped = (holderIdentity: string, leaseDurationSeconds: number, leaseTran
 /** What we write when we take the lease fresh: acquireTime = renewTime = the attempt's start. */
 const desired = (settings: Settings, now: Now): LeaderElectionRecord => stamped(settings.identity, settings.leaseDuration / 1000, 0, now);
 
-/** A renew keeps the term's acquireTime and transitions. */
+/**
+ * A renew keeps the term's acquireTime and transitions, and the coordinator's strategy and
+ * preferredHolder (client-go's uncoordinated renew drops both).
+ */
 const renewal = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
   ...desired(settings, now),
   acquireTime: previous.acquireTime,
   leaseTransitions: previous.leaseTransitions,
+  strategy: previous.strategy,
+  preferredHolder: previous.preferredHolder,
 });
 
-/** A take-over starts a new term: one more transition. */
+/** A take-over starts a new term: one more transition; the strategy stays, a preference for the next holder goes (as the coordinator clears it). */
 const takeover = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
   ...desired(settings, now),
   leaseTransitions: previous.leaseTransitions + 1,
+  strategy: previous.strategy,
 });
 
-/** client-go's release record: nobody holds it, 1 s so even pre-1.14 clients wait only briefly. */
+/** client-go's release record: nobody holds it, 1 s so even pre-1.14 clients wait only briefly. The strategy stays. */
 export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
-  stamped("", 1, previous.leaseTransitions, now);
+  ({ ...stamped("", 1, previous.leaseTransitions, now), strategy: previous.strategy });
 
 // -------------------------------------------------------------------------------------
 // what we know
@@ -168,7 +177,11 @@ export const begin = (settings: Settings, view: View, now: Now, own: Own): Progr
   const last = view.observed?.record;
   if (last !== undefined && view.version !== undefined) {
     const mine = ours(settings, own, last);
-    if (own.leading ? mine && valid(view.observed, now.mono) : mine || last.holderIdentity === "") {
+    if (
+      settings.coordinated
+        ? coordinatedMayWrite(settings, own, view.observed as Sighting, now.mono)
+        : own.leading ? mine && valid(view.observed, now.mono) : mine || last.holderIdentity === ""
+    ) {
       return send(now, "fast", { op: "update", record: claim(settings, own, last, now), version: view.version });
     }
   }
@@ -227,6 +240,7 @@ const claim = (settings: Settings, own: Own, last: LeaderElectionRecord, now: No
 
 /** After a fresh read: wait while someone else's lease is valid, otherwise write. */
 const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
+  if (settings.coordinated) return coordinatedNext(settings, view, started, own);
   const holder = heldBy(settings, own, view, started);
   return holder !== undefined
     ? failed({ kind: "held", holder })
@@ -239,6 +253,8 @@ const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progr
  * Re-creating continues the transitions count we saw, so fencing epochs never go backwards.
  */
 const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): readonly [View, Progress] => {
+  // Coordinated: only the coordinator creates the Lease.
+  if (settings.coordinated) return [{ observed: view.observed, version: undefined }, failed({ kind: "held", holder: "" })];
   const holder = heldBy(settings, own, view, started);
   const last = view.observed?.record;
   // The term we lead goes on (its acquireTime too, which makes its records ours); any other starts.
@@ -247,4 +263,31 @@ const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): 
     { observed: view.observed, version: undefined }, // the object is gone: what we had is stale
     holder !== undefined ? failed({ kind: "held", holder }) : send(started, "create", { op: "create", record }),
   ];
+};
+
+// -------------------------------------------------------------------------------------
+// coordinated mode (see coordinated.ts)
+// -------------------------------------------------------------------------------------
+
+/**
+ * Coordinated: a leader renews its own valid lease unless asked to yield; a candidate starts a
+ * term only on a valid lease the coordinator gave it. Nobody creates, takes over an expired lease
+ * or takes a released one: the coordinator assigns those.
+ */
+export const coordinatedMayWrite = (settings: Settings, own: Own, observed: Sighting, mono: number): boolean =>
+  valid(observed, mono) &&
+  (own.leading
+    ? ours(settings, own, observed.record) && !askedToYield(settings.identity, observed.record)
+    : assignedTo(settings.identity, own.acquireTime, observed.record));
+
+/** After a fresh read: write if we may, yield if we lead and the coordinator prefers another, or wait for the coordinator. */
+const coordinatedNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
+  const observed = view.observed as Sighting;
+  const last = observed.record;
+  if (coordinatedMayWrite(settings, own, observed, started.mono)) {
+    return send(started, "update", { op: "update", record: claim(settings, own, last, started), version: view.version });
+  }
+  return own.leading && ours(settings, own, last) && askedToYield(settings.identity, last)
+    ? failed({ kind: "yield", holder: last.preferredHolder })
+    : failed({ kind: "held", holder: last.holderIdentity });
 };

@@ -15,6 +15,8 @@ import { checkHealth, type ElectorMetrics, metricsOf } from "./health.ts";
 import { type Lock, LockError, type LockVersion, type Observed, reasonOf } from "./lock.ts";
 import { type Command, type Event, initial, leading, type Loss, nextWake, type State, step } from "./protocol.ts";
 import { keepWatching, type Watching } from "./watcher.ts";
+import { type Candidacy, candidacyOf } from "./candidacy.ts";
+import { type EventLog, eventLogOf } from "./leadership-events.ts";
 import { TenureError } from "./errors.ts";
 
 // -------------------------------------------------------------------------------------
@@ -86,6 +88,9 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   let stopWatching: Watching | undefined;
   let settle: { resolve: () => void; reject: (cause: unknown) => void; detach: () => void } | undefined;
   let started = false;
+  // Beside the election, never in its way: the coordinated candidate and leadership events.
+  let candidacy: Candidacy | undefined;
+  let events: EventLog | undefined;
 
   const isLeader = (): boolean => leading(state, clock.now());
 
@@ -97,8 +102,10 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     try {
       while (queue.length > 0) {
         const now = { mono: clock.now(), wall: clock.wall(), random: random() };
+        const before = state;
         const [after, commands] = step(settings, state, queue.shift() as Event, now);
         state = after;
+        events?.observe(before, after);
         for (const command of commands) execute(command, now.mono);
       }
       reschedule();
@@ -133,6 +140,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
       case "NewLeader":
         return callback(() => options.onNewLeader?.(command.identity));
       case "StartLeading":
+        events?.record("became leader");
         return startLeading(command.term);
       case "StopLeading":
         return leaderControl?.abort(new LeadershipLostError(lock.description, command.loss));
@@ -158,7 +166,12 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
       done(failure(error));
     });
     requests.set(id, { controller, cancelTimer });
-    call(lock, request, controller.signal).then(
+    // Leaving: the candidate is withdrawn before the lease is released, or the coordinator may
+    // hand the lease straight back to us.
+    const ready = candidacy !== undefined && state.stopping && request.op === "update" && request.record.holderIdentity === ""
+      ? candidacy.withdraw()
+      : Promise.resolve();
+    ready.then(() => call(lock, request, controller.signal)).then(
       (observed) => done({ ok: true, observed }),
       (error: unknown) => {
         if (requests.has(id)) report(error);
@@ -228,8 +241,11 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     const done = settle;
     settle = undefined;
     done?.detach();
-    if (cause === undefined) done?.resolve();
-    else done?.reject(cause.cause);
+    // Nothing outlives run(): the candidate is withdrawn and the last event written (both bounded) first.
+    void Promise.all([candidacy?.withdraw(), events?.settled()]).then(() => {
+      if (cause === undefined) done?.resolve();
+      else done?.reject(cause.cause);
+    });
   };
 
   return {
@@ -238,6 +254,8 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
         return Promise.reject(new Error("run may be called only once"));
       }
       started = true;
+      events = eventLogOf(lock, settings, () => state.version, report);
+      candidacy = candidacyOf(lock, settings, report);
       return new Promise<void>((resolve, reject) => {
         const stop = (): void => dispatch({ _tag: "Stop" });
         settle = { resolve, reject, detach: signal ? onAbort(signal, stop) : () => {} };

@@ -11,6 +11,7 @@ import { type Lock, LockError, type Observed } from "../../src/lock.ts";
 import { emptyRecord, type LeaderElectionRecord, parseTime } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
+import type { RecordEvent } from "./events.ts";
 import { lastSeen, namespaceOf } from "./lease-lock.ts";
 import { requestJson } from "./request.ts";
 import { watchObject } from "./watch.ts";
@@ -22,6 +23,8 @@ export interface AnnotationLockOptions {
   /** Default: the cluster's namespace. */
   readonly namespace?: string;
   readonly name: string;
+  /** Record leadership Events on the object, as client-go (before v0.24) does with an EventRecorder: `leadershipEvents(cluster, { component })`. Default: none. */
+  readonly events?: RecordEvent | undefined;
 }
 
 interface Kind {
@@ -40,6 +43,7 @@ export const configMapLock = (cluster: Cluster, options: AnnotationLockOptions):
 const annotationLock = (cluster: Cluster, options: AnnotationLockOptions, kind: Kind): Lock => {
   const namespace = namespaceOf(cluster, options.namespace, `${kind.resource} lock`);
   const { name } = options;
+  const record = options.events;
   const collection = `/api/v1/namespaces/${encodeURIComponent(namespace)}/${kind.resource}`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   const action = (verb: string): Action => ({ verb, resource: kind.resource, namespace, name });
@@ -65,6 +69,10 @@ const annotationLock = (cluster: Cluster, options: AnnotationLockOptions, kind: 
       return observe(await requestJson(cluster, { method: "PUT", path, body: { ...last, metadata }, signal, action: action("update") }));
     },
     watch: (version, signal) => watchObject(cluster, { collection, name, action: action("watch"), observe }, version, signal),
+    ...(record === undefined ? {} : {
+      recordEvent: (message: string, version: unknown, signal: AbortSignal) =>
+        record({ kind: kind.kind, apiVersion: "v1" }, lastSeen(version, kind.resource), message, signal),
+    }),
   };
 };
 

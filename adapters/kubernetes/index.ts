@@ -9,6 +9,8 @@ export { type InClusterOptions, SERVICE_ACCOUNT_DIR } from "./in-cluster.ts";
 export { type KubeconfigOptions } from "./kubeconfig.ts";
 export type { ExecConfig } from "./exec-credential.ts";
 export { leaseLock, type LeaseLockOptions } from "./lease-lock.ts";
+export { type EventOptions, leadershipEvents, type RecordEvent } from "./events.ts";
+export { coordinatedLeaseLock, type CoordinatedLeaseLockOptions, OLDEST_EMULATION_VERSION } from "./coordinated-lock.ts";
 export { fileTokenCredentials } from "./token-file.ts";
 export { type TlsOptions, UnsupportedError } from "../runtime/runtime.ts";
 export { InClusterError, KubeconfigError, type KubeconfigErrorOptions } from "./setup-errors.ts";

@@ -10,6 +10,7 @@ import { type Lock, LockError, type Observed } from "../../src/lock.ts";
 import type { LeaderElectionRecord } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
+import type { RecordEvent } from "./events.ts";
 import { requestJson } from "./request.ts";
 import { watchObject } from "./watch.ts";
 import { decodeLease, type KubeObject, recordOfSpec, specOfRecord } from "./wire.ts";
@@ -20,12 +21,19 @@ export interface LeaseLockOptions {
   readonly name: string;
   /** Merged into the Lease's labels on every write; labels others wrote are kept. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Record `<identity> became leader` / `stopped leading` Events on the Lease, as client-go does
+   * when given an EventRecorder: `leadershipEvents(cluster, { component })`. Needs `create` and
+   * `patch` on `events` (API group ""). Default: none.
+   */
+  readonly events?: RecordEvent | undefined;
 }
 
 export const leaseLock = (cluster: Cluster, options: LeaseLockOptions): Lock => {
   const namespace = namespaceOf(cluster, options.namespace, "leaseLock");
   const { name } = options;
   const labels = options.labels ?? {};
+  const record = options.events;
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   const action = (verb: string): Action => ({ verb, resource: "leases.coordination.k8s.io", namespace, name });
@@ -52,6 +60,10 @@ export const leaseLock = (cluster: Cluster, options: LeaseLockOptions): Lock => 
       return observe(await requestJson(cluster, { method: "PUT", path, body, signal, action: action("update") }));
     },
     watch: (version, signal) => watchObject(cluster, { collection, name, action: action("watch"), observe }, version, signal),
+    ...(record === undefined ? {} : {
+      recordEvent: (message: string, version: unknown, signal: AbortSignal) =>
+        record({ kind: "Lease", apiVersion: "coordination.k8s.io/v1" }, lastSeen(version, "leases"), message, signal),
+    }),
   };
 };
 

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, type Outcome, type Progress, see } from "../attempt.ts";
+import { type Attempt, advance, begin, coordinatedMayWrite, expiry, type Failure, type Now, ours, type Outcome, type Progress, see } from "../attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
 import type { Observed } from "../lock.ts";
 import { formatMicroTime, sameRecord } from "../record.ts";
+import { askedToYield } from "../coordinated.ts";
 import { own, report, sendRequest, startWatch, withCommands } from "./common.ts";
 import { loseLeadership } from "./release.ts";
 import { checkRead } from "./watch-health.ts";
@@ -86,8 +87,9 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
   const phase = state.phase as Extract<Phase, { tag: "candidate" | "leader" }>;
   if (phase.tag === "leader") {
-    if (failure.kind === "held") {
-      return loseLeadership(settings, { ...state, phase: { ...phase, attempt: undefined } }, { kind: "holder", holder: failure.holder }, now);
+    if (failure.kind === "held" || failure.kind === "yield") {
+      const loss = { kind: failure.kind === "held" ? "holder" : "yield", holder: failure.holder } as const;
+      return loseLeadership(settings, { ...state, phase: { ...phase, attempt: undefined } }, loss, now);
     }
     // Retry on the renew cadence until the authority deadline decides. A write of this attempt
     // may have been applied and seen: a renew later in its second extends nothing from then.
@@ -116,7 +118,8 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
   const poll = now.mono + jitter(settings, now);
   if (failure.kind === "held" && state.observed !== undefined) {
     // Watching, read anyway once it has been quiet for longer than a leader renews: it may be dead.
-    return Math.min(expiry(state.observed), state.watching ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
+    // Coordinated, an expiry is the coordinator's to act on.
+    return Math.min(settings.coordinated ? Infinity : expiry(state.observed), state.watching ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
   }
   if (failure.kind === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
   return poll;
@@ -132,7 +135,9 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
   // Free, or left by our own last term: worth an attempt at once. Our identity alone is not enough:
   // another process using it may still act (see `ours`).
   const mine = observed !== undefined && ours(settings, own(state), observed.record);
-  const free = observed === undefined || observed.record.holderIdentity === "" || mine;
+  const free = settings.coordinated
+    ? observed !== undefined && phase.tag === "candidate" && coordinatedMayWrite(settings, own(state), { record: observed.record, at: now.mono }, now.mono)
+    : observed === undefined || observed.record.holderIdentity === "" || mine;
   if (phase.tag === "candidate") {
     const a = phase.attempt;
     if (a !== undefined) {
@@ -157,6 +162,9 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
       // Deleted under us: re-create it on the next attempt (the stale object cannot be updated).
       const gone = { ...state, version: undefined };
       return phase.attempt === undefined ? attempt(gone, settings, now) : [gone, []];
+    }
+    if (mine && settings.coordinated && askedToYield(settings.identity, observed.record)) {
+      return loseLeadership(settings, { ...state, ...see(state, observed, now.mono) }, { kind: "yield", holder: observed.record.preferredHolder }, now);
     }
     if (mine) return [state, []];
     const updated = { ...state, ...see(state, observed, now.mono) };

@@ -26,7 +26,8 @@ export const sendRequest = (settings: Settings, state: State, request: Request, 
 
 /** Starts watching once we have a version to watch from, when the settings allow it. */
 export const startWatch = (settings: Settings, state: State): Step =>
-  settings.watch && !state.watchStarted && state.version !== undefined
+  // Coordinated, also for a Lease not yet there: the coordinator will create it for someone.
+  settings.watch && !state.watchStarted && (state.version !== undefined || settings.coordinated)
     // What the watch starts from is what it has shown us so far.
     ? [{ ...state, watchStarted: true, watched: state.observed?.record }, [{ _tag: "Watch", from: state.version }]]
     : [state, []];

@@ -30,7 +30,9 @@ export const afterStepDown = (settings: Settings, state: State, now: Now): Step 
       ? [{ ...state, phase: { ...(state.phase as Extract<Phase, { tag: "steppingDown" }>), until: now.mono + settings.renewDeadline } }, []]
       : finish(state);
   }
-  if (!settings.releaseOnCancel) return over(settings, state, now);
+  // Coordinated, a yield releases too: the coordinator then hands the lease on at once (see coordinated.ts).
+  const yielded = settings.coordinated && (state.phase as Extract<Phase, { tag: "steppingDown" }>).loss.kind === "yield";
+  if (!settings.releaseOnCancel && !yielded) return over(settings, state, now);
   const releasing: Phase = { tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
   return releaseGet(settings, { ...state, phase: releasing }, now);
 };

@@ -20,6 +20,8 @@ export type Loss =
   | { readonly kind: "stopped" }
   | { readonly kind: "renewDeadline" }
   | { readonly kind: "holder"; readonly holder: string }
+  /** Coordinated: the coordinator prefers `holder`. */
+  | { readonly kind: "yield"; readonly holder: string }
   | { readonly kind: "failed" };
 
 export type Phase =

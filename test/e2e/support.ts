@@ -27,17 +27,17 @@ export interface Sandbox {
   readonly tokenFile: string;
 }
 
-/** A fresh namespace and ServiceAccount `elector`, bound to `rules` (`null`: no permissions at all). */
-export const sandbox = async (prefix: string, rules: readonly object[] | null = ELECTION_RULES): Promise<Sandbox> => {
-  const namespace = await kube.createNamespace(prefix);
+/** A fresh namespace and ServiceAccount `elector`, bound to `rules` (`null`: no permissions at all), on `on` (default: the shared test cluster). */
+export const sandbox = async (prefix: string, rules: readonly object[] | null = ELECTION_RULES, on: TestCluster = kube): Promise<Sandbox> => {
+  const namespace = await on.createNamespace(prefix);
   if (rules !== null) {
-    await must(kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
+    await must(on.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
       metadata: { name: "leader-election" },
       rules,
     }));
-    await must(kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
+    await must(on.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
       metadata: { name: "leader-election" },
@@ -45,13 +45,13 @@ export const sandbox = async (prefix: string, rules: readonly object[] | null = 
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "leader-election" },
     }));
   }
-  const token = await kube.serviceAccountToken(namespace, "elector", { expirationSeconds: 3600 });
+  const token = await on.serviceAccountToken(namespace, "elector", { expirationSeconds: 3600 });
   const serviceAccountDir = await mkdtemp(join(tmpdir(), "tenure-sa-"));
   const tokenFile = join(serviceAccountDir, "token");
   await writeFile(tokenFile, token);
-  await writeFile(join(serviceAccountDir, "ca.crt"), kube.caPem);
+  await writeFile(join(serviceAccountDir, "ca.crt"), on.caPem);
   await writeFile(join(serviceAccountDir, "namespace"), namespace);
-  if (rules !== null) await rbacReady(namespace, token);
+  if (rules !== null) await rbacReady(on, namespace, token);
   return { namespace, serviceAccountDir, tokenFile };
 };
 
@@ -61,9 +61,9 @@ const must = async (response: Promise<{ status: number; text: string }>): Promis
 };
 
 /** RBAC is served from an informer cache: wait until the binding takes effect. */
-const rbacReady = async (namespace: string, token: string): Promise<void> => {
+const rbacReady = async (on: TestCluster, namespace: string, token: string): Promise<void> => {
   for (let i = 0; i < 100; i++) {
-    const { status } = await kube.request("GET", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/probe`, undefined, token);
+    const { status } = await on.request("GET", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/probe`, undefined, token);
     if (status === 404) return;
     await sleep(50);
   }
