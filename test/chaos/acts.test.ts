@@ -54,3 +54,13 @@ it("no leader after the heal fails the bound", () => {
 it("two processes with one transitions number are reported", () => {
   assert.equal(backwards([...run("a", 2, 0, 200), ...run("b", 2, 5_000, 5_200)]).length, 1);
 });
+
+it("a handover is the time from the old term's last act to the new term's first; a lease kept through the fault has none", () => {
+  const fault = { name: "f", start: 1_050, heal: 2_000, groups: ["g"] };
+  const options = { bound: 5_100, gap: 500, until: 9_000 };
+  assert.equal(judge([...run("a", 0, 0, 1_000), ...run("b", 1, 4_000, 6_000)], [fault], options).results[0]?.handover, 3_000);
+  assert.equal(judge(run("a", 0, 0, 6_000), [fault], options).results[0]?.handover, undefined);
+  assert.equal(judge([...run("a", 0, 0, 5_000), ...run("b", 1, 4_000, 6_000)], [fault], options).results[0]?.handover, -1_000);
+  // A new term of the same process (it lost and took the lease back) is a handover too.
+  assert.equal(judge([...run("a", 0, 0, 1_000), ...run("a", 1, 2_500, 6_000)], [fault], options).results[0]?.handover, 1_500);
+});

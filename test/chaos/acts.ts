@@ -58,6 +58,12 @@ export interface FaultResult {
   readonly overlaps: readonly Overlap[];
   /** ms from the heal to the first current act, undefined if none came. */
   readonly recovered: number | undefined;
+  /**
+   * Whether the term acting when the fault came led on through it (undefined), or else the time
+   * from that term's last act to the first act of a newer one (ms; negative when the old one acted
+   * on after the new one began). undefined too when no term acted at the fault's start.
+   */
+  readonly handover: number | undefined;
   readonly boundHeld: boolean;
 }
 
@@ -192,8 +198,20 @@ export const judge = (acts: readonly Act[], faults: readonly Fault[], options: J
         overlaps: all.filter((o) => o.group === group && o.at >= fault.start && o.at < end),
         recovered,
         boundHeld: recovered !== undefined && recovered <= options.bound,
+        handover: handover(acts, live.filter((a) => a.group === group), fault.start, end),
       });
     }
   });
   return { results, overlaps: all, backwards: backwards(acts, base) };
+};
+
+/** See FaultResult.handover: `live` is the group's current acts. */
+const handover = (acts: readonly Act[], live: readonly Act[], start: number, end: number): number | undefined => {
+  const before = [...live].reverse().find((a) => a.mono <= start);
+  if (before === undefined) return undefined;
+  const same = (a: Act): boolean => a.process === before.process && a.transitions === before.transitions && a.group === before.group;
+  const next = live.find((a) => a.mono > start && a.mono < end && !same(a));
+  if (next === undefined) return undefined;
+  const last = Math.max(...acts.filter((a) => same(a) && a.mono < end).map((a) => a.mono));
+  return next.mono - last;
 };
