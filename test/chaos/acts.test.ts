@@ -1,7 +1,7 @@
 /** The chaos checker (acts.ts) on synthetic act lists. */
 import assert from "node:assert/strict";
 import { it } from "node:test";
-import { type Act, backwards, current, judge, overlaps } from "./acts.ts";
+import { type Act, actedAfterWrite, backwards, current, judge, overlaps } from "./acts.ts";
 
 const run = (process: string, transitions: number, from: number, to: number, every = 100, group = "g"): Act[] => {
   const out: Act[] = [];
@@ -63,4 +63,12 @@ it("a handover is the time from the old term's last act to the new term's first;
   assert.equal(judge([...run("a", 0, 0, 5_000), ...run("b", 1, 4_000, 6_000)], [fault], options).results[0]?.handover, -1_000);
   // A new term of the same process (it lost and took the lease back) is a handover too.
   assert.equal(judge([...run("a", 0, 0, 1_000), ...run("a", 1, 2_500, 6_000)], [fault], options).results[0]?.handover, 1_500);
+});
+
+it("how long a term acted after its last committed write", () => {
+  const acts = [...run("a", 0, 0, 3_500), ...run("b", 1, 4_000, 6_000)];
+  const writes = [0, 1_000, 2_000].map((mono) => ({ group: "g", holder: "a", mono }));
+  assert.equal(actedAfterWrite(acts, writes, "g", 2_050, 9_000), 1_500);
+  assert.equal(actedAfterWrite(acts, [], "g", 2_050, 9_000), undefined);
+  assert.equal(actedAfterWrite([], writes, "g", 2_050, 9_000), undefined);
 });

@@ -215,3 +215,25 @@ const handover = (acts: readonly Act[], live: readonly Act[], start: number, end
   const last = Math.max(...acts.filter((a) => same(a) && a.mono < end).map((a) => a.mono));
   return next.mono - last;
 };
+
+/** A write the API server committed to a group's Lease, with the holder it named. */
+export interface Write {
+  readonly group: string;
+  readonly holder: string;
+  readonly mono: number;
+}
+
+/**
+ * How long after its last committed write the term acting at `start` acted for the last time
+ * (before `end`): what a follower's expiry clock, started at that write at the earliest, had run
+ * by then. Past leaseDuration, a follower may have taken over while it still acted. undefined when
+ * no term acted at `start` or none of its writes is known.
+ */
+export const actedAfterWrite = (acts: readonly Act[], writes: readonly Write[], group: string, start: number, end: number): number | undefined => {
+  const live = current(acts).filter((a) => a.group === group);
+  const before = [...live].reverse().find((a) => a.mono <= start);
+  if (before === undefined) return undefined;
+  const last = Math.max(...acts.filter((a) => a.group === group && a.process === before.process && a.transitions === before.transitions && a.mono < end).map((a) => a.mono));
+  const write = [...writes].reverse().find((w) => w.group === group && w.holder === before.process && w.mono <= last);
+  return write === undefined ? undefined : last - write.mono;
+};

@@ -38,7 +38,7 @@ import { type ControlledCluster, startCluster } from "../cluster/cluster.ts";
 import type { Timings } from "../interop/checker.ts";
 import { Fleet, goPeers, type Impl, monoMs, type Peer, Slot } from "../interop/fleet.ts";
 import { ROOT, runtime } from "../runtimes/runtimes.ts";
-import { type Act, type Fault, judge } from "./acts.ts";
+import { type Act, actedAfterWrite, type Fault, judge, type Write } from "./acts.ts";
 import { recordHistory } from "./history.ts";
 import { type FaultProxy, startFaultProxy, type Traffic } from "./proxy.ts";
 
@@ -492,7 +492,20 @@ function report(until: number): void {
   const all = acts();
   // The ramp is not judged for recovery: its "heal" is the end of a sweep that ends in losses.
   const verdict = judge(all, faults, { bound: BOUND, gap: GAP, spacing: ACT_EVERY, until, base: started });
-  const rows: string[][] = [["fault", "impl", "leaderless", "overlaps (longest, stale acts)", `leader acts within ${(BOUND / 1000).toFixed(1)} s of the heal`, "lease (old term's last act to the new one's first)"]];
+  const rows: string[][] = [[
+    "fault",
+    "impl",
+    "leaderless",
+    "overlaps (longest, stale acts)",
+    `leader acts within ${(BOUND / 1000).toFixed(1)} s of the heal`,
+    "lease (old term's last act to the new one's first)",
+    "old term acted until, after its last committed write",
+  ]];
+  // The Leases' history: followers' expiry clocks start at a committed write at the earliest.
+  const writes: Write[] = history.changes.map((c) => ({ group: c.lease, holder: c.holder, mono: c.mono }));
+  const sortedFaults = [...faults].sort((a, b) => a.start - b.start);
+  const faultEnd = (f: Fault): number => sortedFaults[sortedFaults.indexOf(f) + 1]?.start ?? until;
+  const seconds = (ms: number | undefined): string => (ms === undefined ? "?" : `${(ms / 1000).toFixed(2)} s`);
   for (const fault of faults) {
     for (const g of GROUPS) {
       const r = verdict.results.find((x) => x.fault === fault && x.group === g);
@@ -505,6 +518,7 @@ function report(until: number): void {
         r.overlaps.length === 0 ? "0" : `${r.overlaps.length} (${longest.toFixed(0)} ms, ${r.overlaps.reduce((n, o) => n + o.acts, 0)} acts)`,
         fault.name === "latency ramp" ? "-" : r.recovered === undefined ? "no leader" : `${r.boundHeld ? "yes" : "NO"} (${(r.recovered / 1000).toFixed(2)} s)`,
         fault.name === "latency ramp" ? "-" : r.handover === undefined ? "kept" : `new term (${(r.handover / 1000).toFixed(2)} s)`,
+        fault.name === "latency ramp" || r.handover === undefined ? "-" : seconds(actedAfterWrite(all, writes, g, fault.start, faultEnd(fault))),
       ]);
     }
   }
