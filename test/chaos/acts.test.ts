@@ -65,10 +65,13 @@ it("a handover is the time from the old term's last act to the new term's first;
   assert.equal(judge([...run("a", 0, 0, 1_000), ...run("a", 1, 2_500, 6_000)], [fault], options).results[0]?.handover, 1_500);
 });
 
-it("how long a term acted after its last committed write", () => {
+it("how long a term acted after its last committed write, until it stopped", () => {
   const acts = [...run("a", 0, 0, 3_500), ...run("b", 1, 4_000, 6_000)];
   const writes = [0, 1_000, 2_000].map((mono) => ({ group: "g", holder: "a", mono }));
-  assert.equal(actedAfterWrite(acts, writes, "g", 2_050, 9_000), 1_500);
-  assert.equal(actedAfterWrite(acts, [], "g", 2_050, 9_000), undefined);
-  assert.equal(actedAfterWrite([], writes, "g", 2_050, 9_000), undefined);
+  assert.equal(actedAfterWrite(acts, writes, "g", 2_050, 9_000, 250), 1_500);
+  assert.equal(actedAfterWrite(acts, [], "g", 2_050, 9_000, 250), undefined);
+  assert.equal(actedAfterWrite([], writes, "g", 2_050, 9_000, 250), undefined);
+  // The same term stopping and resuming (client-go re-taking its own lease keeps its transitions).
+  assert.equal(actedAfterWrite([...run("a", 0, 0, 2_500), ...run("a", 0, 4_000, 6_000)], writes, "g", 2_050, 9_000, 250), 500);
+  assert.equal(actedAfterWrite(run("a", 0, 0, 9_000), writes, "g", 2_050, 9_000, 250), undefined, "acted throughout");
 });

@@ -225,15 +225,20 @@ export interface Write {
 
 /**
  * How long after its last committed write the term acting at `start` acted for the last time
- * (before `end`): what a follower's expiry clock, started at that write at the earliest, had run
- * by then. Past leaseDuration, a follower may have taken over while it still acted. undefined when
- * no term acted at `start` or none of its writes is known.
+ * before it stopped (its first pause longer than `gap` before `end`): what a follower's expiry
+ * clock, started at that write at the earliest, had run by then. Past leaseDuration, a follower
+ * may have taken over while it still acted. undefined when that term acted on throughout, when no
+ * term acted at `start`, or when none of its writes is known.
  */
-export const actedAfterWrite = (acts: readonly Act[], writes: readonly Write[], group: string, start: number, end: number): number | undefined => {
-  const live = current(acts).filter((a) => a.group === group);
-  const before = [...live].reverse().find((a) => a.mono <= start);
+export const actedAfterWrite = (acts: readonly Act[], writes: readonly Write[], group: string, start: number, end: number, gap: number): number | undefined => {
+  const before = [...current(acts).filter((a) => a.group === group)].reverse().find((a) => a.mono <= start);
   if (before === undefined) return undefined;
-  const last = Math.max(...acts.filter((a) => a.group === group && a.process === before.process && a.transitions === before.transitions && a.mono < end).map((a) => a.mono));
+  const times = acts
+    .filter((a) => a.group === group && a.process === before.process && a.transitions === before.transitions && a.mono >= before.mono && a.mono < end)
+    .map((a) => a.mono)
+    .sort((a, b) => a - b);
+  const last = times.find((t, i) => (times[i + 1] ?? end) - t > gap);
+  if (last === undefined) return undefined;
   const write = [...writes].reverse().find((w) => w.group === group && w.holder === before.process && w.mono <= last);
   return write === undefined ? undefined : last - write.mono;
 };

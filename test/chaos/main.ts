@@ -499,7 +499,7 @@ function report(until: number): void {
     "overlaps (longest, stale acts)",
     `leader acts within ${(BOUND / 1000).toFixed(1)} s of the heal`,
     "lease (old term's last act to the new one's first)",
-    "old term acted until, after its last committed write",
+    "old term stopped acting, after its last committed write",
   ]];
   // The Leases' history: followers' expiry clocks start at a committed write at the earliest.
   const writes: Write[] = history.changes.map((c) => ({ group: c.lease, holder: c.holder, mono: c.mono }));
@@ -511,14 +511,15 @@ function report(until: number): void {
       const r = verdict.results.find((x) => x.fault === fault && x.group === g);
       if (r === undefined) continue;
       const longest = Math.max(0, ...r.overlaps.map((o) => o.ms));
+      const stopped = actedAfterWrite(all, writes, g, fault.start, faultEnd(fault), GAP);
       rows.push([
         fault.name,
         g,
         `${(r.leaderless / 1000).toFixed(2)} s`,
         r.overlaps.length === 0 ? "0" : `${r.overlaps.length} (${longest.toFixed(0)} ms, ${r.overlaps.reduce((n, o) => n + o.acts, 0)} acts)`,
         fault.name === "latency ramp" ? "-" : r.recovered === undefined ? "no leader" : `${r.boundHeld ? "yes" : "NO"} (${(r.recovered / 1000).toFixed(2)} s)`,
-        fault.name === "latency ramp" ? "-" : r.handover === undefined ? "kept" : `new term (${(r.handover / 1000).toFixed(2)} s)`,
-        fault.name === "latency ramp" || r.handover === undefined ? "-" : seconds(actedAfterWrite(all, writes, g, fault.start, faultEnd(fault))),
+        fault.name === "latency ramp" ? "-" : r.handover !== undefined ? `new term (${(r.handover / 1000).toFixed(2)} s)` : stopped === undefined ? "kept" : "same term resumed",
+        fault.name === "latency ramp" || stopped === undefined ? "-" : seconds(stopped),
       ]);
     }
   }
