@@ -11,7 +11,7 @@ import { formatMicroTime, sameRecord } from "../record.ts";
 import { own, report, sendRequest, startWatch, withCommands } from "./common.ts";
 import { loseLeadership } from "./release.ts";
 import { checkRead } from "./watch-health.ts";
-import type { Command, Phase, State, Step } from "./state.ts";
+import type { Phase, State, Step } from "./state.ts";
 
 /** Begins an acquire or renew attempt in the current (candidate or leader) phase. */
 export const attempt = (state: State, settings: Settings, now: Now): Step =>
@@ -151,12 +151,13 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
   if (phase.tag === "leader") {
     // The echo of a renew whose answer is late or lost (a response cut off or never finished): the
     // server committed exactly what we wrote, which is as good as its answer. Authority still runs
-    // from when that write was sent, and the echo brings the version to write against next.
+    // from when that write was sent, and the echo brings the version to write against next. A
+    // request still in flight is left to finish and its answer ignored: cancelling it would close
+    // an HTTP/1.1 connection whose answer may be a moment behind the echo.
     const confirmed = [phase.attempt, phase.unanswered].find((a) => a?.writing !== undefined && observed !== undefined && sameRecord(observed.record, a.writing));
     if (confirmed !== undefined && observed !== undefined) {
-      const cancel: Command[] = state.inflight === undefined ? [] : [{ _tag: "Cancel", id: state.inflight }];
       const answered = { ...state, ...wrote(observed, now.mono), inflight: undefined, phase: { ...phase, attempt: confirmed, unanswered: undefined } };
-      return withCommands(won(settings, answered, { _tag: "won", written: observed, slowpath: false }, now), cancel);
+      return won(settings, answered, { _tag: "won", written: observed, slowpath: false }, now);
     }
     // Events up to the echo of our own last write are history, older than what we know.
     if (phase.echo !== undefined) {

@@ -33,12 +33,13 @@ const renewing = () => {
 const authority = (script: Scripted): number => (script.state.phase as { authorityUntil: number }).authorityUntil;
 
 describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos: truncated and hanging responses)", () => {
-  it("echo first: the renew counts from its write, the request is cancelled, and its late failure changes nothing", () => {
+  it("echo first: the renew counts from its write, and its late failure changes nothing", () => {
     const { script, renew, echo } = renewing();
     script.send({ _tag: "Seen", observed: echo }, 1_020);
     assert.equal(script.state.phase.tag, "leader");
     assert.equal(authority(script), 1_001 + 2_000);
-    assert.deepEqual(script.emitted("Cancel").map((c) => c.id), [renew.id]);
+    // Not cancelled: on HTTP/1.1 that closes the connection, and the answer may be on its way.
+    assert.deepEqual(script.emitted("Cancel"), []);
     script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_900);
     assert.equal(authority(script), 3_001);
     assert.ok(leading(script.state, 2_999), "still leading past the old deadline (2000)");
@@ -54,7 +55,6 @@ describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos
     assert.equal(authority(script), 2_000, "not confirmed yet");
     script.send({ _tag: "Seen", observed: echo }, 1_040);
     assert.equal(authority(script), 3_001);
-    assert.equal(script.emitted("Cancel").length, 0, "nothing in flight to cancel");
   });
 
   it("the echo brings the version to write against: the next renew needs no read", () => {
@@ -68,7 +68,7 @@ describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos
     assert.equal(authority(script), 2_001 + 2_000);
   });
 
-  it("echo while the same attempt's read is in flight: that read is cancelled", () => {
+  it("echo while the same attempt's read is in flight: the renew is confirmed, the read's answer ignored", () => {
     const { script, renew, echo } = renewing();
     script.send({ _tag: "Result", id: renew.id, outcome: { ok: false, reason: "Timeout", message: "no answer" } }, 1_500);
     // A renew's failed fast path reads at once, in the same attempt.
@@ -76,7 +76,10 @@ describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos
     assert.equal(read.request.op, "get");
     script.send({ _tag: "Seen", observed: echo }, 1_510);
     assert.equal(authority(script), 3_001);
-    assert.deepEqual(script.emitted("Cancel").map((c) => c.id), [read.id]);
+    script.send({ _tag: "Result", id: read.id, outcome: lost }, 1_600);
+    assert.equal(authority(script), 3_001);
+    assert.equal(script.state.phase.tag, "leader");
+    assert.equal((script.state.phase as { attempt: unknown }).attempt, undefined, "no attempt under way until the next renew");
   });
 
   it("an echo of an older write of ours confirms nothing", () => {
