@@ -72,6 +72,9 @@ it("how long a term acted after its last committed write, until it stopped", () 
   assert.equal(actedAfterWrite(acts, [], "g", 2_050, 9_000, 250), undefined);
   assert.equal(actedAfterWrite([], writes, "g", 2_050, 9_000, 250), undefined);
   // The same term stopping and resuming (client-go re-taking its own lease keeps its transitions).
-  assert.equal(actedAfterWrite([...run("a", 0, 0, 2_500), ...run("a", 0, 4_000, 6_000)], writes, "g", 2_050, 9_000, 250), 500);
+  assert.equal(actedAfterWrite([...run("a", 0, 0, 2_500), ...run("a", 0, 4_000, 6_000)], writes, "g", 2_050, 6_050, 250), 500);
   assert.equal(actedAfterWrite(run("a", 0, 0, 9_000), writes, "g", 2_050, 9_000, 250), undefined, "acted throughout");
+  // A hiccup (a loaded machine) before the real stop is not the stop.
+  const hiccup = [...run("a", 0, 0, 2_200), ...run("a", 0, 2_600, 3_500), ...run("b", 1, 5_000, 6_000)];
+  assert.equal(actedAfterWrite(hiccup, writes, "g", 2_050, 9_000, 250), 1_500);
 });

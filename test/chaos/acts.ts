@@ -225,7 +225,7 @@ export interface Write {
 
 /**
  * How long after its last committed write the term acting at `start` acted for the last time
- * before it stopped (its first pause longer than `gap` before `end`): what a follower's expiry
+ * before it stopped (its longest pause before `end`, if longer than `gap`): what a follower's expiry
  * clock, started at that write at the earliest, had run by then. Past leaseDuration, a follower
  * may have taken over while it still acted. undefined when that term acted on throughout, when no
  * term acted at `start`, or when none of its writes is known.
@@ -237,8 +237,15 @@ export const actedAfterWrite = (acts: readonly Act[], writes: readonly Write[], 
     .filter((a) => a.group === group && a.process === before.process && a.transitions === before.transitions && a.mono >= before.mono && a.mono < end)
     .map((a) => a.mono)
     .sort((a, b) => a - b);
-  const last = times.find((t, i) => (times[i + 1] ?? end) - t > gap);
-  if (last === undefined) return undefined;
+  // Its stop: the act before its longest pause (a hiccup of a loaded machine is a shorter one).
+  let stop: number | undefined;
+  let longest = gap;
+  times.forEach((t, i) => {
+    const pause = (times[i + 1] ?? end) - t;
+    if (pause > longest) [stop, longest] = [t, pause];
+  });
+  if (stop === undefined) return undefined;
+  const last = stop;
   const write = [...writes].reverse().find((w) => w.group === group && w.holder === before.process && w.mono <= last);
   return write === undefined ? undefined : last - write.mono;
 };
