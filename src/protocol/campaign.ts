@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type Attempt, advance, begin, coordinatedMayWrite, expiry, type Failure, type Now, ours, type Outcome, type Progress, see } from "../attempt.ts";
+import { type Attempt, advance, begin, coordinatedMayWrite, expiry, type Failure, type Now, ours, type Outcome, type Progress, see, wrote } from "../attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
 import type { Observed } from "../lock.ts";
 import { formatMicroTime, sameRecord } from "../record.ts";
@@ -97,7 +97,8 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
     const second = formatMicroTime(started.wall).slice(0, 19);
     const seen = wrote === undefined || second === phase.second ? {} : { second, since: wrote };
     const retryAt = Math.max(now.mono, started.mono + settings.retryPeriod);
-    return [{ ...state, phase: { ...phase, ...seen, attempt: undefined, wakeAt: retryAt } }, []];
+    const unanswered = (phase.attempt as Attempt).writing === undefined ? phase.unanswered : phase.attempt;
+    return [{ ...state, phase: { ...phase, ...seen, attempt: undefined, wakeAt: retryAt, unanswered } }, []];
   }
   const [reported, commands] = report(state);
   const [watched, watch] = startWatch(settings, reported);
@@ -153,6 +154,16 @@ export const seen = (settings: Settings, watchedState: State, observed: Observed
     return [{ ...reported, phase: { ...phase, wakeAt } }, commands];
   }
   if (phase.tag === "leader") {
+    // The echo of a renew whose answer is late or lost (a response cut off or never finished): the
+    // server committed exactly what we wrote, which is as good as its answer. Authority still runs
+    // from when that write was sent, and the echo brings the version to write against next. A
+    // request still in flight is left to finish and its answer ignored: cancelling it would close
+    // an HTTP/1.1 connection whose answer may be a moment behind the echo.
+    const confirmed = [phase.attempt, phase.unanswered].find((a) => a?.writing !== undefined && observed !== undefined && sameRecord(observed.record, a.writing));
+    if (confirmed !== undefined && observed !== undefined) {
+      const answered = { ...state, ...wrote(observed, now.mono), inflight: undefined, phase: { ...phase, attempt: confirmed, unanswered: undefined } };
+      return won(settings, answered, { _tag: "won", written: observed, slowpath: false }, now);
+    }
     // Events up to the echo of our own last write are history, older than what we know.
     if (phase.echo !== undefined) {
       const caughtUp = observed !== undefined && sameRecord(observed.record, phase.echo);

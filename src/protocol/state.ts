@@ -46,6 +46,8 @@ export type Phase =
     readonly wakeAt: number;
     /** The last record we wrote, until the watch shows it: watch events before it are history. */
     readonly echo: LeaderElectionRecord | undefined;
+    /** The last renew that wrote but got no answer (cut off, timed out): its echo still confirms it. */
+    readonly unanswered?: Attempt | undefined;
   }
   /**
    * The leader's signal is aborted; waiting for its work to settle before releasing, until `until`
