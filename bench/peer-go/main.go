@@ -1,10 +1,11 @@
 // Command peer-go is the client-go side of tenure's protocol benchmark (bench/protocol.ts): the
 // same measurements, made with client-go's own LeaderElector (k8s.io/client-go v0.37.2) on an
-// in-memory resourcelock.Interface, so the two can be compared in one run on one machine.
+// in-memory resourcelock.Interface, so the two can be compared in one run on one machine; and of
+// the CPU time per renew on the real cluster in bench/client-go.ts (lease.go).
 //
 //	peer-go renew  -seconds 1.5      renew attempts per second of one leading LeaderElector
 //	peer-go memory -electors 10000   memory of N idle LeaderElectors, each leading its own lock
-//	peer-go lease -server URL ...     CPU time per renew of a real Lease (lease.go; bench/client-go.ts)
+//	peer-go lease  -server URL ...   CPU time per renew of one leader of a real Lease
 //
 // Each mode prints one JSON object on stdout; logs go to stderr (klog's output is discarded).
 //

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import type { Implementation } from "./peers.ts";
-import { repoRoot, runProgram } from "./process.ts";
+import { repoRoot, runJson } from "./process.ts";
 import type { Sandbox, TestCluster } from "./kube.ts";
 
 export interface RenewSettings {
@@ -39,7 +39,7 @@ const command = (implementation: Implementation, goPeer: string | undefined): re
 };
 
 /** Runs one implementation's leader on the Lease `renew-cost` in `box` and returns what it measured. */
-export const renewCost = async (
+export const renewCost = (
   implementation: Implementation,
   goPeer: string | undefined,
   kube: TestCluster,
@@ -62,10 +62,5 @@ export const renewCost = async (
     `--warmup=${settings.warmup}`,
     `--renews=${settings.renews}`,
   ];
-  const ran = await runProgram(file, args, 15 * 60_000);
-  const line = ran.stdout.trim().split("\n").pop() ?? "";
-  if (ran.code !== 0 || line === "") {
-    throw new Error(`${implementation}'s renew-cost run failed (exit code ${ran.code}): ${ran.stderr.trim().split("\n").slice(-3).join(" | ")}`);
-  }
-  return JSON.parse(line) as RenewCost;
+  return runJson<RenewCost>(file, args, 15 * 60_000);
 };
