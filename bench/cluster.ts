@@ -17,6 +17,7 @@ import { loadavg } from "node:os";
 import { bundleSize } from "./support/bundle.ts";
 import { DEFAULT_TIMINGS, describeTimings, runLength, SHORT_TIMINGS } from "./support/config.ts";
 import { sandbox, startBenchCluster } from "./support/kube.ts";
+import { inProcessElectors } from "./support/in-process.ts";
 import { crashFailovers, gracefulHandovers, requestRates } from "./support/scenarios.ts";
 import { bytes, max, median, ms, num, quantile } from "./support/stats.ts";
 import { heading, printTable } from "./support/table.ts";
@@ -35,7 +36,7 @@ console.log(
 const kube = await startBenchCluster();
 try {
   heading(`1. requests per minute, ${ELECTORS} idle electors on one Lease, ${describeTimings(DEFAULT_TIMINGS)}, ${length.minutes} min after settling`);
-  const rates = await requestRates(kube, await sandbox(kube, "bench-rates"), DEFAULT_TIMINGS, ELECTORS, length.minutes);
+  const rates = await requestRates(inProcessElectors(kube, await sandbox(kube, "bench-rates")), DEFAULT_TIMINGS, ELECTORS, length.minutes);
   const breakdown = (p: Record<string, number>): string =>
     ["GET", "PUT", "POST", "watch"].filter((k) => (p[k] ?? 0) > 0).map((k) => `${k} ${num(p[k] ?? 0, 2)}`).join(", ") || "none";
   console.log(`leader ${rates.leader.id}: ${num(rates.leader.perMinute.total, 2)}/min (${breakdown(rates.leader.perMinute)})`);
@@ -45,11 +46,11 @@ try {
   const worstFollower = max(rates.followers.map((f) => f.perMinute.total));
 
   heading(`2. graceful handover, ${describeTimings(SHORT_TIMINGS)}, releaseOnCancel, ${length.handovers} handovers`);
-  const handovers = await gracefulHandovers(kube, await sandbox(kube, "bench-handover"), SHORT_TIMINGS, ELECTORS, length.handovers);
+  const handovers = await gracefulHandovers(inProcessElectors(kube, await sandbox(kube, "bench-handover")), SHORT_TIMINGS, ELECTORS, length.handovers);
   console.log(`abort -> successor's onStartedLeading (ms): ${handovers.latencies.map((l) => l.toFixed(1)).join(" ")}`);
 
   heading(`3. crash failover, ${describeTimings(SHORT_TIMINGS)}, leader's network cut (no release), ${length.crashes} crashes`);
-  const crashes = await crashFailovers(kube, await sandbox(kube, "bench-crash"), SHORT_TIMINGS, ELECTORS, length.crashes);
+  const crashes = await crashFailovers(inProcessElectors(kube, await sandbox(kube, "bench-crash")), SHORT_TIMINGS, ELECTORS, length.crashes);
   console.log(`cut -> successor's onStartedLeading (ms): ${crashes.failovers.map((l) => l.toFixed(0)).join(" ")}`);
   console.log(`overshoot beyond last renewTime + leaseDuration (ms): ${crashes.overshoots.map((l) => l.toFixed(1)).join(" ")}`);
   console.log(`takeovers before the old leader's signal was aborted: ${crashes.overlaps} (must be 0)`);

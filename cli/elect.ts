@@ -42,6 +42,8 @@ export const lossText = (reason: unknown): string => {
   switch (loss._tag) {
     case "holder":
       return `${loss.holder} now holds the lease`;
+    case "yield":
+      return `the coordinator prefers ${loss.holder}`;
     case "renewDeadline":
       return "no renew succeeded within --renew-deadline";
     case "failed":

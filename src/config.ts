@@ -87,6 +87,12 @@ export interface Settings {
   readonly releaseOnCancel: boolean;
   readonly watch: boolean;
   readonly rejoin: boolean;
+  /**
+   * Coordinated leader election (KEP-4355), when the lock keeps a candidacy
+   * (`coordinatedLeaseLock`): lead only when the API server's coordinator names us, never create
+   * or take over the Lease, and when it prefers another candidate, stop the work and release.
+   */
+  readonly coordinated?: boolean | undefined;
 }
 
 /** client-go's defaults (and component-base's): 15 s, 10 s, 2 s, jitter 1.2. */
@@ -213,6 +219,7 @@ export const parseSettings = (options: unknown): Either<ConfigError, Settings> =
       releaseOnCancel: (input["releaseOnCancel"] as boolean | undefined) ?? false,
       watch: (input["watch"] as boolean | undefined) ?? true,
       rejoin: (input["rejoin"] as boolean | undefined) ?? false,
+      ...(hasMethods(input["lock"], ["candidacy"]) ? { coordinated: true } : {}),
     },
   };
 };

@@ -15,6 +15,8 @@ import { checkHealth, type ElectorMetrics, metricsOf } from "./health.ts";
 import { type Lock, LockError, type LockVersion, type Snapshot, reasonOf } from "./lock.ts";
 import { type Command, type Event, initial, leading, type Loss, nextWake, type State, step } from "./protocol.ts";
 import { keepWatching, type Watching } from "./watcher.ts";
+import { type Candidacy, candidacyOf } from "./candidacy.ts";
+import { type EventLog, eventLogOf } from "./leadership-events.ts";
 import { TenureError } from "./errors.ts";
 
 // -------------------------------------------------------------------------------------
@@ -87,6 +89,9 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   let stopWatching: Watching | undefined;
   let settle: { resolve: () => void; reject: (cause: unknown) => void; detach: () => void } | undefined;
   let started = false;
+  // Beside the election, never in its way: the coordinated candidate and leadership events.
+  let candidacy: Candidacy | undefined;
+  let events: EventLog | undefined;
 
   const isLeader = (): boolean => leading(state, clock.now());
 
@@ -101,8 +106,10 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     try {
       for (let next: Event | undefined = event; next !== undefined; next = queued?.shift()) {
         const now = { mono: clock.now(), wall: clock.wall(), random: random() };
+        const before = state;
         const [after, commands] = step(settings, state, next, now);
         state = after;
+        events?.observe(before, after);
         for (const command of commands) execute(command);
       }
       queued = undefined;
@@ -146,6 +153,7 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
       case "NewLeader":
         return callback(() => options.onNewLeader?.(command.identity));
       case "StartLeading":
+        events?.record("became leader");
         return startLeading(command.term);
       case "StopLeading":
         return leaderControl?.abort(new LeadershipLostError(lock.description, command.loss));
@@ -155,6 +163,9 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
   };
 
   const send = (id: number, request: Request): void => {
+    // A request the protocol stopped waiting for (its write was confirmed by the watch's echo) was
+    // left to finish; by the next request it has had its chance.
+    inflight?.controller.abort();
     if (controller === undefined || controller.signal.aborted || uses === SIGNAL_USES) {
       controller = new AbortController();
       uses = 0;
@@ -162,7 +173,13 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     uses++;
     const current = { id, controller };
     inflight = current;
-    call(lock, request, controller.signal).then(
+    // Leaving: the candidate is withdrawn before the lease is released, or the coordinator may
+    // hand the lease straight back to us.
+    const signal = controller.signal;
+    const sent = candidacy !== undefined && state.stopping !== undefined && request.op === "update" && request.record.holderIdentity === ""
+      ? candidacy.withdraw().then(() => call(lock, request, signal))
+      : call(lock, request, signal);
+    sent.then(
       (snapshot) => {
         if (inflight !== current) return;
         inflight = undefined;
@@ -239,8 +256,11 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
     const done = settle;
     settle = undefined;
     done?.detach();
-    if (cause === undefined) done?.resolve();
-    else done?.reject(cause.cause);
+    // Nothing outlives run(): the candidate is withdrawn and the last event written (both bounded) first.
+    void Promise.all([candidacy?.withdraw(), events?.settled()]).then(() => {
+      if (cause === undefined) done?.resolve();
+      else done?.reject(cause.cause);
+    });
   };
 
   return {
@@ -249,6 +269,8 @@ const drive = (settings: Settings, options: ElectorOptions): Elector => {
         return Promise.reject(new Error("run may be called only once"));
       }
       started = true;
+      events = eventLogOf(lock, settings, () => state.version, warn);
+      candidacy = candidacyOf(lock, settings, warn);
       return new Promise<void>((resolve, reject) => {
         const stop = (): void => dispatch({ _tag: "Stop" });
         settle = { resolve, reject, detach: signal ? onAbort(signal, stop) : () => {} };

@@ -57,6 +57,18 @@ export interface Lock {
    * when `version` is too old to resume from.
    */
   watch?(version: LockVersion | undefined, signal: AbortSignal): Promise<AsyncIterable<LockEvent>>;
+  /**
+   * Optional; its presence makes the elector coordinated (see coordinated.ts): registers the
+   * candidate `identity` with the coordinator and keeps it registered until `signal` aborts, then
+   * withdraws it. Resolves once withdrawn; failures go to `onError` (it keeps trying), never reject.
+   */
+  candidacy?(identity: string, signal: AbortSignal, onError: (error: LockError) => void): Promise<void>;
+  /**
+   * Optional, when the lock was asked to record events: records a leadership event (`message`,
+   * e.g. `a became leader`) on the object as last seen (`version`). Rejects when the write fails;
+   * the elector reports that and carries on.
+   */
+  recordEvent?(message: string, version: LockVersion, signal: AbortSignal): Promise<void>;
 }
 
 // -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ export interface Watching {
   /**
    * The stream may have died without knowing (a stuck proxy): unless it delivers something within
    * a retry period, drop it and open another from where it left off, reporting the watch
-   * unhealthy until it is open.
+   * unhealthy until that one delivers something.
    */
   readonly check: () => void;
 }
@@ -46,6 +46,9 @@ export const keepWatching = (
   let doubt: (() => void) | undefined;
   const trust = (): void => (doubt?.(), doubt = undefined);
   let active = false;
+  // Found silent by check(): the stream that replaces it is trusted only once it delivers, since
+  // whatever silenced the last one (a stuck proxy) may silence it too; followers poll meanwhile.
+  let suspect = false;
   const setActive = (value: boolean): void => {
     if (value === active || stopped) return;
     active = value;
@@ -72,10 +75,12 @@ export const keepWatching = (
       const own = (stream = new AbortController());
       try {
         const feed = await lock.watch(position, own.signal);
-        setActive(true);
+        if (!suspect) setActive(true);
         for await (const event of feed) {
           if (own.signal.aborted) break;
           trust();
+          suspect = false;
+          setActive(true);
           events++;
           failures = 0;
           if (event._tag === "changed") {
@@ -122,6 +127,7 @@ export const keepWatching = (
       check: () => {
         doubt ??= clock.setTimer(clock.now() + retryPeriod, () => {
           doubt = undefined;
+          suspect = true;
           setActive(false);
           stream?.abort();
         });

@@ -10,6 +10,7 @@ import * as t from "io-ts";
 import { type Lock, LockError } from "../../src/lock.ts";
 import { emptyRecord, type LeaderElectionRecord, parseTime } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
+import type { RecordEvent } from "./events.ts";
 import { objectLock, type RecordCodec } from "./object-lock.ts";
 import { decodeObject } from "./wire.ts";
 
@@ -19,6 +20,8 @@ export interface AnnotationLockOptions {
   /** Default: the cluster's namespace. */
   readonly namespace?: string;
   readonly name: string;
+  /** Record leadership Events on the object, as client-go (before v0.24) does with an EventRecorder: `leadershipEvents(cluster, { component })`. Default: none. */
+  readonly events?: RecordEvent | undefined;
 }
 
 
@@ -40,6 +43,8 @@ const annotationCodec = (kind: Kind): RecordCodec => ({
   resource: kind.resource,
   qualified: kind.resource,
   api: "/api/v1",
+  kind: kind.kind,
+  apiVersion: "v1",
   read: (body, name) => {
     const object = decodeObject(body);
     return { record: recordOfAnnotation(object.metadata.annotations?.[LEADER_ANNOTATION], kind, name), version: object };

@@ -14,6 +14,7 @@ import { EXEC_LIMITS, type ExecLimits, execLimited } from "../runtime/exec.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import type { Credentials } from "./cluster.ts";
 import { explain, issuesOf } from "./schema-issues.ts";
+import { KubeconfigError } from "./setup-errors.ts";
 
 export interface ExecConfig {
   readonly apiVersion: string;
@@ -25,11 +26,20 @@ export interface ExecConfig {
   readonly interactiveMode?: string | undefined;
 }
 
-/** What the plugin may need to know about the cluster (when provideClusterInfo is set). */
+/**
+ * What the plugin may need to know about the cluster (when provideClusterInfo is set): the
+ * `spec.cluster` of client.authentication.k8s.io, as client-go fills it (`config` is the cluster's
+ * `client.authentication.k8s.io/exec` extension).
+ */
 export interface ExecClusterInfo {
   readonly server: string;
-  readonly "certificate-authority-data"?: string;
+  readonly "tls-server-name"?: string;
   readonly "insecure-skip-tls-verify"?: boolean;
+  /** Base64 of the CA's PEM, whether the kubeconfig gives it inline or as a file. */
+  readonly "certificate-authority-data"?: string;
+  readonly "proxy-url"?: string;
+  readonly "disable-compression"?: boolean;
+  readonly config?: unknown;
 }
 
 export interface ClientCertificate {
@@ -80,10 +90,10 @@ export const execCredentials = (
     new LockError("Unauthorized", `the kubeconfig's exec credential plugin "${name}" ${why}${exec.installHint ? `\n${exec.installHint}` : ""}`);
 
   if (!EXEC_API_VERSIONS.includes(exec.apiVersion)) {
-    throw new TypeError(`kubeconfig exec plugin "${name}": apiVersion ${exec.apiVersion} is not supported; use one of ${EXEC_API_VERSIONS.join(", ")}`);
+    throw new KubeconfigError(`kubeconfig exec plugin "${name}": apiVersion ${exec.apiVersion} is not supported; use one of ${EXEC_API_VERSIONS.join(", ")}`);
   }
   if (exec.interactiveMode === "Always") {
-    throw new TypeError(`kubeconfig exec plugin "${name}" needs an interactive terminal (interactiveMode: Always), which an elector does not have`);
+    throw new KubeconfigError(`kubeconfig exec plugin "${name}" needs an interactive terminal (interactiveMode: Always), which an elector does not have`);
   }
 
   const run = async (): Promise<Issued> => {

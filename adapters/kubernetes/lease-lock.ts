@@ -7,6 +7,8 @@
 import type { Lock } from "../../src/lock.ts";
 import type { Cluster } from "./cluster.ts";
 import { objectLock, type ObjectLockOptions, type RecordCodec, withLabels } from "./object-lock.ts";
+
+export { namespaceOf } from "./object-lock.ts";
 import { decodeLease, recordOfSpec, specOfRecord } from "./wire.ts";
 
 export type LeaseLockOptions = ObjectLockOptions;
@@ -16,6 +18,8 @@ export const leaseCodec: RecordCodec = {
   resource: "leases",
   qualified: "leases.coordination.k8s.io",
   api: "/apis/coordination.k8s.io/v1",
+  kind: "Lease",
+  apiVersion: "coordination.k8s.io/v1",
   read: (body) => {
     const lease = decodeLease(body);
     return { record: recordOfSpec(lease.spec), version: lease };

@@ -37,9 +37,21 @@ const combine = (primary: Snapshot, secondary: Snapshot | undefined): Snapshot =
   change: JSON.stringify([primary.record, secondary?.record ?? null]),
 });
 
-/** `primary` is the old lock (endpointsLock / configMapLock), `secondary` the Lease. No watch: it polls. */
+/**
+ * `primary` is the old lock (endpointsLock / configMapLock), `secondary` the Lease. No watch: it
+ * polls. Events, if either lock records them, go on both objects (as client-go's MultiLock).
+ */
 export const multiLock = (primary: Lock, secondary: Lock): Lock => ({
   description: `${primary.description}+${secondary.description}`,
+  ...(primary.recordEvent === undefined && secondary.recordEvent === undefined ? {} : {
+    recordEvent: async (message: string, version: unknown, signal: AbortSignal) => {
+      const versions = version as Versions;
+      await Promise.all([
+        primary.recordEvent?.(message, versions.primary, signal),
+        versions.secondary === undefined ? undefined : secondary.recordEvent?.(message, versions.secondary, signal),
+      ]);
+    },
+  }),
   get: async (signal) => {
     const first = await primary.get(signal);
     try {

@@ -11,6 +11,7 @@ import { type Lock, LockError, type Snapshot } from "../../src/lock.ts";
 import type { LeaderElectionRecord } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
+import type { RecordEvent } from "./events.ts";
 import { requestJson } from "./request.ts";
 import { watchObject } from "./watch.ts";
 import type { KubeObject } from "./wire.ts";
@@ -23,6 +24,9 @@ export interface RecordCodec {
   readonly qualified: string;
   /** `/apis/coordination.k8s.io/v1` or `/api/v1`. */
   readonly api: string;
+  /** The object's kind and apiVersion, for the Events recorded on it. */
+  readonly kind: string;
+  readonly apiVersion: string;
   /** The object with the record in it, as decoded from a response. */
   readonly read: (body: unknown, name: string) => Snapshot;
   /** A new object holding `record`. */
@@ -37,12 +41,19 @@ export interface ObjectLockOptions {
   readonly name: string;
   /** Merged into the object's labels on every write; labels others wrote are kept. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Record `<identity> became leader` / `stopped leading` Events on the object, as client-go does
+   * when given an EventRecorder: `leadershipEvents(cluster, { component })`. Needs `create` and
+   * `patch` on `events` (API group ""). Default: none.
+   */
+  readonly events?: RecordEvent | undefined;
 }
 
 export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: RecordCodec): Lock => {
   const namespace = namespaceOf(cluster, options.namespace, `${codec.resource} lock`);
   const { name } = options;
   const labels = options.labels ?? {};
+  const record = options.events;
   const collection = `${codec.api}/namespaces/${encodeURIComponent(namespace)}/${codec.resource}`;
   const path = `${collection}/${encodeURIComponent(name)}`;
   const action = (verb: string): Action => ({ verb, resource: codec.qualified, namespace, name });
@@ -76,6 +87,10 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
         // The API server writes `type` first. A resourceVersion names one state of the object.
         known: (line) => line.startsWith('{"type":"MODIFIED"') && written !== undefined && line.includes(written.event) ? written.snapshot : undefined,
       }, version, signal),
+    ...(record === undefined ? {} : {
+      recordEvent: (message: string, version: unknown, signal: AbortSignal) =>
+        record({ kind: codec.kind, apiVersion: codec.apiVersion }, lastSeen(version, codec.resource), message, signal),
+    }),
   };
 };
 

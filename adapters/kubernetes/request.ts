@@ -10,10 +10,12 @@ import type { Cluster } from "./cluster.ts";
 import { type Action, describe, errorOfFailure, errorOfResponse } from "./errors.ts";
 
 export interface Call {
-  readonly method: "GET" | "POST" | "PUT";
+  readonly method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** Path and query, already encoded. */
   readonly path: string;
   readonly body?: unknown;
+  /** Of the body; default `application/json` (a PATCH names its patch type). */
+  readonly contentType?: string;
   readonly signal: AbortSignal;
   readonly action: Action;
 }
@@ -32,7 +34,7 @@ export const send = async (cluster: Cluster, call: Call, retried = false): Promi
   // The signal bounds the wait for credentials too: a hung exec plugin must not hold the request.
   const authorization = await cluster.credentials?.authorization(call.signal);
   if (authorization !== undefined) headers["authorization"] = authorization;
-  if (call.body !== undefined) headers["content-type"] = "application/json";
+  if (call.body !== undefined) headers["content-type"] = call.contentType ?? "application/json";
   let response: Response;
   try {
     response = await cluster.fetch(cluster.server + call.path, {

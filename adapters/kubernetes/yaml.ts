@@ -1,14 +1,18 @@
 /**
- * The YAML that kubeconfig files are written in, because tenure's dependencies are fixed and none of
- * them reads YAML. A strict subset: what kubectl, kind, minikube, the EKS/GKE/AKS tools and people
- * write, and a YamlError with a line and column for anything else, never a guess.
+ * The YAML that kubeconfig files are written in, read as kubectl reads it (go-yaml v2 through
+ * sigs.k8s.io/yaml), or a YamlError with a line and column, never a guess. Hand-written rather than
+ * the `yaml` package: it is a quarter of the bundle and reads merge keys as go-yaml does (see the
+ * README's "Reading kubeconfig").
  *
  * Supported: block mappings and sequences (compact `- name: x`, and kubectl's unindented
  * `key:\n- item`); plain, single- and double-quoted scalars, also wrapped onto more-indented lines
  * (go-yaml and PyYAML wrap long strings at 80 columns: GKE's `installHint`); block scalars `|` `>`
- * with chomping (`-` `+`) and indentation indicators (kubelogin writes `installHint: |2`);
- * single-line flow collections; comments; one document with `---` / `...`; CRLF; a BOM. A document
- * starting with `{` or `[` is JSON.
+ * with chomping (`-` `+`) and indentation indicators (kubelogin writes `installHint: |2`); flow
+ * collections, also over several lines and with comments; anchors (`&name`) on values and aliases
+ * (`*name`); merge keys (`<<: *name`, `<<: [*a, *b]`) with go-yaml v2's order (a key before `<<` is
+ * overwritten by the merge, a key after it wins, and earlier maps of a list win over later ones);
+ * comments; one document with `---` / `...`; CRLF; a BOM. A document starting with `{` or `[` is
+ * read as JSON when it is JSON, else as YAML.
  *
  * Plain scalars are typed by the YAML 1.2 core schema: null (`null` `~` empty), booleans
  * (`true` `True` `TRUE`, and false alike), integers (decimal, `0o17`, `0x1F`), floats, `.inf`,
@@ -16,10 +20,10 @@
  * scalars and all keys are strings. An integer literal that a double cannot hold (beyond 2^53,
  * unless it is the double's own shortest text) is an error rather than silently rounded.
  *
- * Rejected: anchors, aliases, tags, merge keys (`<<`), complex keys (`?`), directives, multiple
- * documents, duplicate keys, tabs in indentation, multi-line flow collections, and a document
- * starting with `{` or `[` that is not valid JSON (JSON.parse reads it, so there the last of
- * duplicate keys wins).
+ * Rejected: tags, anchors on keys, complex keys (`?`), directives, multiple documents, duplicate
+ * keys (go-yaml keeps the last), tabs in indentation, scalars that wrap inside a flow collection,
+ * aliases that expand to more than 100 000 values, and a document starting with `{` or `[` that is
+ * neither JSON nor YAML (JSON.parse reads JSON, so there the last of duplicate keys wins).
  *
  * @module
  */
@@ -51,6 +55,10 @@ const HEX_ESCAPES = new Map([["x", 2], ["u", 4], ["U", 8]]);
 /** Where a plain scalar ends: `: ` (a key), ` #` (a comment), and in flow also `,[]{}`. */
 const BLOCK_STOP = /:(?=[ \t]|$)|[ \t]#/g;
 const FLOW_STOP = /[,[\]{}]|:(?=[ \t,[\]{}]|$)|[ \t]#/g;
+/** go-yaml's anchor names. */
+const ANCHOR = /[0-9A-Za-z_-]+/y;
+/** Values that aliases may stand for in one file, counted as if written out (go-yaml has a limit too). */
+const MAX_EXPANDED = 100_000;
 const MARKER = /^(?:---|\.\.\.)(?:[ \t]|$)/;
 const INDENTATION = "entries of one mapping or sequence must line up exactly";
 
@@ -63,6 +71,16 @@ const skipSpaces = (t: string, p: number): number => {
   return p;
 };
 const isDash = (t: string, p: number): boolean => t[p] === "-" && (t[p + 1] === undefined || isSpace(t[p + 1]));
+/** How many values `v` stands for when written out (a shared object counts each time it occurs). */
+const sizeOf = (v: unknown, memo = new WeakMap<object, number>()): number => {
+  if (typeof v !== "object" || v === null) return 1;
+  const known = memo.get(v);
+  if (known !== undefined) return known;
+  let size = 1;
+  for (const x of Object.values(v)) size += sizeOf(x, memo);
+  memo.set(v, size);
+  return size;
+};
 /** Defines rather than assigns, so that a key `__proto__` is data, not the prototype. */
 const define = (o: Record<string, unknown>, k: string, v: unknown): void => {
   Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
@@ -104,8 +122,8 @@ const scanPlain = (t: string, p: number, stop: RegExp): [string, number] => {
 const plain = (l: Line, p: number, stop: RegExp): [string, number] => {
   const c = l.text[p] ?? "";
   const next = l.text[p + 1];
-  if (c !== "" && "&*!".includes(c))
-    fail(l, p, "anchors (&), aliases (*) and tags (!) are not supported in kubeconfig", "write the value out in full, or quote it if it is a string");
+  if (c === "!") fail(l, p, "tags (!) are not supported in kubeconfig", "remove the tag, or quote the value if it is a string");
+  if (c === "&" || c === "*") fail(l, p, "an anchor (&) or alias (*) where a key or the whole document starts", "anchors and aliases go on values: `key: &name value`, `key: *name`");
   const alone = next === undefined || isSpace(next) || (stop === FLOW_STOP && ",[]{}".includes(next));
   if (c === "" || ",[]{}#|>%@`".includes(c) || ("-?:".includes(c) && alone))
     fail(l, p, c === "" ? "a missing value" : `a plain value cannot start with ${JSON.stringify(c)}`, "quote the value; a nested mapping or sequence starts on the next line");
@@ -211,6 +229,10 @@ const parseDocument = (src: string): unknown => {
   let started = false; // content or `---` seen: another `---` would start a second document
   let ended = false; // `...` seen
   let depth = 0;
+  const anchors = new Map<string, unknown>();
+  /** Values that came from an alias (a list of them is no list of mappings to merge). */
+  const aliased = new WeakSet<object>();
+  let expanded = 0;
 
   /** The next line with content, past blank lines, comments and document markers. */
   const peek = (): Line | undefined => {
@@ -346,45 +368,148 @@ const parseDocument = (src: string): unknown => {
     return content + (chomp === "+" ? "\n".repeat(breaks) : chomp === "-" || breaks === 0 ? "" : "\n");
   };
 
-  /** A flow collection on one line, from its bracket at `p`, and the position after it. */
+  /** `&name` or `*name` at `p`: the name, and the position after it. */
+  const nameAt = (l: Line, p: number): [string, number] => {
+    ANCHOR.lastIndex = p + 1;
+    const name = ANCHOR.exec(l.text)?.[0] ?? "";
+    const after = p + 1 + name.length;
+    const c = l.text[after];
+    if (name === "" || !(c === undefined || isSpace(c) || ",]}".includes(c)))
+      fail(l, p, `an ${l.text[p] === "&" ? "anchor" : "alias"} without a valid name`, "anchor names are letters, digits, '-' and '_'");
+    return [name, after];
+  };
+
+  /** The value an alias at `p` stands for, and the position after it. */
+  const alias = (l: Line, p: number): [unknown, number] => {
+    const [name, end] = nameAt(l, p);
+    if (!anchors.has(name)) fail(l, p, `an alias to an unknown anchor *${name}`, "an anchor (&name) must come before its aliases (*name)");
+    const v = anchors.get(name);
+    // Each use counts in full, as if written out: a few lines must not expand to gigabytes.
+    if ((expanded += sizeOf(v)) > MAX_EXPANDED) fail(l, p, "excessive aliasing", `aliases may stand for at most ${MAX_EXPANDED} values in all`);
+    if (typeof v === "object" && v !== null) aliased.add(v);
+    return [v, end];
+  };
+
+  /**
+   * Merges `<<`'s value into `out` as go-yaml v2 (kubectl's reader) does: in document order, so a
+   * key before `<<` is overwritten by the merge and one after it wins; in a list, earlier wins.
+   */
+  const merge = (l: Line, p: number, out: Record<string, unknown>, v: unknown): void => {
+    const isMap = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
+    const sources = Array.isArray(v) && !aliased.has(v) ? [...v].reverse() : [v];
+    for (const source of sources) {
+      if (!isMap(source)) fail(l, p, "a merge key (<<) whose value is not a mapping", "merge a mapping (<<: *name) or a list of them (<<: [*a, *b])");
+      for (const [k, x] of Object.entries(source)) define(out, k, x);
+    }
+  };
+
+  /**
+   * A flow collection from its bracket at `p` on `l`, which may go on over later lines, and the
+   * position after its closing bracket on `lines[i]`, the line it ends on. Scalars inside stay on
+   * one line.
+   */
   const flow = (l: Line, p: number): [unknown, number] => {
     if (++depth > MAX_DEPTH) fail(l, p, "nesting too deep", `more than ${MAX_DEPTH} levels`);
-    const t = l.text;
-    const close = t[p] === "[" ? "]" : "}";
+    let line = l;
+    const open = l.text[p]!;
+    const close = open === "[" ? "]" : "}";
     const list: unknown[] = [];
     const map: Record<string, unknown> = {};
-    const scalar = (q: number, typed: boolean): [unknown, number] => {
-      if (t[q] === '"' || t[q] === "'") return quoted(l, q, false) ?? fail(l, q, "a quoted string not closed on its line", "inside [ ] or { } strings must be on one line");
-      if (t[q] === "[" || t[q] === "{") return typed ? flow(l, q) : fail(l, q, "a collection as a key", "keys must be strings");
-      const [s, end] = plain(l, q, FLOW_STOP);
-      return [typed ? resolve(s, l, q) : s, end];
+    const keys = new Set<string>();
+    /** Past spaces, comments and line breaks to the next character that counts. */
+    const skip = (q: number): number => {
+      for (;;) {
+        q = skipSpaces(line.text, q);
+        if (q < line.text.length && !(line.text[q] === "#" && (q === 0 || isSpace(line.text[q - 1])))) return q;
+        line = lines[++i] ?? fail(l, p, `a ${open} that is never closed`, `add the closing ${close}`);
+        if (MARKER.test(line.text)) fail(line, 0, `a document marker inside ${open} ${close}`, `add the closing ${close} before it`);
+        q = 0;
+      }
     };
-    let q = skipSpaces(t, p + 1);
-    while (t[q] !== close) {
-      if (q === t.length || t[q] === "#") fail(l, p, `a ${t[p]} not closed on its line`, "multi-line flow collections are not supported: put it on one line or use block style");
-      const [first, end] = scalar(q, close === "]");
-      q = skipSpaces(t, end);
+    const item = (q: number, typed: boolean): [unknown, number] => {
+      const t = line.text;
+      if (t[q] === "&") {
+        if (!typed) fail(line, q, "an anchor on a key", "anchors go on values");
+        const [name, after] = nameAt(line, q);
+        const [v, end] = item(skip(after), true);
+        anchors.set(name, v);
+        return [v, end];
+      }
+      if (t[q] === "*") return typed ? alias(line, q) : fail(line, q, "an alias as a key", "keys must be written out");
+      if (t[q] === '"' || t[q] === "'") return quoted(line, q, false) ?? fail(line, q, "a quoted string not closed on its line", "inside [ ] or { } a quoted string stays on one line");
+      if (t[q] === "[" || t[q] === "{") {
+        if (!typed) fail(line, q, "a collection as a key", "keys must be strings");
+        const found = flow(line, q);
+        line = lines[i]!;
+        return found;
+      }
+      const [s, end] = plain(line, q, FLOW_STOP);
+      return [typed ? resolve(s, line, q) : s, end];
+    };
+    let q = skip(p + 1);
+    while (line.text[q] !== close) {
+      const plainKey = !"\"'".includes(line.text[q]!);
+      const [first, end] = item(q, close === "]");
+      q = skip(end);
       if (close === "]") list.push(first);
       else {
         const k = first as string;
-        if (t[q] !== ":") fail(l, q, "a key without ':'", "write {key: value, ...}");
-        if (Object.hasOwn(map, k)) fail(l, q, `duplicate key ${JSON.stringify(k)}`, "each key may appear once");
-        q = skipSpaces(t, q + 1);
-        const [v, after] = t[q] === "," || t[q] === "}" ? [null, q] : scalar(q, true);
-        define(map, k, v);
-        q = skipSpaces(t, after);
+        const at: [Line, number] = [line, q];
+        if (line.text[q] !== ":") fail(line, q, "a key without ':'", "write {key: value, ...}");
+        q = skip(q + 1);
+        const [v, after] = line.text[q] === "," || line.text[q] === "}" ? [null, q] : item(q, true);
+        if (k === "<<" && plainKey) merge(at[0], at[1], map, v);
+        else {
+          if (keys.has(k)) fail(at[0], at[1], `duplicate key ${JSON.stringify(k)}`, "each key may appear once");
+          keys.add(k);
+          define(map, k, v);
+        }
+        q = skip(after);
       }
-      if (t[q] === ",") q = skipSpaces(t, q + 1);
-      else if (t[q] !== close && q < t.length && t[q] !== "#") fail(l, q, `expected ',' or '${close}'`, "quote values that contain , [ ] { } or ': '");
+      if (line.text[q] === ",") q = skip(q + 1);
+      else if (line.text[q] !== close) fail(line, q, `expected ',' or '${close}'`, "quote values that contain , [ ] { } or ': '");
     }
     depth--;
     return [close === "]" ? list : map, q + 1];
+  };
+
+  /**
+   * The node after `key:` or `- ` at `p`, with its anchor if it has one; `compact` lets a sequence
+   * start at `parent`'s own column (kubectl's unindented `key:\n- item`).
+   */
+  const entry = (l: Line, p: number, parent: number, compact: boolean): unknown => {
+    let anchor: string | undefined;
+    if (l.text[p] === "&") {
+      [anchor, p] = nameAt(l, p);
+      p = skipSpaces(l.text, p);
+    }
+    let v: unknown;
+    if (p < l.text.length && l.text[p] !== "#") {
+      if (anchor !== undefined && key({ ...l, start: p }) !== undefined) fail(l, p, "an anchor on a key", "put the anchor on a line of its own, above the mapping");
+      if (compact || anchor !== undefined || l.text[p] === "*") v = value(l, p, parent);
+      else {
+        l.start = p; // a compact sequence entry: the node starts after the dash
+        v = node(l, parent);
+      }
+    } else {
+      i++;
+      const next = peek();
+      v = compact && next !== undefined && next.start === parent && isDash(next.text, parent) ? sequence(parent) : block(parent);
+    }
+    if (anchor !== undefined) anchors.set(anchor, v);
+    return v;
   };
 
   /** The value at `p` on `l` (after `key:` or `- `) and any lines it continues onto. */
   const value = (l: Line, p: number, parent: number): unknown => {
     const t = l.text;
     if (t[p] === "|" || t[p] === ">") return blockScalar(l, p, parent);
+    if (t[p] === "*") {
+      const [v, end] = alias(l, p);
+      trailing(l, end);
+      i++;
+      return v;
+    }
     if ("\"'[{".includes(t[p]!)) {
       const [v, end] = t[p] === "[" || t[p] === "{" ? flow(l, p) : quoted(l, p, true)!;
       trailing(lines[i]!, end); // a quoted string may have ended on a later line
@@ -409,18 +534,13 @@ const parseDocument = (src: string): unknown => {
     for (let l = peek(); l !== undefined && l.start >= indent; l = peek()) {
       if (l.start > indent) fail(l, l.start, "unexpected indentation", INDENTATION);
       const [k, after] = key(l) ?? fail(l, l.start, isDash(l.text, l.start) ? "a sequence item among mapping keys" : "expected 'key: value'", INDENTATION);
-      if (k === "<<" && l.text[l.start] === "<") fail(l, l.start, "a merge key (<<)", "merge keys are not supported in kubeconfig; write the entries out");
+      const merges = k === "<<" && l.text[l.start] === "<";
       const first = seen.get(k);
-      if (first !== undefined) fail(l, l.start, `duplicate key ${JSON.stringify(k)}`, `it is already on line ${first}`);
+      if (first !== undefined && !merges) fail(l, l.start, `duplicate key ${JSON.stringify(k)}`, `it is already on line ${first}`);
       seen.set(k, l.no);
-      const p = skipSpaces(l.text, after);
-      if (p < l.text.length && l.text[p] !== "#") define(out, k, value(l, p, indent));
-      else {
-        i++;
-        // kubectl does not indent a sequence under its key: `contexts:\n- context:`
-        const next = peek();
-        define(out, k, next !== undefined && next.start === indent && isDash(next.text, indent) ? sequence(indent) : block(indent));
-      }
+      const v = entry(l, skipSpaces(l.text, after), indent, true);
+      if (merges) merge(l, l.start, out, v);
+      else define(out, k, v);
     }
     return out;
   };
@@ -431,15 +551,9 @@ const parseDocument = (src: string): unknown => {
       if (l.start > indent) fail(l, l.start, "unexpected indentation", INDENTATION);
       if (!isDash(l.text, indent)) break; // the next key of a mapping whose sequence this is
       const p = skipSpaces(l.text, indent + 1);
-      if (p === l.text.length || l.text[p] === "#") {
-        i++;
-        out.push(block(indent));
-        continue;
-      }
       const tab = l.text.indexOf("\t", indent);
-      if (tab >= 0 && tab < p) fail(l, tab, "a tab after '-'", "YAML allows only spaces for indentation");
-      l.start = p; // a compact entry: the node starts after the dash
-      out.push(node(l, indent));
+      if (tab >= 0 && tab < p && p < l.text.length && l.text[p] !== "#") fail(l, tab, "a tab after '-'", "YAML allows only spaces for indentation");
+      out.push(entry(l, p, indent, false));
     }
     return out;
   };
@@ -465,5 +579,15 @@ const parseDocument = (src: string): unknown => {
  */
 export const parseYaml = (text: string): unknown => {
   const src = text.startsWith("\uFEFF") ? text.slice(1) : text;
-  return /^\s*[[{]/.test(src) ? parseJson(src) : parseDocument(src);
+  if (!/^\s*[[{]/.test(src)) return parseDocument(src);
+  try {
+    return JSON.parse(src);
+  } catch {
+    // Not JSON, but perhaps YAML's flow style (`{apiVersion: v1, ...}`), which kubectl reads too.
+    try {
+      return parseDocument(src);
+    } catch {
+      return parseJson(src); // neither: JSON's complaint, which fits a file that starts like JSON
+    }
+  }
 };

@@ -71,7 +71,10 @@ export interface MemoryLock extends Lock {
 export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions): MemoryLock =>
   options.watch === false ? new Unwatched(store, options) : new Watched(store, options);
 
-/** Per-lock state in fields and methods on the prototype: a process may hold thousands of locks. */
+/**
+ * The Lock's methods are own properties, so that `{ ...memoryLock(...), extra }` is still a Lock;
+ * the rest is on the prototype: a process may hold thousands of locks.
+ */
 class Unwatched implements MemoryLock {
   readonly description: string;
   protected readonly store: MemoryLeaseStore;
@@ -88,7 +91,7 @@ class Unwatched implements MemoryLock {
     this.#labels = options.labels ?? {};
   }
 
-  inject(fault: Fault | FaultPlan): () => void {
+  readonly inject = (fault: Fault | FaultPlan): (() => void) => {
     const entry = { plan: typeof fault === "function" ? fault : matching(fault), left: typeof fault === "function" ? Infinity : fault.times ?? Infinity };
     const faults = (this.#faults ??= []);
     faults.push(entry);
@@ -96,20 +99,17 @@ class Unwatched implements MemoryLock {
       const index = faults.indexOf(entry);
       if (index !== -1) faults.splice(index, 1); // a second call must not remove another fault
     };
-  }
+  };
 
-  get(signal: AbortSignal): Promise<Snapshot> {
-    return this.#serve("get", signal, () => this.store.get(this.options.namespace, this.options.name));
-  }
+  readonly get = (signal: AbortSignal): Promise<Snapshot> =>
+    this.#serve("get", signal, () => this.store.get(this.options.namespace, this.options.name));
 
-  create(record: LeaderElectionRecord, signal: AbortSignal): Promise<Snapshot> {
-    return this.#serve("create", signal, () => this.store.create(this.options.namespace, this.options.name, record, this.#labels));
-  }
+  readonly create = (record: LeaderElectionRecord, signal: AbortSignal): Promise<Snapshot> =>
+    this.#serve("create", signal, () => this.store.create(this.options.namespace, this.options.name, record, this.#labels));
 
-  update(record: LeaderElectionRecord, version: LockVersion, signal: AbortSignal): Promise<Snapshot> {
-    return this.#serve("update", signal, () =>
+  readonly update = (record: LeaderElectionRecord, version: LockVersion, signal: AbortSignal): Promise<Snapshot> =>
+    this.#serve("update", signal, () =>
       this.store.update(this.options.namespace, this.options.name, record, version as MemoryVersion | undefined, this.#labels));
-  }
 
   protected take(op: MemoryOp): Fault | undefined {
     for (const entry of this.#faults ?? []) {
@@ -179,7 +179,7 @@ class Unwatched implements MemoryLock {
 }
 
 class Watched extends Unwatched {
-  async watch(version: LockVersion | undefined, signal: AbortSignal): Promise<AsyncIterable<LockEvent>> {
+  readonly watch = async (version: LockVersion | undefined, signal: AbortSignal): Promise<AsyncIterable<LockEvent>> => {
     const fault = this.take("watch") ?? {};
     await this.pause(fault.delay, signal);
     if (fault.hang) await this.pause(undefined, signal, true);
@@ -204,7 +204,7 @@ class Watched extends Unwatched {
     channel.unsubscribe = () => (unsubscribe(), signal.removeEventListener("abort", channel.end));
     signal.addEventListener("abort", channel.end, { once: true });
     return channel;
-  }
+  };
 }
 
 // -------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 /**
- * Bun: TLS through fetch's `tls` option (an explicit `ca` replaces the default roots), files
- * through `Bun.file`, plugins through `Bun.spawn`. Only the slice of `Bun` used here is typed.
+ * Bun: TLS through fetch's `tls` option (an explicit `ca` replaces the default roots; `serverName`
+ * for SNI and verification), proxies through its `proxy` option (http and https proxies; `false`
+ * keeps it from applying HTTPS_PROXY by itself), files through `Bun.file`, plugins through
+ * `Bun.spawn`. Only the slice of `Bun` used here is typed.
  *
  * @module
  */
@@ -22,14 +24,18 @@ const bun = (): BunLike => (globalThis as unknown as { Bun: BunLike }).Bun;
 
 export const runtime: Runtime = {
   name: "bun",
-  tlsFetch: (tls) => {
+  can: { serverName: true, proxies: ["http:", "https:"], direct: true },
+  tlsFetch: (tls, proxy) => {
     const options = {
       ...(tls.ca === undefined ? {} : { ca: tls.ca }),
       ...(tls.cert === undefined ? {} : { cert: tls.cert }),
       ...(tls.key === undefined ? {} : { key: tls.key }),
+      ...(tls.serverName === undefined ? {} : { serverName: tls.serverName }),
       rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
     };
-    return ((url, init) => fetch(url, { ...init, tls: options } as RequestInit)) as Fetch;
+    // `false` keeps Bun 1.4 from applying HTTPS_PROXY by itself ("" and null do not); the matrix checks it.
+    const via = proxy?.href ?? false;
+    return ((url, init) => fetch(url, { ...init, tls: options, proxy: via } as RequestInit)) as Fetch;
   },
   readFile: (path) => bun().file(path).text(),
   env: (name) => bun().env[name],

@@ -1,28 +1,36 @@
 /**
- * Node: TLS through undici's own `fetch` and `Agent` (Node's global fetch takes no CA), files
- * through `node:fs`, plugins through `node:child_process`.
+ * Node: TLS through undici's own `fetch` and `Agent` (Node's global fetch takes no CA), proxies
+ * through undici's `ProxyAgent` (HTTP CONNECT over an http or https proxy) and `Socks5ProxyAgent`
+ * (which undici marks experimental), files through `node:fs`, plugins through `node:child_process`.
  *
  * @module
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { Agent, fetch as undiciFetch } from "undici";
+import { Agent, buildConnector, fetch as undiciFetch, ProxyAgent, Socks5ProxyAgent } from "undici";
 import type { Fetch } from "../kubernetes/cluster.ts";
 import type { Runtime } from "./runtime.ts";
 
 export const runtime: Runtime = {
   name: "node",
-  tlsFetch: (tls) => {
+  can: { serverName: true, proxies: ["http:", "https:", "socks5:"], direct: true },
+  tlsFetch: (tls, proxy) => {
+    const options = {
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+      ...(tls.key === undefined ? {} : { key: tls.key }),
+      ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+      rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
+    };
     // undici's fetch paired with undici's Agent: mixing with Node's bundled undici breaks across versions.
-    const dispatcher = new Agent({
-      connect: {
-        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-        ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-        ...(tls.key === undefined ? {} : { key: tls.key }),
-        rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
-      },
-    });
+    const dispatcher =
+      proxy === undefined
+        ? new Agent({ connect: tls.serverName === undefined ? options : serverNamed(options, tls.serverName) })
+        : proxy.protocol === "socks5:"
+          ? new Socks5ProxyAgent(proxy.href, { requestTls: options } as Socks5ProxyAgent.Options) // requestTls: read by undici, missing from its types
+          : // Go checks an https proxy with the cluster's TLS settings too, and its tls-server-name if set.
+            new ProxyAgent({ uri: proxy.href, requestTls: options, proxyTls: { ...options, servername: tls.serverName ?? proxy.hostname } });
     return ((url, init) => undiciFetch(url, { ...init, dispatcher } as never)) as Fetch;
   },
   readFile: (path) => readFile(path, "utf8"),
@@ -41,4 +49,10 @@ export const runtime: Runtime = {
       kill: () => void child.kill("SIGKILL"),
     };
   },
+};
+
+/** A connector that always sends `name`: undici otherwise prefers the URL's host name to `connect.servername`. */
+const serverNamed = (options: object, name: string): buildConnector.connector => {
+  const connect = buildConnector(options);
+  return (opts, callback) => connect({ ...opts, servername: name }, callback);
 };

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { TenureError } from "../../src/errors.ts";
 import type { Fetch } from "../kubernetes/cluster.ts";
 
 export interface TlsOptions {
@@ -15,6 +16,21 @@ export interface TlsOptions {
   readonly key?: string;
   /** Skip verifying the server's certificate. Only when the user explicitly asked (kubeconfig). */
   readonly insecureSkipTlsVerify?: boolean;
+  /**
+   * The name to send as SNI and to verify the certificate against, instead of the URL's host
+   * (kubeconfig's `tls-server-name`). Only where `can.serverName`.
+   */
+  readonly serverName?: string;
+}
+
+/** What a runtime's fetch can do beyond a CA and a client certificate; connect.ts checks it. */
+export interface Abilities {
+  /** Send a TLS server name other than the URL's host. */
+  readonly serverName: boolean;
+  /** Proxy URL schemes it tunnels through (`http:`, `https:`, `socks5:`). */
+  readonly proxies: readonly string[];
+  /** Connect straight to the server although HTTPS_PROXY is set (Deno's fetch applies it by itself). */
+  readonly direct: boolean;
 }
 
 export interface ExecResult {
@@ -37,8 +53,13 @@ export interface Runtime {
   readonly name: "node" | "deno" | "bun" | "web";
   /** Whether paths and `KUBECONFIG` lists follow Windows rules (`C:\\`, `\\`, `;`). */
   readonly windows?: boolean;
-  /** A fetch that verifies the server with `ca` and presents `cert`/`key`. */
-  tlsFetch(tls: TlsOptions): Fetch;
+  /** Default: nothing beyond a CA and a client certificate. */
+  readonly can?: Abilities;
+  /**
+   * A fetch that verifies the server with `ca` and presents `cert`/`key`, through `proxy` when
+   * given, else (where `can.direct`) straight to the server whatever the environment says.
+   */
+  tlsFetch(tls: TlsOptions, proxy?: URL): Fetch;
   readFile(path: string): Promise<string>;
   env(name: string): string | undefined;
   /**
@@ -48,6 +69,11 @@ export interface Runtime {
   spawn?(command: string, args: readonly string[], env: Readonly<Record<string, string>>): Child;
 }
 
+/** What the configuration asks for, this runtime cannot do (a kubeconfig field, a proxy kind). */
+export class UnsupportedError extends TenureError {
+  override readonly name: string = "UnsupportedError";
+}
+
 /** For runtimes without a capability: says what is missing and what to do instead. */
-export const unsupported = (runtime: string, what: string, instead: string): Error =>
-  new TypeError(`tenure/kubernetes on ${runtime} cannot ${what}; ${instead}`);
+export const unsupported = (runtime: string, what: string, instead: string): UnsupportedError =>
+  new UnsupportedError(`tenure/kubernetes on ${runtime} cannot ${what}; ${instead}`);

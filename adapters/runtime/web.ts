@@ -12,8 +12,9 @@ const env = (globalThis as { process?: { env?: Record<string, string | undefined
 
 export const runtime: Runtime = {
   name: "web",
+  can: { serverName: false, proxies: [], direct: true },
   tlsFetch: (tls) => {
-    if (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined || tls.insecureSkipTlsVerify === true) {
+    if (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined || tls.insecureSkipTlsVerify === true || tls.serverName !== undefined) {
       throw unsupported("this runtime", "set a custom CA or client certificate on fetch", "pass your own `fetch` to cluster({ server, fetch }) that trusts the cluster's CA");
     }
     return ((url, init) => fetch(url, init)) as Fetch;

@@ -1,9 +1,11 @@
 // Command peer-go is the client-go side of tenure's protocol benchmark (bench/protocol.ts): the
 // same measurements, made with client-go's own LeaderElector (k8s.io/client-go v0.37.2) on an
-// in-memory resourcelock.Interface, so the two can be compared in one run on one machine.
+// in-memory resourcelock.Interface, so the two can be compared in one run on one machine; and of
+// the CPU time per renew on the real cluster in bench/client-go.ts (lease.go).
 //
 //	peer-go renew  -seconds 1.5      renew attempts per second, and CPU time per renew, of one leading LeaderElector
 //	peer-go memory -electors 10000   memory of N idle LeaderElectors, each leading its own lock
+//	peer-go lease  -server URL ...   CPU time per renew of one leader of a real Lease
 //
 // Each mode prints one JSON object on stdout; logs go to stderr (klog's output is discarded).
 //
@@ -97,13 +99,13 @@ func (l *memLock) RecordEvent(string) {}
 func (l *memLock) Identity() string   { return l.identity }
 func (l *memLock) Describe() string   { return "bench/" + l.name }
 
-func elector(lock *memLock, lease, renew, retry time.Duration, started func(context.Context)) *leaderelection.LeaderElector {
+func elector(lock rl.Interface, name string, lease, renew, retry time.Duration, started func(context.Context)) *leaderelection.LeaderElector {
 	le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:          lock,
 		LeaseDuration: lease,
 		RenewDeadline: renew,
 		RetryPeriod:   retry,
-		Name:          lock.name,
+		Name:          name,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: started,
 			OnStoppedLeading: func() {},
@@ -124,7 +126,7 @@ func renewMode(args []string) {
 	updates := &atomic.Int64{}
 	lock := &memLock{name: "renew", identity: "bench", updates: updates}
 	leading := make(chan struct{})
-	le := elector(lock, 15*time.Second, 10*time.Second, time.Nanosecond, func(context.Context) { close(leading) })
+	le := elector(lock, lock.name, 15*time.Second, 10*time.Second, time.Nanosecond, func(context.Context) { close(leading) })
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { le.Run(ctx); close(done) }()
@@ -203,7 +205,7 @@ func memoryMode(args []string) {
 	electors := make([]*leaderelection.LeaderElector, *n)
 	for i := 0; i < *n; i++ {
 		lock := &memLock{name: fmt.Sprintf("lease-%d", i), identity: fmt.Sprintf("elector-%d", i)}
-		electors[i] = elector(lock, 60*time.Second, 40*time.Second, 20*time.Second, func(context.Context) {
+		electors[i] = elector(lock, lock.name, 60*time.Second, 40*time.Second, 20*time.Second, func(context.Context) {
 			if leaders.Add(1) == int64(*n) {
 				close(all)
 			}
@@ -253,7 +255,7 @@ func warm(n int) {
 	leaders.Add(n)
 	for i := 0; i < n; i++ {
 		lock := &memLock{name: fmt.Sprintf("warm-%d", i), identity: "warm"}
-		le := elector(lock, 60*time.Second, 40*time.Second, 20*time.Second, func(context.Context) { leaders.Done() })
+		le := elector(lock, lock.name, 60*time.Second, 40*time.Second, 20*time.Second, func(context.Context) { leaders.Done() })
 		wg.Add(1)
 		go func() { defer wg.Done(); le.Run(ctx) }()
 	}
@@ -279,14 +281,16 @@ func main() {
 	klog.LogToStderr(false)
 	klog.SetOutput(io.Discard)
 	if len(os.Args) < 2 {
-		fail("usage: peer-go renew|memory [flags]")
+		fail("usage: peer-go renew|memory|lease [flags]")
 	}
 	switch os.Args[1] {
 	case "renew":
 		renewMode(os.Args[2:])
 	case "memory":
 		memoryMode(os.Args[2:])
+	case "lease":
+		leaseMode(os.Args[2:])
 	default:
-		fail("unknown mode %q (renew, memory)", os.Args[1])
+		fail("unknown mode %q (renew, memory, lease)", os.Args[1])
 	}
 }

@@ -8,7 +8,8 @@ export interface RunLength {
   readonly quick: boolean;
 }
 
-const positive = (name: string, fallback: number): number => {
+/** A positive number from the environment variable `name`, else `fallback`. */
+export const positive = (name: string, fallback: number): number => {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);

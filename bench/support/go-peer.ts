@@ -1,6 +1,6 @@
-/** client-go's side of bench/protocol.ts: builds bench/peer-go and runs its modes. */
+/** client-go's side of bench/protocol.ts and of bench/client-go.ts's CPU per renew: builds bench/peer-go and runs its modes. */
 import { join } from "node:path";
-import { buildWith, repoRoot, runProgram } from "./process.ts";
+import { buildWith, repoRoot, runJson } from "./process.ts";
 
 export interface GoRenew {
   readonly renews: number;
@@ -24,11 +24,4 @@ export interface GoMemory {
 export const buildGoPeer = (): Promise<string> => buildWith(join(repoRoot(), "bench/peer-go/build.sh"));
 
 /** Runs one mode of the peer and parses the JSON line it prints. */
-export const runGoPeer = async <T>(binary: string, args: readonly string[]): Promise<T> => {
-  const ran = await runProgram(binary, args, 5 * 60_000);
-  const line = ran.stdout.trim().split("\n").pop() ?? "";
-  if (ran.code !== 0 || line === "") {
-    throw new Error(`${binary} ${args.join(" ")} failed (exit code ${ran.code}): ${ran.stderr.trim().split("\n").slice(-3).join(" | ")}`);
-  }
-  return JSON.parse(line) as T;
-};
+export const runGoPeer = <T>(binary: string, args: readonly string[]): Promise<T> => runJson<T>(binary, args, 5 * 60_000);

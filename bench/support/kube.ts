@@ -1,14 +1,13 @@
 /**
  * The real test cluster for the benchmarks (test/cluster's harness), and what every run needs on it:
- * a namespace with a ServiceAccount bound to the README's Role, its token, and lease reads.
+ * a sandbox (test/cluster/sandbox.ts: a namespace with a ServiceAccount bound to the README's Role,
+ * its token) and lease reads.
  */
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startCluster } from "../../test/cluster/cluster.ts";
 import type { TestCluster } from "../../test/cluster/client.ts";
+import { createSandbox, type Sandbox } from "../../test/cluster/sandbox.ts";
 
-export type { TestCluster };
+export type { Sandbox, TestCluster };
 
 /** Starts etcd + kube-apiserver (built once and cached; the first build takes minutes and says so). */
 export const startBenchCluster = async (): Promise<TestCluster> => {
@@ -18,52 +17,8 @@ export const startBenchCluster = async (): Promise<TestCluster> => {
   return kube;
 };
 
-/** What an elector needs on Leases, and nothing else (the README's Role). */
-const ELECTION_RULES: readonly object[] = [
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update", "watch"] },
-];
-
-export interface Sandbox {
-  readonly namespace: string;
-  readonly token: string;
-  /** The token in a file, for programs that take --token-file. */
-  readonly tokenFile: string;
-}
-
-const must = async (what: string, response: Promise<{ status: number; text: string }>): Promise<void> => {
-  const { status, text } = await response;
-  if (status >= 300) throw new Error(`${what}: HTTP ${status}: ${text}`);
-};
-
-/** A fresh namespace and ServiceAccount `elector` bound to the election Role, with a 2-hour token. */
-export const sandbox = async (kube: TestCluster, prefix: string): Promise<Sandbox> => {
-  const namespace = await kube.createNamespace(prefix);
-  await must("create role", kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "Role",
-    metadata: { name: "leader-election" },
-    rules: ELECTION_RULES,
-  }));
-  await must("create rolebinding", kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
-    apiVersion: "rbac.authorization.k8s.io/v1",
-    kind: "RoleBinding",
-    metadata: { name: "leader-election" },
-    subjects: [{ kind: "ServiceAccount", name: "elector", namespace }],
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "leader-election" },
-  }));
-  const token = await kube.serviceAccountToken(namespace, "elector", { expirationSeconds: 7200 });
-  const dir = await mkdtemp(join(tmpdir(), "tenure-bench-sa-"));
-  const tokenFile = join(dir, "token");
-  await writeFile(tokenFile, token, { mode: 0o600 });
-  // RBAC is served from an informer cache: wait until the binding takes effect.
-  for (let i = 0; ; i++) {
-    const { status } = await kube.request("GET", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/probe`, undefined, token);
-    if (status === 404) break;
-    if (i >= 100) throw new Error(`RBAC for ${namespace} did not take effect within 5 s (HTTP ${status})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { namespace, token, tokenFile };
-};
+/** A fresh namespace with the ServiceAccount `elector` bound to the README's Role, and a 2-hour token. */
+export const sandbox = (kube: TestCluster, prefix: string): Promise<Sandbox> => createSandbox(kube, prefix, { tokenSeconds: 7200 });
 
 export interface LeaseSpec {
   readonly holderIdentity?: string;

@@ -1,40 +1,25 @@
 /**
  * Electors as separate processes, client-go's (the interop peer) or tenure's (tenure-peer.ts),
- * each behind its own counting proxy; the JSON lines they print say when they led (mono_ns, wall).
+ * each behind its own counting proxy, as fleet members (fleet.ts); the JSON lines they print say
+ * when they led (mono_ns, wall). SIGTERM stops one (releasing with --release-on-cancel), SIGKILL
+ * crashes it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Timings } from "./config.ts";
 import { repoRoot } from "./process.ts";
-import { type CountingProxy, type ProxyCert, startProxy } from "./proxy.ts";
-import { type Sandbox, type TestCluster, until } from "./kube.ts";
+import { type ProxyCert, startProxy } from "./proxy.ts";
+import type { Electors, Mark, Member } from "./fleet.ts";
+import { epochMs, readLease, type Sandbox, sleep, type TestCluster } from "./kube.ts";
 
 export type Implementation = "tenure" | "client-go";
 
-/** Monotonic milliseconds on the clock both kinds of peer print (CLOCK_MONOTONIC). */
-export const monoMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-
-export interface Mark {
-  /** CLOCK_MONOTONIC milliseconds. */
-  readonly mono: number;
-  /** The wall-clock time the peer printed, as RFC3339. */
-  readonly wall: string;
-}
-
-export interface Peer {
-  readonly id: string;
-  readonly proxy: CountingProxy;
-  readonly started: Mark | undefined;
-  readonly stopped: Mark | undefined;
-  /** The last leader it reported (onNewLeader / OnNewLeader). */
-  readonly leaderSeen: string | undefined;
-  readonly exited: Promise<number | null>;
-  readonly alive: boolean;
-  signal(signal: "SIGTERM" | "SIGKILL"): void;
-  /** The last lines it wrote on stderr, for error messages. */
-  stderrTail(): string;
-}
+/**
+ * The peers print CLOCK_MONOTONIC (mono_ns), the clock behind both process.hrtime and
+ * performance.now() here: their difference is fixed, so one reading maps peers' times onto ours.
+ */
+const MONO_MINUS_PERF = Number(process.hrtime.bigint()) / 1e6 - performance.now();
 
 const seconds = (ms: number): string => `${ms}ms`;
 
@@ -52,6 +37,7 @@ export const peerCommand = (implementation: Implementation, goPeer: string | und
   return { file: process.execPath, prefix: [join(repoRoot(), ".build/bench/support/tenure-peer.js")] };
 };
 
+/** One peer process behind its own counting proxy, as a fleet member. */
 export const spawnPeer = async (
   command: PeerCommand,
   kube: TestCluster,
@@ -61,7 +47,7 @@ export const spawnPeer = async (
   id: string,
   timings: Timings,
   releaseOnCancel: boolean,
-): Promise<Peer> => {
+): Promise<Member> => {
   const proxy = await startProxy(kube.server, kube.caPem, cert);
   const args = [
     ...command.prefix,
@@ -78,12 +64,17 @@ export const spawnPeer = async (
   ];
   const child: ChildProcess = spawn(command.file, args, { stdio: ["ignore", "pipe", "pipe"] });
   let started: Mark | undefined;
-  let stopped: Mark | undefined;
+  let stopped: number | undefined;
+  let ended: number | undefined;
   let leaderSeen: string | undefined;
-  let alive = true;
+  let signalled = false;
+  const errors: { at: number; text: string }[] = [];
   const stderr: string[] = [];
   child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-    stderr.push(...chunk.split("\n").filter((l) => l !== ""));
+    const lines = chunk.split("\n").filter((l) => l !== "");
+    const at = performance.now();
+    for (const text of lines) errors.push({ at, text });
+    stderr.push(...lines);
     stderr.splice(0, Math.max(0, stderr.length - 20));
   });
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
@@ -93,92 +84,58 @@ export const spawnPeer = async (
     } catch {
       return;
     }
-    const mark = { mono: (event.mono_ns ?? 0) / 1e6, wall: event.wall ?? "" };
-    if (event.event === "started") started = mark;
-    else if (event.event === "stopped") stopped = mark;
+    const at = (event.mono_ns ?? 0) / 1e6 - MONO_MINUS_PERF;
+    if (event.event === "started") started = { at, wall: epochMs(event.wall ?? "") };
+    else if (event.event === "stopped") stopped = at;
     else if (event.event === "new_leader") leaderSeen = event.leader;
   });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once("error", () => resolve(127));
-    child.once("exit", (code) => resolve(code));
-  }).then(async (code) => {
-    alive = false;
+  const exited = new Promise<void>((resolve) => {
+    child.once("error", () => resolve());
+    child.once("exit", () => resolve());
+  }).then(async () => {
+    ended = performance.now();
     await proxy.close();
-    return code;
   });
+  const signal = (name: "SIGTERM" | "SIGKILL"): void => {
+    signalled = true;
+    if (ended === undefined && child.pid !== undefined) child.kill(name);
+  };
   return {
     id,
-    proxy,
-    exited,
+    sent: proxy.sent,
+    errors,
+    get leading() {
+      return ended === undefined && started !== undefined && stopped === undefined;
+    },
+    get leaderSeen() {
+      return ended === undefined ? leaderSeen : undefined;
+    },
     get started() {
       return started;
     },
-    get stopped() {
-      return stopped;
+    get steppedDown() {
+      return stopped ?? ended;
     },
-    get leaderSeen() {
-      return leaderSeen;
+    stop: () => signal("SIGTERM"),
+    crash: async () => {
+      signal("SIGKILL");
+      await exited;
+      await sleep(200); // what the proxy had forwarded lands
     },
-    get alive() {
-      return alive;
+    retire: async () => {
+      if (!signalled) signal("SIGTERM");
+      await exited;
     },
-    signal: (signal) => void (alive && child.pid !== undefined && child.kill(signal)),
-    stderrTail: () => stderr.join("\n"),
+    describe: () =>
+      `${id}: ${ended === undefined ? "alive" : "exited"}, led ${started !== undefined}, sees ${leaderSeen ?? "-"}; ` +
+      `stderr: ${stderr.slice(-2).join(" | ")}`,
   };
 };
 
-/** Peers of one implementation on one Lease; a stopped or killed one is replaced by a fresh identity. */
-export class PeerFleet {
-  readonly #spawn: (id: string) => Promise<Peer>;
-  readonly #label: string;
-  #next = 0;
-  members: Peer[] = [];
-
-  private constructor(label: string, spawnOne: (id: string) => Promise<Peer>) {
-    this.#label = label;
-    this.#spawn = spawnOne;
-  }
-
-  static async start(label: string, size: number, spawnOne: (id: string) => Promise<Peer>): Promise<PeerFleet> {
-    const fleet = new PeerFleet(label, spawnOne);
-    for (let i = 0; i < size; i++) fleet.members.push(await fleet.#fresh());
-    return fleet;
-  }
-
-  #fresh(): Promise<Peer> {
-    return this.#spawn(`${this.#label}-${this.#next++}`);
-  }
-
-  leaders(): Peer[] {
-    return this.members.filter((p) => p.alive && p.started !== undefined && p.stopped === undefined);
-  }
-
-  /** One leader, and every other member has reported it as the leader. */
-  async settled(limit = 60_000): Promise<Peer> {
-    const ok = await until(() => {
-      const leaders = this.leaders();
-      const leader = leaders[0];
-      return leaders.length === 1 && leader !== undefined && this.members.every((p) => p === leader || (p.alive && p.leaderSeen === leader.id));
-    }, limit);
-    const leader = this.leaders()[0];
-    if (!ok || leader === undefined) {
-      const state = this.members.map((p) => `${p.id}: ${p.alive ? "alive" : "exited"}, led ${p.started !== undefined}, sees ${p.leaderSeen ?? "-"}; stderr: ${p.stderrTail().split("\n").slice(-2).join(" | ")}`);
-      throw new Error(`${this.#label}: no settled leader within ${limit} ms\n  ${state.join("\n  ")}`);
-    }
-    return leader;
-  }
-
-  async replace(old: Peer): Promise<Peer> {
-    const fresh = await this.#fresh();
-    this.members = this.members.map((p) => (p === old ? fresh : p));
-    return fresh;
-  }
-
-  /** SIGTERM to all; SIGKILL whoever is still there after 10 s. */
-  async stop(): Promise<void> {
-    for (const p of this.members) p.signal("SIGTERM");
-    const timer = setTimeout(() => this.members.forEach((p) => p.signal("SIGKILL")), 10_000);
-    await Promise.all(this.members.map((p) => p.exited));
-    clearTimeout(timer);
-  }
-}
+/** Peer processes of one implementation as the sandbox's ServiceAccount, identities `<implementation>-<n>`. */
+export const peerElectors = (implementation: Implementation, command: PeerCommand, kube: TestCluster, cert: ProxyCert, box: Sandbox): Electors => ({
+  label: implementation,
+  settleLimitMs: 60_000,
+  spawn: (lease, id, timings, releaseOnCancel) => spawnPeer(command, kube, cert, box, lease, id, timings, releaseOnCancel),
+  readLease: (lease) => readLease(kube, box.namespace, lease),
+});

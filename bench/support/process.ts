@@ -56,3 +56,13 @@ export const buildWith = async (script: string, args: readonly string[] = []): P
   }
   return path;
 };
+
+/** Runs a program that prints one JSON object as its last stdout line, and parses it. */
+export const runJson = async <T>(file: string, args: readonly string[], timeoutMs: number): Promise<T> => {
+  const ran = await runProgram(file, args, timeoutMs);
+  const line = ran.stdout.trim().split("\n").pop() ?? "";
+  if (ran.code !== 0 || line === "") {
+    throw new Error(`${file} ${args.join(" ")} failed (exit code ${ran.code}): ${ran.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  }
+  return JSON.parse(line) as T;
+};

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Settings } from "../config.ts";
+import { askedToYield, assignedTo } from "../coordinated.ts";
 import type { LockErrorReason, LockVersion, Snapshot } from "../lock.ts";
 import { formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "../record.ts";
 
@@ -65,6 +66,8 @@ export type Failure =
   | { readonly _tag: "held"; readonly holder: string }
   /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
   | { readonly _tag: "lost" }
+  /** Coordinated: the coordinator prefers `holder` to us. */
+  | { readonly _tag: "yield"; readonly holder: string }
   | { readonly _tag: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 /**
@@ -94,16 +97,16 @@ export type Progress =
 // records we write
 // -------------------------------------------------------------------------------------
 
-/** A record we write: renewTime is `now`; strategy and preferredHolder dropped. Built field by field (see state.ts). */
-const stamped = (holderIdentity: string, leaseDurationSeconds: number, acquireTime: MicroTime | null, renewTime: MicroTime, leaseTransitions: number): LeaderElectionRecord => ({
-  holderIdentity,
-  leaseDurationSeconds,
-  acquireTime,
-  renewTime,
-  leaseTransitions,
-  strategy: "",
-  preferredHolder: "",
-});
+/** A record we write, renewTime `now`. Built field by field (see state.ts). */
+const stamped = (
+  holderIdentity: string,
+  leaseDurationSeconds: number,
+  acquireTime: MicroTime | null,
+  renewTime: MicroTime,
+  leaseTransitions: number,
+  strategy = "",
+  preferredHolder = "",
+): LeaderElectionRecord => ({ holderIdentity, leaseDurationSeconds, acquireTime, renewTime, leaseTransitions, strategy, preferredHolder });
 
 /** What we write when we take the lease fresh: acquireTime = renewTime = the attempt's start. */
 const desired = (settings: Settings, now: Now): LeaderElectionRecord => {
@@ -111,20 +114,23 @@ const desired = (settings: Settings, now: Now): LeaderElectionRecord => {
   return stamped(settings.identity, settings.leaseDuration / 1000, time, time, 0);
 };
 
-/** A renew keeps the term's acquireTime and transitions. */
+/**
+ * A renew keeps the term's acquireTime and transitions, and the coordinator's strategy and
+ * preferredHolder (client-go's uncoordinated renew drops both).
+ */
 const renewal = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
-  stamped(settings.identity, settings.leaseDuration / 1000, previous.acquireTime, formatMicroTime(now.wall), previous.leaseTransitions);
+  stamped(settings.identity, settings.leaseDuration / 1000, previous.acquireTime, formatMicroTime(now.wall), previous.leaseTransitions, previous.strategy, previous.preferredHolder);
 
-/** A take-over starts a new term: one more transition. */
+/** A take-over starts a new term: one more transition; the strategy stays, a preference for the next holder goes (as the coordinator clears it). */
 const takeover = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => {
   const time = formatMicroTime(now.wall);
-  return stamped(settings.identity, settings.leaseDuration / 1000, time, time, previous.leaseTransitions + 1);
+  return stamped(settings.identity, settings.leaseDuration / 1000, time, time, previous.leaseTransitions + 1, previous.strategy);
 };
 
-/** client-go's release record: nobody holds it, 1 s so even pre-1.14 clients wait only briefly. */
+/** client-go's release record: nobody holds it, 1 s so even pre-1.14 clients wait only briefly. The strategy stays. */
 export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => {
   const time = formatMicroTime(now.wall);
-  return stamped("", 1, time, time, previous.leaseTransitions);
+  return stamped("", 1, time, time, previous.leaseTransitions, previous.strategy);
 };
 
 // -------------------------------------------------------------------------------------
@@ -175,7 +181,11 @@ export const begin = (settings: Settings, view: View, now: Now, own: Own): Progr
   const last = view.observation?.record;
   if (last !== undefined && view.version !== undefined) {
     const mine = ours(settings, own, last);
-    if (own.leading ? mine && valid(view.observation, now.mono) : mine || last.holderIdentity === "") {
+    if (
+      settings.coordinated
+        ? coordinatedMayWrite(settings, own, view.observation as Observation, now.mono)
+        : own.leading ? mine && valid(view.observation, now.mono) : mine || last.holderIdentity === ""
+    ) {
       return send(now, "fast", { op: "update", record: claim(settings, own, last, now), version: view.version });
     }
   }
@@ -234,6 +244,7 @@ const claim = (settings: Settings, own: Own, last: LeaderElectionRecord, now: No
 
 /** After a fresh read: wait while someone else's lease is valid, otherwise write. */
 const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
+  if (settings.coordinated) return coordinatedNext(settings, view, started, own);
   const holder = heldBy(settings, own, view, started);
   return holder !== undefined
     ? failed({ _tag: "held", holder })
@@ -246,6 +257,8 @@ const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progr
  * Re-creating continues the transitions count we saw, so fencing epochs never go backwards.
  */
 const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): readonly [View, Progress] => {
+  // Coordinated: only the coordinator creates the Lease.
+  if (settings.coordinated) return [{ observation: view.observation, version: undefined }, failed({ _tag: "held", holder: "" })];
   const holder = heldBy(settings, own, view, started);
   const last = view.observation?.record;
   // The term we lead goes on (its acquireTime too, which makes its records ours); any other starts.
@@ -254,4 +267,31 @@ const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): 
     { observation: view.observation, version: undefined }, // the object is gone: what we had is stale
     holder !== undefined ? failed({ _tag: "held", holder }) : send(started, "create", { op: "create", record }),
   ];
+};
+
+// -------------------------------------------------------------------------------------
+// coordinated mode (see coordinated.ts)
+// -------------------------------------------------------------------------------------
+
+/**
+ * Coordinated: a leader renews its own valid lease unless asked to yield; a candidate starts a
+ * term only on a valid lease the coordinator gave it. Nobody creates, takes over an expired lease
+ * or takes a released one: the coordinator assigns those.
+ */
+export const coordinatedMayWrite = (settings: Settings, own: Own, observation: Observation, mono: number): boolean =>
+  valid(observation, mono) &&
+  (own.leading
+    ? ours(settings, own, observation.record) && !askedToYield(settings.identity, observation.record)
+    : assignedTo(settings.identity, own.acquireTime, observation.record));
+
+/** After a fresh read: write if we may, yield if we lead and the coordinator prefers another, or wait for the coordinator. */
+const coordinatedNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
+  const observation = view.observation as Observation;
+  const last = observation.record;
+  if (coordinatedMayWrite(settings, own, observation, started.mono)) {
+    return send(started, "update", { op: "update", record: claim(settings, own, last, started), version: view.version });
+  }
+  return own.leading && ours(settings, own, last) && askedToYield(settings.identity, last)
+    ? failed({ _tag: "yield", holder: last.preferredHolder })
+    : failed({ _tag: "held", holder: last.holderIdentity });
 };

@@ -4,7 +4,21 @@
  *
  * @module
  */
-import { type Attempt, advance, begin, expiry, type Failure, type Now, ours, observe, type Outcome, type Progress } from "./attempt.ts";
+import { askedToYield } from "../coordinated.ts";
+import {
+  advance,
+  type Attempt,
+  begin,
+  coordinatedMayWrite,
+  expiry,
+  type Failure,
+  type Now,
+  observe,
+  observeWrite,
+  ours,
+  type Outcome,
+  type Progress,
+} from "./attempt.ts";
 import { DEFAULTS, type Settings, type Term } from "../config.ts";
 import type { Snapshot } from "../lock.ts";
 import { sameRecord } from "../record.ts";
@@ -89,6 +103,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
     renewed.attempt = undefined;
     renewed.wakeAt = wakeAt;
     renewed.echo = echo;
+    renewed.unanswered = undefined;
     const next = draft(state);
     next.phase = renewed;
     next.observation = { record: progress.written.record, change: progress.written.change, at: now.mono }; // see `wrote`
@@ -100,7 +115,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   }
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
   const base = { ...state, lastWrite: now.mono, slowpath };
-  const leading: Leader = { _tag: "leader", term, authorityUntil: since + settings.renewDeadline, renewSecond, since, attempt: undefined, wakeAt, echo, working: true };
+  const leading: Leader = { _tag: "leader", term, authorityUntil: since + settings.renewDeadline, renewSecond, since, attempt: undefined, wakeAt, echo, working: true, unanswered: undefined };
   const [announced, commands] = announce({ ...base, phase: leading });
   const [watched, watch] = startWatch(settings, announced);
   // A watch that starts from our own write has nothing older to deliver.
@@ -113,8 +128,9 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
   const phase = state.phase as Campaigning;
   if (phase._tag === "leader") {
-    if (failure._tag === "held") {
-      return loseLeadership(settings, { ...state, phase: withAttempt(phase, undefined) }, { _tag: "holder", holder: failure.holder }, now);
+    if (failure._tag === "held" || failure._tag === "yield") {
+      const loss = failure._tag === "held" ? { _tag: "holder", holder: failure.holder } as const : failure;
+      return loseLeadership(settings, { ...state, phase: withAttempt(phase, undefined) }, loss, now);
     }
     // Retry on the renew cadence until the authority deadline decides. A write of this attempt
     // may have been applied and seen: a renew later in its second extends nothing from then.
@@ -122,7 +138,11 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
     const renewSecond = Math.floor(started.wall / 1000);
     const visible = wrote !== undefined && renewSecond !== phase.renewSecond;
     const retryAt = Math.max(now.mono, started.mono + settings.retryPeriod);
-    const next: Leader = visible ? { ...phase, renewSecond, since: wrote, attempt: undefined, wakeAt: retryAt } : { ...phase, attempt: undefined, wakeAt: retryAt };
+    // A write without an answer may still be confirmed by its echo (see `changed`).
+    const unanswered = (phase.attempt as Attempt).writing === undefined ? phase.unanswered : phase.attempt;
+    const next: Leader = visible
+      ? { ...phase, renewSecond, since: wrote, attempt: undefined, wakeAt: retryAt, unanswered }
+      : { ...phase, attempt: undefined, wakeAt: retryAt, unanswered };
     return [{ ...state, phase: next }, []];
   }
   const [announced, commands] = announce(state);
@@ -144,11 +164,16 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
   const poll = now.mono + jitter(settings, now);
   if (failure._tag === "held" && state.observation !== undefined) {
     // Watching, read anyway once it has been quiet for longer than a leader renews: it may be dead.
-    return Math.min(expiry(state.observation), state.watch.active ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
+    // Coordinated, an expiry is the coordinator's to act on.
+    return Math.min(settings.coordinated ? Infinity : expiry(state.observation), state.watch.active ? now.mono + settings.retryPeriod * (1 + DEFAULTS.jitterFactor) : poll);
   }
   if (failure._tag === "error" && failure.retryAfter !== undefined) return now.mono + Math.max(failure.retryAfter, jitter(settings, now));
   return poll;
 };
+
+/** Whether `attempt` wrote the record of `snapshot`. */
+const writes = (attempt: Attempt | undefined, snapshot: Snapshot): attempt is Attempt =>
+  attempt?.writing !== undefined && sameRecord(snapshot.record, attempt.writing);
 
 /**
  * A watch event. A candidate waits for the new expiry, or tries at once when the lease is free;
@@ -157,6 +182,18 @@ const candidateWake = (settings: Settings, state: State, failure: Failure, now: 
 export const changed = (settings: Settings, before: State, snapshot: Snapshot | undefined, now: Now): Step => {
   const phase = before.phase;
   const watch = { started: before.watch.started, active: before.watch.active, last: snapshot?.record };
+  if (phase._tag === "leader" && snapshot !== undefined) {
+    // The echo of a renew whose answer is late or lost (a response cut off or never finished): the
+    // server committed exactly what we wrote, which is as good as its answer. Authority still runs
+    // from when that write was sent, and the echo brings the version to write against next. A
+    // request still in flight is left to finish and its answer ignored: cancelling it would close
+    // an HTTP/1.1 connection whose answer may be a moment behind the echo.
+    const confirmed = writes(phase.attempt, snapshot) ? phase.attempt : writes(phase.unanswered, snapshot) ? phase.unanswered : undefined;
+    if (confirmed !== undefined) {
+      const answered: State = { ...before, ...observeWrite(snapshot, now.mono), watch, request: undefined, phase: { ...phase, attempt: confirmed, unanswered: undefined } };
+      return won(settings, answered, { _tag: "won", written: snapshot, slowpath: false }, now);
+    }
+  }
   // The leader's hot path: the echo of its own last write, or events older than it (history).
   if (phase._tag === "leader" && phase.echo !== undefined) {
     const caughtUp = snapshot !== undefined && sameRecord(snapshot.record, phase.echo);
@@ -174,7 +211,9 @@ export const changed = (settings: Settings, before: State, snapshot: Snapshot | 
   // Free, or left by our own last term: worth an attempt at once. Our identity alone is not enough:
   // another process using it may still act (see `ours`).
   const mine = snapshot !== undefined && ours(settings, own(state), snapshot.record);
-  const free = snapshot === undefined || snapshot.record.holderIdentity === "" || mine;
+  const free = settings.coordinated
+    ? snapshot !== undefined && phase._tag === "candidate" && coordinatedMayWrite(settings, own(state), { record: snapshot.record, at: now.mono }, now.mono)
+    : snapshot === undefined || snapshot.record.holderIdentity === "" || mine;
   if (phase._tag === "candidate") {
     const a = phase.attempt;
     if (a !== undefined) {
@@ -195,6 +234,9 @@ export const changed = (settings: Settings, before: State, snapshot: Snapshot | 
       // Deleted under us: re-create it on the next attempt (the stale object cannot be updated).
       const gone = { ...state, version: undefined };
       return phase.attempt === undefined ? attempt(gone, settings, now) : [gone, []];
+    }
+    if (mine && settings.coordinated && askedToYield(settings.identity, snapshot.record)) {
+      return loseLeadership(settings, { ...state, ...observe(state, snapshot, now.mono) }, { _tag: "yield", holder: snapshot.record.preferredHolder }, now);
     }
     if (mine) return [state, []];
     const updated = { ...state, ...observe(state, snapshot, now.mono) };

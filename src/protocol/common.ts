@@ -32,7 +32,8 @@ export const sendRequest = (settings: Settings, state: State, phase: Phase, requ
 
 /** Starts watching once we have a version to watch from, when the settings allow it. */
 export const startWatch = (settings: Settings, state: State): Step =>
-  settings.watch && !state.watch.started && state.version !== undefined
+  // Coordinated, also for a Lease not yet there: the coordinator will create it for someone.
+  settings.watch && !state.watch.started && (state.version !== undefined || settings.coordinated === true)
     // What the watch starts from is what it has shown us so far.
     ? [{ ...state, watch: { started: true, active: state.watch.active, last: state.observation?.record } }, [{ _tag: "Watch", from: state.version }]]
     : [state, []];

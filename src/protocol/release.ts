@@ -31,7 +31,9 @@ export const afterStepDown = (settings: Settings, state: State, now: Now): Step 
       ? [{ ...state, phase: { _tag: "steppingDown", loss: phase.loss, until: now.mono + settings.renewDeadline, working: true } }, []]
       : end(state);
   }
-  if (!settings.releaseOnCancel) return over(settings, state, now);
+  // Coordinated, a yield releases too: the coordinator then hands the lease on at once (see coordinated.ts).
+  const yielded = settings.coordinated === true && phase.loss._tag === "yield";
+  if (!settings.releaseOnCancel && !yielded) return over(settings, state, now);
   const releasing: Phase = { _tag: "releasing", until: now.mono + settings.renewDeadline, stage: "get", retryAt: 0 };
   return releaseGet(settings, { ...state, phase: releasing }, now);
 };

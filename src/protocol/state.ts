@@ -22,6 +22,8 @@ export type Loss =
   | { readonly _tag: "stopped" }
   | { readonly _tag: "renewDeadline" }
   | { readonly _tag: "holder"; readonly holder: string }
+  /** Coordinated: the coordinator prefers `holder`. */
+  | { readonly _tag: "yield"; readonly holder: string }
   | { readonly _tag: "failed" };
 
 export interface Candidate {
@@ -49,6 +51,8 @@ export interface Leader {
   readonly echo: LeaderElectionRecord | undefined;
   /** The term's work (onStartedLeading) has started and not yet settled. */
   readonly working: boolean;
+  /** The last renew that wrote but got no answer (cut off, timed out): its echo still confirms it. */
+  readonly unanswered: Attempt | undefined;
 }
 
 export type Phase =
@@ -182,6 +186,7 @@ export const draftLeader = (phase: Leader): Draft<Leader> => ({
   wakeAt: phase.wakeAt,
   echo: phase.echo,
   working: phase.working,
+  unanswered: phase.unanswered,
 });
 
 // -------------------------------------------------------------------------------------

@@ -58,6 +58,12 @@ export interface FaultResult {
   readonly overlaps: readonly Overlap[];
   /** ms from the heal to the first current act, undefined if none came. */
   readonly recovered: number | undefined;
+  /**
+   * Whether the term acting when the fault came led on through it (undefined), or else the time
+   * from that term's last act to the first act of a newer one (ms; negative when the old one acted
+   * on after the new one began). undefined too when no term acted at the fault's start.
+   */
+  readonly handover: number | undefined;
   readonly boundHeld: boolean;
 }
 
@@ -192,8 +198,54 @@ export const judge = (acts: readonly Act[], faults: readonly Fault[], options: J
         overlaps: all.filter((o) => o.group === group && o.at >= fault.start && o.at < end),
         recovered,
         boundHeld: recovered !== undefined && recovered <= options.bound,
+        handover: handover(acts, live.filter((a) => a.group === group), fault.start, end),
       });
     }
   });
   return { results, overlaps: all, backwards: backwards(acts, base) };
+};
+
+/** See FaultResult.handover: `live` is the group's current acts. */
+const handover = (acts: readonly Act[], live: readonly Act[], start: number, end: number): number | undefined => {
+  const before = [...live].reverse().find((a) => a.mono <= start);
+  if (before === undefined) return undefined;
+  const same = (a: Act): boolean => a.process === before.process && a.transitions === before.transitions && a.group === before.group;
+  const next = live.find((a) => a.mono > start && a.mono < end && !same(a));
+  if (next === undefined) return undefined;
+  const last = Math.max(...acts.filter((a) => same(a) && a.mono < end).map((a) => a.mono));
+  return next.mono - last;
+};
+
+/** A write the API server committed to a group's Lease, with the holder it named. */
+export interface Write {
+  readonly group: string;
+  readonly holder: string;
+  readonly mono: number;
+}
+
+/**
+ * How long after its last committed write the term acting at `start` acted for the last time
+ * before it stopped (its longest pause before `end`, if longer than `gap`): what a follower's expiry
+ * clock, started at that write at the earliest, had run by then. Past leaseDuration, a follower
+ * may have taken over while it still acted. undefined when that term acted on throughout, when no
+ * term acted at `start`, or when none of its writes is known.
+ */
+export const actedAfterWrite = (acts: readonly Act[], writes: readonly Write[], group: string, start: number, end: number, gap: number): number | undefined => {
+  const before = [...current(acts).filter((a) => a.group === group)].reverse().find((a) => a.mono <= start);
+  if (before === undefined) return undefined;
+  const times = acts
+    .filter((a) => a.group === group && a.process === before.process && a.transitions === before.transitions && a.mono >= before.mono && a.mono < end)
+    .map((a) => a.mono)
+    .sort((a, b) => a - b);
+  // Its stop: the act before its longest pause (a hiccup of a loaded machine is a shorter one).
+  let stop: number | undefined;
+  let longest = gap;
+  times.forEach((t, i) => {
+    const pause = (times[i + 1] ?? end) - t;
+    if (pause > longest) [stop, longest] = [t, pause];
+  });
+  if (stop === undefined) return undefined;
+  const last = stop;
+  const write = [...writes].reverse().find((w) => w.group === group && w.holder === before.process && w.mono <= last);
+  return write === undefined ? undefined : last - write.mono;
 };

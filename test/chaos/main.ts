@@ -1,7 +1,7 @@
 /**
- * The chaos suite (issue #9): `node .build/test/chaos/main.js [--soak] [--minutes N] [--mixed] [--no-ramp] [--only a,b]`
+ * The chaos suite (issue #9): `node .build/test/chaos/main.js [--soak] [--minutes N] [--mixed] [--no-ramp] [--only a,b] [--runtimes node,deno,bun]`
  * (`--minutes` implies `--soak`: random faults for that long, 10 minutes by default; `--only` picks
- * faults by a part of their names).
+ * faults by a part of their names; `--runtimes` the tenure fleet, e.g. `node,node,node`).
  *
  * Starts its own kube-apiserver + etcd (it kills and restarts them), and two fleets on two Leases
  * in one namespace, side by side under the same faults at the same instants:
@@ -38,8 +38,9 @@ import { type ControlledCluster, startCluster } from "../cluster/cluster.ts";
 import type { Timings } from "../interop/checker.ts";
 import { Fleet, goPeers, type Impl, monoMs, type Peer, Slot } from "../interop/fleet.ts";
 import { ROOT, runtime } from "../runtimes/runtimes.ts";
-import { type Act, type Fault, judge } from "./acts.ts";
-import { type FaultProxy, startFaultProxy } from "./proxy.ts";
+import { type Act, actedAfterWrite, type Fault, judge, type Write } from "./acts.ts";
+import { recordHistory } from "./history.ts";
+import { type FaultProxy, startFaultProxy, type Traffic } from "./proxy.ts";
 
 const { values: args } = parseArgs({
   options: {
@@ -48,8 +49,12 @@ const { values: args } = parseArgs({
     "no-ramp": { type: "boolean", default: false },
     only: { type: "string" },
     mixed: { type: "boolean", default: false },
+    runtimes: { type: "string", default: "node,deno,bun" },
   },
 });
+/** The tenure fleet's runtimes (`--runtimes node,node,node` to measure one runtime as leader every time). */
+const TENURE_RUNTIMES = args.runtimes.split(",").map((s) => s.trim());
+for (const rt of TENURE_RUNTIMES) if (!["node", "deno", "bun"].includes(rt)) throw new Error(`--runtimes: ${rt} is not node, deno or bun`);
 const SOAK_MINUTES = args.minutes === undefined ? undefined : Number(args.minutes);
 if (SOAK_MINUTES !== undefined && !(SOAK_MINUTES > 0)) throw new Error(`--minutes ${args.minutes}: a positive number`);
 const SOAK = args.soak || SOAK_MINUTES !== undefined;
@@ -170,7 +175,14 @@ const addMember = async (group: Group, label: string, tenureRuntime?: string): P
   return member;
 };
 
-for (const rt of ["node", "deno", "bun"]) await addMember("tenure", `tenure-${rt}`, rt);
+{
+  const seen = new Map<string, number>();
+  for (const rt of TENURE_RUNTIMES) {
+    const n = (seen.get(rt) ?? 0) + 1;
+    seen.set(rt, n);
+    await addMember("tenure", `tenure-${rt}${n > 1 ? `-${n}` : ""}`, rt);
+  }
+}
 for (const n of ["a", "b", "c"]) await addMember("client-go", `go-${n}`);
 if (args.mixed) {
   for (const rt of ["node", "deno"]) await addMember("mixed", `mixed-tenure-${rt}`, rt);
@@ -367,6 +379,43 @@ const FAULTS: readonly FaultSpec[] = [
 // the run
 // -------------------------------------------------------------------------------------
 
+/**
+ * Each process's traffic over a quiet window (no fault): bytes on the wire each way per second,
+ * requests per second and TCP connections opened, leader and followers, to see what a slow link
+ * must carry.
+ */
+const TRAFFIC_WINDOW = 4_000;
+interface Steady {
+  readonly label: string;
+  readonly role: string;
+  readonly up: number;
+  readonly down: number;
+  readonly requests: number;
+  readonly connections: number;
+  readonly protocol: string;
+}
+let steady: Steady[] = [];
+const measureTraffic = async (ms: number): Promise<Steady[]> => {
+  const before = members.map((m) => ({ ...m.proxy.traffic }));
+  const leaders = GROUPS.map((g) => actingMember(g));
+  await sleep(ms);
+  return members.map((m, i) => {
+    const a = before[i] as Traffic;
+    const b = m.proxy.traffic;
+    const per = (n: number): number => (n * 1000) / ms;
+    return {
+      label: m.label,
+      role: leaders.includes(m) ? "leader" : "follower",
+      up: per(b.up - a.up),
+      down: per(b.down - a.down),
+      requests: per(b.http1 + b.http2 - a.http1 - a.http2),
+      connections: b.connections - a.connections,
+      protocol: b.http2 > 0 ? (b.http1 > 0 ? "HTTP/1.1+2" : "HTTP/2") : "HTTP/1.1",
+    };
+  });
+};
+
+const history = recordHistory(kube, namespace);
 const started = monoMs();
 const ramp: Record<Group, number | undefined> = { tenure: undefined, "client-go": undefined, mixed: undefined };
 try {
@@ -374,6 +423,7 @@ try {
   if (!(await settled(60_000))) throw new Error(`the fleets did not settle: ${members.map((m) => m.fleet.describe()).join("\n")}`);
   say(`fleets ready in ${((monoMs() - started) / 1000).toFixed(1)} s; Leases "tenure" and "client-go" in ${namespace}`);
   await sleep(1_000);
+  steady = await measureTraffic(TRAFFIC_WINDOW);
 
   const only = args.only?.split(",").map((s) => s.trim().toLowerCase());
   const chosen = only === undefined ? FAULTS : FAULTS.filter((f) => only.some((o) => f.name.toLowerCase().includes(o)));
@@ -432,6 +482,7 @@ try {
   const until = monoMs();
   await Promise.all(members.map((m) => m.fleet.close()));
   await Promise.all(members.map((m) => m.proxy.close()));
+  history.stop();
   await kube.stop();
   report(until);
   process.exit(exitCode);
@@ -441,18 +492,34 @@ function report(until: number): void {
   const all = acts();
   // The ramp is not judged for recovery: its "heal" is the end of a sweep that ends in losses.
   const verdict = judge(all, faults, { bound: BOUND, gap: GAP, spacing: ACT_EVERY, until, base: started });
-  const rows: string[][] = [["fault", "impl", "leaderless", "overlaps (longest, stale acts)", `leader acts within ${(BOUND / 1000).toFixed(1)} s of the heal`]];
+  const rows: string[][] = [[
+    "fault",
+    "impl",
+    "leaderless",
+    "overlaps (longest, stale acts)",
+    `leader acts within ${(BOUND / 1000).toFixed(1)} s of the heal`,
+    "lease (old term's last act to the new one's first)",
+    "old term stopped acting, after its last committed write",
+  ]];
+  // The Leases' history: followers' expiry clocks start at a committed write at the earliest.
+  const writes: Write[] = history.changes.map((c) => ({ group: c.lease, holder: c.holder, mono: c.mono }));
+  const sortedFaults = [...faults].sort((a, b) => a.start - b.start);
+  const faultEnd = (f: Fault): number => sortedFaults[sortedFaults.indexOf(f) + 1]?.start ?? until;
+  const seconds = (ms: number | undefined): string => (ms === undefined ? "?" : `${(ms / 1000).toFixed(2)} s`);
   for (const fault of faults) {
     for (const g of GROUPS) {
       const r = verdict.results.find((x) => x.fault === fault && x.group === g);
       if (r === undefined) continue;
       const longest = Math.max(0, ...r.overlaps.map((o) => o.ms));
+      const stopped = actedAfterWrite(all, writes, g, fault.start, faultEnd(fault), GAP);
       rows.push([
         fault.name,
         g,
         `${(r.leaderless / 1000).toFixed(2)} s`,
         r.overlaps.length === 0 ? "0" : `${r.overlaps.length} (${longest.toFixed(0)} ms, ${r.overlaps.reduce((n, o) => n + o.acts, 0)} acts)`,
         fault.name === "latency ramp" ? "-" : r.recovered === undefined ? "no leader" : `${r.boundHeld ? "yes" : "NO"} (${(r.recovered / 1000).toFixed(2)} s)`,
+        fault.name === "latency ramp" ? "-" : r.handover !== undefined ? `new term (${(r.handover / 1000).toFixed(2)} s)` : stopped === undefined ? "kept" : "same term resumed",
+        fault.name === "latency ramp" || stopped === undefined ? "-" : seconds(stopped),
       ]);
     }
   }
@@ -466,8 +533,13 @@ function report(until: number): void {
     const lost = (g: Group): string => `${ramp[g] ?? "none up to 2000"} ms`;
     console.log(`\nlatency ramp (added round trip on every process's connections): tenure lost the lease at ${lost("tenure")}, client-go at ${lost("client-go")}${args.mixed ? `, the mixed fleet at ${lost("mixed")}` : ""}`);
   }
-  const dealt = members.map((m) => `${m.label}: ${m.proxy.dealt.requests} requests faulted, ${m.proxy.dealt.resets} connections reset`);
+  const dealt = members.map((m) => `${m.label}: ${m.proxy.dealt.requests} requests faulted, ${m.proxy.dealt.resets} connections reset, ${m.proxy.traffic.connections} opened`);
   console.log(`\nfaults dealt by the proxies: ${dealt.join("; ")}`);
+  if (steady.length > 0) {
+    const row = (s: Steady): string =>
+      `  ${s.label} (${s.role}, ${s.protocol}): ${s.up.toFixed(0)} B/s up, ${s.down.toFixed(0)} B/s down, ${s.requests.toFixed(1)} requests/s, ${s.connections} new connections`;
+    console.log(`\nsteady traffic on the wire (TLS bytes, ${TRAFFIC_WINDOW / 1000} s without faults):\n${steady.map(row).join("\n")}`);
+  }
 
   const tenureFailures: string[] = [];
   // On the mixed Lease, a violation is tenure's when the stale holder (or the one acting backwards) is a tenure process.
@@ -492,7 +564,7 @@ function report(until: number): void {
   // Everything, for a closer look: each process's lines and stderr, the faults, the verdict.
   const record = join(work, "record.json");
   const peers = members.flatMap((m) => m.fleet.peers.map((p) => ({ group: m.group, identity: p.identity, lines: p.lines.map((l) => l.raw), stderr: p.stderr })));
-  writeFileSync(record, JSON.stringify({ base: started, timings: TIMINGS, faults, ramp, peers, verdict }, null, 1));
+  writeFileSync(record, JSON.stringify({ base: started, timings: TIMINGS, faults, ramp, peers, verdict, history: history.changes }, null, 1));
   console.log(`\nrecord: ${record}`);
   if (notes.length > 0) console.log(`\nnotes (client-go's findings and harness notes; not failures of the run):\n${notes.map((n) => `  ${n}`).join("\n")}`);
   if (tenureFailures.length > 0) {

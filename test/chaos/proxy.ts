@@ -44,9 +44,22 @@ export interface FaultProxy {
   http: HttpFault | undefined;
   /** Requests answered by a fault, and connections reset: a count of faults actually dealt. */
   readonly dealt: { requests: number; resets: number };
+  /**
+   * What the client sent and received on the wire (its TLS bytes, through the TCP layer), how
+   * many TCP connections it opened, and how many requests it made over HTTP/1.1 and HTTP/2.
+   */
+  readonly traffic: Traffic;
   /** Clears every fault (held bytes flow again). */
   heal(): void;
   close(): Promise<void>;
+}
+
+export interface Traffic {
+  up: number;
+  down: number;
+  connections: number;
+  http1: number;
+  http2: number;
 }
 
 /** A one-way pipe with latency, rate and hold, preserving order. */
@@ -122,6 +135,7 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
   const agent = new Agent({ connect: { ca: caPem, noDelay: true }, keepAliveTimeout: 600_000, keepAliveMaxTimeout: 600_000, bodyTimeout: 0 });
   const httpSockets = new Set<Socket>();
   const dealt = { requests: 0, resets: 0 };
+  const traffic: Traffic = { up: 0, down: 0, connections: 0, http1: 0, http2: 0 };
   let proxy: FaultProxy;
 
   const hop = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "host", "content-length", "te", "http2-settings"]);
@@ -142,6 +156,8 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
     JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code });
 
   const handle = async (req: Http2ServerRequest, res: Http2ServerResponse): Promise<void> => {
+    if (req.httpVersionMajor === 2) traffic.http2 += 1;
+    else traffic.http1 += 1;
     const method = req.method.toUpperCase();
     const path = req.url;
     const isWatch = /[?&]watch=(true|1)/.test(path);
@@ -225,6 +241,7 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
   };
   const tcpServer = createTcpServer({ noDelay: true }, (client) => {
     client.on("error", () => {});
+    traffic.connections += 1;
     if (proxy.resetting) {
       dealt.resets += 1;
       return reset(client);
@@ -235,8 +252,14 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
     const down = new Lane(client, proxy);
     const pair = { client, server, lanes: [up, down] };
     pairs.add(pair);
-    client.on("data", (chunk: Buffer) => up.push(chunk));
-    server.on("data", (chunk: Buffer) => down.push(chunk));
+    client.on("data", (chunk: Buffer) => {
+      traffic.up += chunk.length;
+      up.push(chunk);
+    });
+    server.on("data", (chunk: Buffer) => {
+      traffic.down += chunk.length;
+      down.push(chunk);
+    });
     const close = (): void => {
       if (!pairs.delete(pair)) return;
       up.stop();
@@ -281,6 +304,7 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
     },
     http: undefined,
     dealt,
+    traffic,
     heal() {
       proxy.latency = 0;
       proxy.bandwidth = Number.POSITIVE_INFINITY;

@@ -34,6 +34,8 @@ export interface ClusterInfo {
   /** CA trusted for client certificates (`--client-ca-file`) and its key. */
   clientCaFile: string;
   clientCaKeyFile: string;
+  /** A name the API server answers with another certificate, signed by another CA, when sent as SNI. */
+  sni: { name: string; caPem: string };
 }
 
 export interface ApiResponse {
@@ -174,6 +176,6 @@ export async function clusterClient(info: ClusterInfo): Promise<ClusterClient> {
 /** The JSON-serialisable part of a cluster, in a fixed shape. */
 export function clusterInfo(c: ClusterInfo): ClusterInfo {
   const { server, caFile, caPem, adminToken, adminTokenFile, kubeconfig, dir, binDir, etcdServer } = c;
-  const { apiserverLog, etcdLog, clientCaFile, clientCaKeyFile } = c;
-  return { server, caFile, caPem, adminToken, adminTokenFile, kubeconfig, dir, binDir, etcdServer, apiserverLog, etcdLog, clientCaFile, clientCaKeyFile };
+  const { apiserverLog, etcdLog, clientCaFile, clientCaKeyFile, sni } = c;
+  return { server, caFile, caPem, adminToken, adminTokenFile, kubeconfig, dir, binDir, etcdServer, apiserverLog, etcdLog, clientCaFile, clientCaKeyFile, sni };
 }

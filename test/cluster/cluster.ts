@@ -63,6 +63,9 @@ interface Running {
   stop(): Promise<void>;
 }
 
+/** The name the SNI listener answers to; it resolves nowhere. */
+const SNI_NAME = "kubernetes.tenure.test";
+
 const running = new Set<Running>();
 const keep = (): boolean => process.env["TENURE_KEEP_CLUSTER"] === "1";
 const say = (message: string): void => void process.stderr.write(`[cluster] ${message}\n`);
@@ -128,6 +131,9 @@ export async function startCluster(options: StartOptions = {}): Promise<Controll
       usage: "serverAuth",
       subjectAltName: "IP:127.0.0.1,DNS:localhost",
     });
+    // A second listener by name (SNI), with its own CA, as a Teleport-style proxy serves: for tls-server-name.
+    const sniCa = await makeCa(pki, "sni-ca", "tenure test SNI CA");
+    const sni = await issueCert({ ca: sniCa, base: join(pki, "sni"), commonName: SNI_NAME, usage: "serverAuth", subjectAltName: `DNS:${SNI_NAME}` });
     const tokens = join(pki, "tokens.csv");
     await writeFile(tokens, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 });
 
@@ -147,6 +153,7 @@ export async function startCluster(options: StartOptions = {}): Promise<Controll
       etcdLog: join(dir, "etcd.log"),
       clientCaFile: clientCa.certFile,
       clientCaKeyFile: clientCa.keyFile,
+      sni: { name: SNI_NAME, caPem: await readFile(sniCa.certFile, "utf8") },
     };
     await writeFile(info.adminTokenFile, adminToken, { mode: 0o600 });
     await writeFile(info.kubeconfig, kubeconfigYaml(info), { mode: 0o600 });
@@ -175,6 +182,7 @@ export async function startCluster(options: StartOptions = {}): Promise<Controll
       `--cert-dir=${pki}`,
       `--tls-cert-file=${serving.certFile}`,
       `--tls-private-key-file=${serving.keyFile}`,
+      `--tls-sni-cert-key=${sni.certFile},${sni.keyFile}:${SNI_NAME}`,
       `--client-ca-file=${clientCa.certFile}`,
       "--service-cluster-ip-range=10.0.0.0/24",
       "--service-account-issuer=https://kubernetes.default.svc.cluster.local",

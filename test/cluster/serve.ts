@@ -1,6 +1,7 @@
 /**
  * `npm run cluster`: a test cluster to poke at by hand (or to run tests against repeatedly with
- * `TENURE_CLUSTER`), up until Ctrl-C.
+ * `TENURE_CLUSTER`), up until Ctrl-C. Arguments are extra kube-apiserver flags, e.g.
+ * `npm run cluster -- --feature-gates=CoordinatedLeaderElection=true --runtime-config=coordination.k8s.io/v1beta1=true`.
  *
  * @module
  */
@@ -8,7 +9,7 @@
 import { startCluster } from "./cluster.ts";
 
 const started = performance.now();
-const cluster = await startCluster();
+const cluster = await startCluster({ apiserverArgs: process.argv.slice(2) });
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const token = `"Authorization: Bearer $(cat ${cluster.adminTokenFile})"`;
 process.stdout.write(

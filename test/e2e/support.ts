@@ -3,72 +3,20 @@
  * Role allows exactly what the README documents, in-cluster files for it, and electors that
  * record what they saw.
  */
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { connectCluster } from "../cluster/connect.ts";
 import type { TestCluster } from "../cluster/client.ts";
+import { createSandbox, ELECTION_RULES, type Sandbox } from "../cluster/sandbox.ts";
 import { type Cluster, cluster, inCluster } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
-import { sleep } from "../support/wait.ts";
 import { createElector, type Elector, type ElectorOptions, type Lock, type LockError, type Term } from "../../src/index.ts";
 
 export const kube: TestCluster = await connectCluster();
 
-/** The Role from the README: what an elector needs on Leases, and nothing else. */
-export const ELECTION_RULES: readonly object[] = [
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update", "watch"] },
-];
+export { ELECTION_RULES, type Sandbox } from "../cluster/sandbox.ts";
 
-export interface Sandbox {
-  readonly namespace: string;
-  /** A folder laid out like a pod's service-account mount: token, ca.crt, namespace. */
-  readonly serviceAccountDir: string;
-  readonly tokenFile: string;
-}
-
-/** A fresh namespace and ServiceAccount `elector`, bound to `rules` (`null`: no permissions at all). */
-export const sandbox = async (prefix: string, rules: readonly object[] | null = ELECTION_RULES): Promise<Sandbox> => {
-  const namespace = await kube.createNamespace(prefix);
-  if (rules !== null) {
-    await must(kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "Role",
-      metadata: { name: "leader-election" },
-      rules,
-    }));
-    await must(kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "RoleBinding",
-      metadata: { name: "leader-election" },
-      subjects: [{ kind: "ServiceAccount", name: "elector", namespace }],
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "leader-election" },
-    }));
-  }
-  const token = await kube.serviceAccountToken(namespace, "elector", { expirationSeconds: 3600 });
-  const serviceAccountDir = await mkdtemp(join(tmpdir(), "tenure-sa-"));
-  const tokenFile = join(serviceAccountDir, "token");
-  await writeFile(tokenFile, token);
-  await writeFile(join(serviceAccountDir, "ca.crt"), kube.caPem);
-  await writeFile(join(serviceAccountDir, "namespace"), namespace);
-  if (rules !== null) await rbacReady(namespace, token);
-  return { namespace, serviceAccountDir, tokenFile };
-};
-
-const must = async (response: Promise<{ status: number; text: string }>): Promise<void> => {
-  const { status, text } = await response;
-  if (status >= 300) throw new Error(`HTTP ${status}: ${text}`);
-};
-
-/** RBAC is served from an informer cache: wait until the binding takes effect. */
-const rbacReady = async (namespace: string, token: string): Promise<void> => {
-  for (let i = 0; i < 100; i++) {
-    const { status } = await kube.request("GET", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/probe`, undefined, token);
-    if (status === 404) return;
-    await sleep(50);
-  }
-  throw new Error("RBAC did not take effect within 5 s");
-};
+/** A fresh namespace and ServiceAccount `elector`, bound to `rules` (`null`: no permissions at all), on `on` (default: the shared test cluster). */
+export const sandbox = (prefix: string, rules: readonly object[] | null = ELECTION_RULES, on: TestCluster = kube): Promise<Sandbox> =>
+  createSandbox(on, prefix, { rules });
 
 /** Points the in-cluster environment variables at the test cluster. */
 export const emulateInCluster = (): void => {

@@ -383,7 +383,8 @@ export const check = (input: CheckInput): Verdict => {
   // client-go peer that loses exits, which (c) below catches);
   for (const i of intervals) {
     const why = i.ending?.why;
-    if (why === undefined || why === "stopped" || raced.has(i)) continue;
+    // A yield is asked for: the coordinator of coordinated election preferred another candidate.
+    if (why === undefined || why === "stopped" || why === "yield" || raced.has(i)) continue;
     violations.push({
       kind: "lost",
       message: `${i.process} stopped leading by itself at ${at(i.end)} (${why}${i.ending?.holder === undefined ? "" : `: ${i.ending.holder || '""'} holds the lease`})`,

@@ -112,6 +112,8 @@ export interface SpawnOptions {
   readonly releaseOnCancel?: boolean;
   /** Campaign again after losing leadership without a signal, instead of exiting 1. Default false. */
   readonly rejoin?: boolean;
+  /** More flags, which both peers take (e.g. `--coordinated`, `--emulation-version=1.2.0`, `--event-component=c`). */
+  readonly flags?: readonly string[];
 }
 
 // -------------------------------------------------------------------------------------
@@ -255,6 +257,7 @@ export class Fleet {
       `--lock=${lock}`,
       ...(options.releaseOnCancel === false ? [] : ["--release-on-cancel"]),
       ...(options.rejoin === true ? ["--rejoin"] : []),
+      ...(options.flags ?? []),
       // A tenure peer probes our clock through its stdin (see tenure-peer.ts).
       ...(impl === "tenure" && this.options.clockSync !== false ? ["--clock-sync"] : []),
     ];

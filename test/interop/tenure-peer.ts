@@ -53,7 +53,9 @@ import {
   type Cluster,
   cluster,
   configMapLock,
+  coordinatedLeaseLock,
   endpointsLock,
+  leadershipEvents,
   fileTokenCredentials,
   leaseLock,
   multiLock,
@@ -81,7 +83,7 @@ const fail = (code: number, message: string): Promise<never> => {
 const why = (reason: unknown): Record<string, string> => {
   if (!(reason instanceof LeadershipLostError)) return { why: "unknown" };
   const loss = reason.loss;
-  return loss._tag === "holder" ? { why: loss._tag, holder: loss.holder } : { why: loss._tag };
+  return loss._tag === "holder" || loss._tag === "yield" ? { why: loss._tag, holder: loss.holder } : { why: loss._tag };
 };
 
 // -------------------------------------------------------------------------------------
@@ -113,6 +115,10 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
     usage: "before campaigning, measure this process's clock against the harness's CLOCK_MONOTONIC by probes on stdout answered on stdin, and print mono_ns on it (needed on Deno and Bun)",
   },
   v: { kind: "string", usage: "log verbosity: accepted as the Go peer's klog flag is, and ignored" },
+  coordinated: { kind: "bool", usage: "coordinated leader election: a LeaseCandidate and the coordinated mode (leases only)" },
+  "binary-version": { kind: "string", usage: "with --coordinated: the candidate's binaryVersion (default 1.0.0)" },
+  "emulation-version": { kind: "string", usage: "with --coordinated: the candidate's emulationVersion (default: --binary-version)" },
+  "event-component": { kind: "string", usage: "record leadership Events with this source component (default: none)" },
 };
 
 const UNITS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -189,11 +195,17 @@ const pickRuntime = async (): Promise<Runtime> => {
   return (await import("../../adapters/runtime/node.ts")).runtime;
 };
 
-const makeLock = (kube: Cluster, type: LockType, namespace: string, name: string): Lock => {
-  const where = { namespace, name };
+/** With --coordinated: the candidate's versions. */
+interface Versions {
+  readonly binaryVersion: string;
+  readonly emulationVersion: string;
+}
+
+const makeLock = (kube: Cluster, type: LockType, namespace: string, name: string, component: string | undefined, coordinated: Versions | undefined): Lock => {
+  const where = { namespace, name, ...(component === undefined || component === "" ? {} : { events: leadershipEvents(kube, { component }) }) };
   switch (type) {
     case "leases":
-      return leaseLock(kube, where);
+      return coordinated === undefined ? leaseLock(kube, where) : coordinatedLeaseLock(kube, { ...where, ...coordinated });
     case "endpoints":
       return endpointsLock(kube, where);
     case "configmaps":
@@ -266,7 +278,15 @@ const main = async (): Promise<never> => {
     return fail(2, `connecting: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  const lock = makeLock(kube, lockType as LockType, namespace, name);
+  const binaryVersion = str("binary-version") ?? "1.0.0";
+  const versions = values["coordinated"] === true ? { binaryVersion, emulationVersion: str("emulation-version") || binaryVersion } : undefined;
+  if (versions !== undefined && lockType !== "leases") return fail(2, "--coordinated needs --lock=leases");
+  let lock: Lock;
+  try {
+    lock = makeLock(kube, lockType as LockType, namespace, name, str("event-component"), versions);
+  } catch (error) {
+    return fail(2, error instanceof Error ? error.message : String(error));
+  }
   const elect = () =>
     createElector({
       lock,

@@ -144,9 +144,28 @@ describe("keepWatching", () => {
     await t.clock.advance(1);
     watching();
     assert.deepEqual(t.seen, ["b"], "the change it missed, from where it left off");
-    assert.deepEqual(t.health, [true, false, true]);
+    assert.deepEqual(t.health, [true, false, true], "healthy again once the new stream delivered");
     assert.deepEqual(t.failures, [], "a restart is not a failure");
     assert.deepEqual(t.watches(), ["ok", "ok"]);
+  });
+
+  it("after check() dropped a silent stream, its replacement counts as healthy only once it delivers (issue #9, chaos: silent watch)", async () => {
+    const t = setup();
+    const first = t.write("a");
+    const remove = t.lock.inject({ ops: ["watch"], silent: true, times: 2 });
+    const watching = t.start({ uid: first.uid, resourceVersion: first.resourceVersion });
+    await t.clock.advance(0);
+    t.write("b");
+    watching.check();
+    await t.clock.advance(1_000);
+    assert.deepEqual(t.watches(), ["ok", "ok"], "replaced");
+    assert.deepEqual(t.health, [true, false], "the replacement is open but silent too: followers keep polling");
+    remove();
+    watching.check();
+    await t.clock.advance(1_000);
+    watching();
+    assert.deepEqual(t.seen, ["b"]);
+    assert.deepEqual(t.health, [true, false, true]);
   });
 
   it("check() leaves a stream alone that delivers anything within a retry period", async () => {

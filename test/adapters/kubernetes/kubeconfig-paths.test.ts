@@ -97,7 +97,7 @@ describe("KUBECONFIG and paths on Windows", () => {
 
   it("lists the paths it tried with ';' when none has a current context", async () => {
     const m = machine(true, { KUBECONFIG: "C:\\a\\config;C:\\b\\config" }, { "C:\\a\\config": "{}", "C:\\b\\config": "{}" });
-    await assert.rejects(fromKubeconfigWith(m.runtime), /^Error: kubeconfig C:\\a\\config;C:\\b\\config has no current-context/);
+    await assert.rejects(fromKubeconfigWith(m.runtime), /^KubeconfigError: kubeconfig C:\\a\\config;C:\\b\\config has no current-context/);
   });
 });
 

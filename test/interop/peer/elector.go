@@ -22,6 +22,12 @@
 // Linux, so timestamps from this process and from a Node test runner can be compared directly.
 // Logs and errors go to stderr (klog flags such as --v=4 are accepted).
 //
+// With --coordinated (client-go v0.31+), the peer runs as kube-controller-manager does under
+// Coordinated Leader Election: a LeaseCandidate named after its identity (leaderelection.NewCandidate,
+// with --binary-version and --emulation-version, strategy OldestEmulationVersion) and the elector
+// with Coordinated: true. With --event-component=C it records client-go's leader election Events
+// through an EventRecorder whose source component is C, and flushes them before exiting.
+//
 // SIGTERM/SIGINT cancel the elector's context: with --release-on-cancel the Lease is released,
 // OnStoppedLeading runs ("stopped") and the process exits 0. If leadership is lost without a
 // signal, the process exits 1 after "stopped" (the usual client-go convention), unless --rejoin
@@ -168,21 +174,25 @@ func fail(code int, format string, args ...any) {
 
 func main() {
 	var (
-		server          = flag.String("server", "", "API server URL, e.g. https://127.0.0.1:6443")
-		tokenFile       = flag.String("token-file", "", "file holding the bearer token; re-read for every request")
-		caFile          = flag.String("ca-file", "", "CA bundle for the API server's certificate")
-		kubeconfig      = flag.String("kubeconfig", "", "kubeconfig file (alternative to --server/--token-file/--ca-file, which override it when given)")
-		namespace       = flag.String("namespace", "default", "namespace of the lock object")
-		name            = flag.String("name", "", "name of the lock object (required)")
-		identity        = flag.String("identity", "", "this candidate's identity (default: hostname_pid)")
-		leaseDuration   = flag.Duration("lease-duration", 15*time.Second, "LeaseDuration")
-		renewDeadline   = flag.Duration("renew-deadline", 10*time.Second, "RenewDeadline")
-		retryPeriod     = flag.Duration("retry-period", 2*time.Second, "RetryPeriod")
-		releaseOnCancel = flag.Bool("release-on-cancel", false, "ReleaseOnCancel: release the lock when the context is cancelled (SIGTERM)")
-		lockType        = flag.String("lock", resourcelock.LeasesResourceLock, "lock type: "+strings.Join(lockTypes, ", "))
-		httpTimeout     = flag.Duration("http-timeout", 0, "HTTP client timeout (default: max(1s, renew-deadline/2), as resourcelock.NewFromKubeconfig sets)")
-		rejoin          = flag.Bool("rejoin", false, "after losing leadership (without a signal), campaign again with a fresh elector instead of exiting 1")
-		actEvery        = flag.Duration("act-every", 0, "while leading (the context OnStartedLeading got is live), print an \"act\" line every this often (0: never)")
+		server           = flag.String("server", "", "API server URL, e.g. https://127.0.0.1:6443")
+		tokenFile        = flag.String("token-file", "", "file holding the bearer token; re-read for every request")
+		caFile           = flag.String("ca-file", "", "CA bundle for the API server's certificate")
+		kubeconfig       = flag.String("kubeconfig", "", "kubeconfig file (alternative to --server/--token-file/--ca-file, which override it when given)")
+		namespace        = flag.String("namespace", "default", "namespace of the lock object")
+		name             = flag.String("name", "", "name of the lock object (required)")
+		identity         = flag.String("identity", "", "this candidate's identity (default: hostname_pid)")
+		leaseDuration    = flag.Duration("lease-duration", 15*time.Second, "LeaseDuration")
+		renewDeadline    = flag.Duration("renew-deadline", 10*time.Second, "RenewDeadline")
+		retryPeriod      = flag.Duration("retry-period", 2*time.Second, "RetryPeriod")
+		releaseOnCancel  = flag.Bool("release-on-cancel", false, "ReleaseOnCancel: release the lock when the context is cancelled (SIGTERM)")
+		lockType         = flag.String("lock", resourcelock.LeasesResourceLock, "lock type: "+strings.Join(lockTypes, ", "))
+		httpTimeout      = flag.Duration("http-timeout", 0, "HTTP client timeout (default: max(1s, renew-deadline/2), as resourcelock.NewFromKubeconfig sets)")
+		rejoin           = flag.Bool("rejoin", false, "after losing leadership (without a signal), campaign again with a fresh elector instead of exiting 1")
+		actEvery         = flag.Duration("act-every", 0, "while leading (the context OnStartedLeading got is live), print an \"act\" line every this often (0: never)")
+		coordinated      = flag.Bool("coordinated", false, "coordinated leader election: a LeaseCandidate (NewCandidate) and Coordinated: true")
+		binaryVersion    = flag.String("binary-version", "1.0.0", "with --coordinated: the LeaseCandidate's binaryVersion")
+		emulationVersion = flag.String("emulation-version", "", "with --coordinated: the LeaseCandidate's emulationVersion (default: --binary-version)")
+		eventComponent   = flag.String("event-component", "", "record leader election Events with this source component (empty: no EventRecorder, as by default)")
 	)
 	klog.InitFlags(nil)
 	flag.Parse()
@@ -240,7 +250,14 @@ func main() {
 		fail(2, "creating client: %v", err)
 	}
 
-	inner, err := newLock(*lockType, *namespace, *name, cs, resourcelock.ResourceLockConfig{Identity: *identity})
+	rlc := resourcelock.ResourceLockConfig{Identity: *identity}
+	flush := func() {}
+	if *eventComponent != "" {
+		if rlc.EventRecorder, flush, err = newEventRecorder(cs, *eventComponent); err != nil {
+			fail(2, "%v", err)
+		}
+	}
+	inner, err := newLock(*lockType, *namespace, *name, cs, rlc)
 	if err != nil {
 		fail(2, "%v", err)
 	}
@@ -268,6 +285,15 @@ func main() {
 			},
 		},
 	}
+	if *coordinated {
+		ev := *emulationVersion
+		if ev == "" {
+			ev = *binaryVersion
+		}
+		if err := coordinate(ctx, cs, &lec, *namespace, *identity, *name, *binaryVersion, ev); err != nil {
+			fail(2, "%v", err)
+		}
+	}
 	le, err := leaderelection.NewLeaderElector(lec)
 	if err != nil {
 		fail(2, "invalid leader election config: %v", err)
@@ -277,9 +303,11 @@ func main() {
 	for {
 		le.Run(ctx) // returns after OnStoppedLeading
 		if ctx.Err() != nil {
+			flush()
 			os.Exit(0)
 		}
 		if !*rejoin {
+			flush()
 			fail(1, "leader election lost")
 		}
 		if le, err = leaderelection.NewLeaderElector(lec); err != nil {

@@ -4,10 +4,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 )
 
@@ -28,4 +30,14 @@ func newLock(lockType, namespace, name string, cs kubernetes.Interface, rlc reso
 		}
 	}
 	return nil, fmt.Errorf("--lock=%q is not supported by client-go %s (supported: %s)", lockType, clientGoVersion(), strings.Join(lockTypes, ", "))
+}
+
+// coordinate: Coordinated Leader Election came with client-go v0.31.
+func coordinate(context.Context, kubernetes.Interface, *leaderelection.LeaderElectionConfig, string, string, string, string, string) error {
+	return fmt.Errorf("--coordinated is not supported by client-go %s (it came with v0.31)", clientGoVersion())
+}
+
+// newEventRecorder: the interop tests compare Events with client-go v0.37 only.
+func newEventRecorder(kubernetes.Interface, string) (resourcelock.EventRecorder, func(), error) {
+	return nil, nil, fmt.Errorf("--event-component is supported by the v0.37 peer only")
 }

@@ -1,0 +1,108 @@
+/**
+ * A renew whose answer never comes (a response cut off midway, or one that never finishes) while
+ * the server did commit it: the chaos suite's truncated and hanging responses. The leader's watch
+ * brings the write's echo; that confirms the renew as its answer would, so the leader holds the
+ * lease instead of stepping down at its deadline while the Lease shows it renewing. Pure protocol,
+ * answers held by hand, 3 s / 2 s / 0.5 s.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Outcome } from "../../src/protocol/attempt.ts";
+import { leading } from "../../src/protocol.ts";
+import { observedOf } from "../../adapters/memory/store.ts";
+import { NAME, NAMESPACE, Scripted, settingsOf } from "../support/scripted.ts";
+
+const settings = settingsOf({ leaseDuration: 3_000, renewDeadline: 2_000, retryPeriod: 500, requestTimeout: 1_000, watch: true });
+const lost: Outcome = { _tag: "error", reason: "Network", message: "the connection broke while reading the answer" };
+
+/** A leader since mono 0 (wall: a whole second) whose renew at 1001 ms the server has committed; its answer is held. */
+const renewing = () => {
+  const script = new Scripted(settings);
+  script.send({ _tag: "Start" }, 0);
+  assert.equal(script.state.phase._tag, "leader");
+  assert.equal((script.state.phase as { authorityUntil: number }).authorityUntil, 2_000);
+  script.hold = true;
+  script.send({ _tag: "Wake" }, 1_001);
+  const renew = script.pending.shift()!;
+  assert.equal(renew.request.op, "update");
+  const committed = script.serve(renew.request);
+  assert.ok(committed._tag === "ok");
+  return { script, renew, echo: committed.snapshot };
+};
+
+const authority = (script: Scripted): number => (script.state.phase as { authorityUntil: number }).authorityUntil;
+
+describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos: truncated and hanging responses)", () => {
+  it("echo first: the renew counts from its write, and its late failure changes nothing", () => {
+    const { script, renew, echo } = renewing();
+    script.send({ _tag: "Changed", snapshot: echo }, 1_020);
+    assert.equal(script.state.phase._tag, "leader");
+    assert.equal(authority(script), 1_001 + 2_000);
+    // Not cancelled: on HTTP/1.1 that closes the connection, and the answer may be on its way.
+    assert.deepEqual(script.emitted("Cancel"), []);
+    script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_900);
+    assert.equal(authority(script), 3_001);
+    assert.ok(leading(script.state, 2_999), "still leading past the old deadline (2000)");
+  });
+
+  it("answer lost first, echo after: the same", () => {
+    const { script, renew, echo } = renewing();
+    script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_030);
+    // A failed fast path reads at once, in the same attempt; that answer is lost too.
+    const read = script.pending.shift()!;
+    assert.equal(read.request.op, "get");
+    script.send({ _tag: "Result", id: read.id, outcome: lost }, 1_035);
+    assert.equal(authority(script), 2_000, "not confirmed yet");
+    script.send({ _tag: "Changed", snapshot: echo }, 1_040);
+    assert.equal(authority(script), 3_001);
+  });
+
+  it("the echo brings the version to write against: the next renew needs no read", () => {
+    const { script, renew, echo } = renewing();
+    script.send({ _tag: "Changed", snapshot: echo }, 1_020);
+    script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_900);
+    script.hold = false;
+    const before = script.ops.length;
+    script.send({ _tag: "Wake" }, 2_001);
+    assert.deepEqual(script.ops.slice(before), ["update"], "one fast-path write, no conflict, no read");
+    assert.equal(authority(script), 2_001 + 2_000);
+  });
+
+  it("echo while the same attempt's read is in flight: the renew is confirmed, the read's answer ignored", () => {
+    const { script, renew, echo } = renewing();
+    script.send({ _tag: "Result", id: renew.id, outcome: { _tag: "error", reason: "Timeout", message: "no answer" } }, 1_500);
+    // A renew's failed fast path reads at once, in the same attempt.
+    const read = script.pending.shift()!;
+    assert.equal(read.request.op, "get");
+    script.send({ _tag: "Changed", snapshot: echo }, 1_510);
+    assert.equal(authority(script), 3_001);
+    script.send({ _tag: "Result", id: read.id, outcome: lost }, 1_600);
+    assert.equal(authority(script), 3_001);
+    assert.equal(script.state.phase._tag, "leader");
+    assert.equal((script.state.phase as { attempt: unknown }).attempt, undefined, "no attempt under way until the next renew");
+  });
+
+  it("an echo of an older write of ours confirms nothing", () => {
+    const script = new Scripted(settings);
+    script.send({ _tag: "Start" }, 0);
+    const first = observedOf(script.store.get(NAMESPACE, NAME));
+    script.hold = true;
+    script.send({ _tag: "Wake" }, 1_001);
+    const renew = script.pending.shift()!;
+    script.send({ _tag: "Changed", snapshot: first }, 1_020);
+    script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_100);
+    assert.equal(authority(script), 2_000);
+    assert.ok(!leading(script.state, 2_000));
+  });
+
+  it("an echo after the deadline does not bring leadership back", () => {
+    const { script, renew, echo } = renewing();
+    script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_030);
+    script.send({ _tag: "Result", id: script.pending.shift()!.id, outcome: lost }, 1_035);
+    script.send({ _tag: "Wake" }, 2_000);
+    assert.notEqual(script.state.phase._tag, "leader");
+    script.send({ _tag: "Changed", snapshot: echo }, 2_010);
+    assert.notEqual(script.state.phase._tag, "leader");
+    assert.equal(script.emitted("StartLeading").length, 1);
+  });
+});
