@@ -1,76 +1,177 @@
 /**
- * `npm run bench`: the core's speed and memory, with client-go's elector measured in the same run.
+ * `npm run bench`: the core's speed and memory on Node 20 and Node 24, with client-go's elector
+ * measured in the same run.
  *
- *  (a) pure protocol steps per second: a leader's renew cycles and a candidate's polls, driven by
- *      hand with synthetic outcomes (client-go has no pure step function: no peer figure);
- *  (b) driver throughput: renew attempts per second of one elector on a memory lock and a
- *      VirtualClock, against client-go's LeaderElector on an in-memory lock (RetryPeriod 1 ns);
+ *  (a) pure protocol: the cost of `step()` per leader renew cycle (Wake -> Send -> Result) and per
+ *      candidate poll, driven by hand with synthetic outcomes (client-go has no pure step function);
+ *  (b) driver: CPU time per renew of one elector on a memory lock and a VirtualClock, against
+ *      client-go's LeaderElector on an in-memory lock (RetryPeriod 1 ns);
  *  (c) memory of 10,000 idle electors, each leading its own memory lease, after GC, against
  *      10,000 idle client-go LeaderElectors (heap + goroutine stacks).
+ *
+ * This process measures Node 20 (the machine's Node), then runs itself with `--tenure-only` on
+ * Node 24 (the npm package of test/runtimes/toolchain), then client-go. `--json` prints, as the
+ * last line, one JSON object with every figure and the ratios (tenure / client-go).
  *
  * Environment: BENCH_SECONDS (default 1.5) per throughput figure; BENCH_ELECTORS (default 10000).
  */
 import { arch, cpus, loadavg } from "node:os";
+import { fileURLToPath } from "node:url";
+import { runtime } from "../test/runtimes/runtimes.ts";
 import { candidateCycles, leaderCycles } from "./support/protocol-cycles.ts";
-import { driverThroughput, idleMemory, virtualClockRate } from "./support/electors.ts";
+import { driverThroughput, idleMemory, type MemoryResult, type ThroughputResult, virtualClockRate } from "./support/electors.ts";
 import { buildGoPeer, type GoMemory, type GoRenew, runGoPeer } from "./support/go-peer.ts";
+import { runProgram } from "./support/process.ts";
 import { bytes, num, ratio } from "./support/stats.ts";
 import { heading, printTable } from "./support/table.ts";
 
 const seconds = Math.max(1, Number(process.env["BENCH_SECONDS"] ?? 1.5));
 const electors = Math.max(1, Math.floor(Number(process.env["BENCH_ELECTORS"] ?? 10_000)));
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const tenureOnly = args.includes("--tenure-only");
 
-console.log(`tenure protocol benchmark: node ${process.version}, ${cpus()[0]?.model ?? "unknown CPU"} x${cpus().length} (${arch()}), load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+/** Everything measured of tenure on one runtime. */
+interface TenureFigures {
+  readonly node: string;
+  readonly memory: MemoryResult;
+  /** Nanoseconds of `step()` per leader renew cycle (two steps) and per candidate poll (two steps). */
+  readonly stepNanosPerRenewCycle: number;
+  readonly stepNanosPerCandidateCycle: number;
+  readonly stepsPerSecond: { readonly leader: number; readonly candidate: number };
+  readonly driver: ThroughputResult;
+  readonly virtualClock: { readonly timersPerSecond: number; readonly cpuMicrosPerTimer: number };
+}
 
-// Memory first, while the heap is fresh.
-heading(`(c) memory: ${num(electors)} idle electors, each leading its own memory lease (timings 60 s/40 s/20 s, system clock)`);
-const memory = await idleMemory(electors);
-console.log(`tenure: ${num(memory.leading)} of ${num(memory.electors)} leading; heap ${bytes(memory.heapBytesPerElector)}/elector, RSS ${bytes(memory.rssBytesPerElector)}/elector`);
-console.log(`        of the heap figure, ${bytes(memory.storeBytesPerLease)}/lease is the memory store (the Lease and its test operation log, ${num(memory.storeLogEntries)} entries), still held after the electors stopped`);
+const measureTenure = async (): Promise<TenureFigures> => {
+  // Memory first, while the heap is fresh.
+  const memory = await idleMemory(electors);
+  leaderCycles(0.3); // warm-up
+  const leader = leaderCycles(seconds);
+  candidateCycles(0.3);
+  const candidate = candidateCycles(seconds);
+  const driver = await driverThroughput(seconds);
+  const virtualClock = await virtualClockRate(Math.min(seconds, 1));
+  return {
+    node: process.version,
+    memory,
+    stepNanosPerRenewCycle: 1e9 / leader.stepsPerSecond * 2,
+    stepNanosPerCandidateCycle: 1e9 / candidate.stepsPerSecond * 2,
+    stepsPerSecond: { leader: leader.stepsPerSecond, candidate: candidate.stepsPerSecond },
+    driver,
+    virtualClock,
+  };
+};
 
-heading(`(a) pure protocol: step() calls per second, ${seconds} s each`);
-leaderCycles(0.3); // warm-up
-const leader = leaderCycles(seconds);
-candidateCycles(0.3);
-const candidate = candidateCycles(seconds);
-console.log(`leader renew cycle (Wake -> Send update -> Result ok): ${num(leader.stepsPerSecond)} steps/s (${num(leader.steps)} steps in ${leader.seconds.toFixed(2)} s)`);
-console.log(`candidate cycle (Wake -> Send get -> Result held by another): ${num(candidate.stepsPerSecond)} steps/s (${num(candidate.steps)} steps in ${candidate.seconds.toFixed(2)} s)`);
+if (tenureOnly) {
+  console.log(JSON.stringify(await measureTenure()));
+  process.exit(0);
+}
 
-heading(`(b) driver: renew attempts per second of one elector on a memory lock, VirtualClock (15 s/10 s/2 s), ${seconds} s`);
-const driver = await driverThroughput(seconds);
-console.log(`tenure: ${num(driver.renewsPerSecond)} renews/s (${num(driver.renews)} in ${driver.seconds.toFixed(2)} s; ${num(driver.virtualMsPerRenew, 0)} virtual ms per renew)`);
-const clockFloor = await virtualClockRate(Math.min(seconds, 1));
-console.log(`the VirtualClock alone (an empty timer re-arming itself): ${num(clockFloor)} timers/s, the ceiling for (b)`);
+console.log(`tenure protocol benchmark: ${cpus()[0]?.model ?? "unknown CPU"} x${cpus().length} (${arch()}), load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+
+const describeTenure = (t: TenureFigures): void => {
+  console.log(`(c) ${num(t.memory.leading)} of ${num(t.memory.electors)} leading; heap ${bytes(t.memory.heapBytesPerElector)}/elector, RSS ${bytes(t.memory.rssBytesPerElector)}/elector`);
+  console.log(`    of the heap figure, ${bytes(t.memory.storeBytesPerLease)}/lease is the memory store (the Leases), still held after the electors stopped`);
+  console.log(`(a) step() per leader renew cycle (Wake -> Send update -> Result ok): ${num(t.stepNanosPerRenewCycle)} ns (${num(t.stepsPerSecond.leader)} steps/s)`);
+  console.log(`(a) step() per candidate poll (Wake -> Send get -> Result held by another): ${num(t.stepNanosPerCandidateCycle)} ns (${num(t.stepsPerSecond.candidate)} steps/s)`);
+  console.log(`(b) ${num(t.driver.cpuMicrosPerRenew, 2)} µs CPU per renew, ${num(t.driver.renewsPerSecond)} renews/s (${num(t.driver.renews)} in ${t.driver.seconds.toFixed(2)} s)`);
+  console.log(`(b) of which the VirtualClock alone (an empty timer re-arming itself): ${num(t.virtualClock.cpuMicrosPerTimer, 2)} µs CPU per timer`);
+};
+
+heading(`tenure on Node ${process.versions.node} (this process)`);
+const node20 = await measureTenure();
+describeTenure(node20);
+
+const node24Runtime = runtime("node24");
+let node24: TenureFigures | undefined;
+heading(`tenure on ${node24Runtime.label}`);
+if (node24Runtime.bin === undefined) {
+  console.log(`missing: ${node24Runtime.missing}`);
+} else {
+  const ran = await runProgram(node24Runtime.bin, ["--expose-gc", fileURLToPath(import.meta.url), "--tenure-only"], 10 * 60_000);
+  const line = ran.stdout.trim().split("\n").pop() ?? "";
+  if (ran.code === 0 && line.startsWith("{")) {
+    node24 = JSON.parse(line) as TenureFigures;
+    describeTenure(node24);
+  } else {
+    console.log(`failed (exit code ${ran.code}): ${ran.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+  }
+}
 
 heading("client-go v0.37.2 (bench/peer-go), measured now");
-let goRenew: GoRenew | undefined;
+let goRenew: (GoRenew & { readonly cpuMicrosPerRenew: number }) | undefined;
 let goMemory: GoMemory | undefined;
 let missing: string | undefined;
 try {
   const binary = await buildGoPeer();
-  goRenew = await runGoPeer<GoRenew>(binary, ["renew", "-seconds", String(seconds)]);
-  console.log(`client-go: ${num(goRenew.renewsPerSecond)} renews/s (${num(goRenew.renews)} in ${goRenew.seconds.toFixed(2)} s; ${goRenew.go}, GOMAXPROCS ${goRenew.gomaxprocs})`);
+  goRenew = await runGoPeer<GoRenew & { readonly cpuMicrosPerRenew: number }>(binary, ["renew", "-seconds", String(seconds)]);
+  console.log(`(b) ${num(goRenew.cpuMicrosPerRenew, 2)} µs CPU per renew, ${num(goRenew.renewsPerSecond)} renews/s (${num(goRenew.renews)} in ${goRenew.seconds.toFixed(2)} s; ${goRenew.go}, GOMAXPROCS ${goRenew.gomaxprocs})`);
   goMemory = await runGoPeer<GoMemory>(binary, ["memory", "-electors", String(electors)]);
-  console.log(`client-go: ${num(goMemory.leading)} of ${num(goMemory.electors)} leading; heap ${bytes(goMemory.heapBytesPerElector)} + stacks ${bytes(goMemory.stackBytesPerElector)} = ${bytes(goMemory.bytesPerElector)}/elector, RSS ${bytes(goMemory.rssBytesPerElector)}/elector, ${num(goMemory.goroutinesPerElector, 1)} goroutines/elector`);
+  console.log(`(c) ${num(goMemory.leading)} of ${num(goMemory.electors)} leading; heap ${bytes(goMemory.heapBytesPerElector)} + stacks ${bytes(goMemory.stackBytesPerElector)} = ${bytes(goMemory.bytesPerElector)}/elector, RSS ${bytes(goMemory.rssBytesPerElector)}/elector, ${num(goMemory.goroutinesPerElector, 1)} goroutines/elector`);
 } catch (error) {
   missing = error instanceof Error ? error.message : String(error);
   console.log(`client-go figures missing, so no ratios: ${missing}`);
 }
 
-heading("summary (ratio = tenure / client-go)");
-printTable(["measure", "tenure", "client-go", "ratio"], [
-  ["(a) protocol steps/s, leader renew cycle", num(leader.stepsPerSecond), "no equivalent", "n/a"],
-  ["(a) protocol steps/s, candidate cycle", num(candidate.stepsPerSecond), "no equivalent", "n/a"],
-  ["(b) renew attempts/s, one elector (higher is better)", num(driver.renewsPerSecond), goRenew ? num(goRenew.renewsPerSecond) : "missing", ratio(driver.renewsPerSecond, goRenew?.renewsPerSecond)],
-  ["(b) VirtualClock alone, empty timers/s (ceiling for (b))", num(clockFloor), "", ""],
-  ["(c) heap bytes per idle elector (lower is better)", bytes(memory.heapBytesPerElector), goMemory ? `${bytes(goMemory.bytesPerElector)} (heap+stack)` : "missing", ratio(memory.heapBytesPerElector, goMemory?.bytesPerElector)],
-  ["(c) heap bytes per idle elector without the memory store", bytes(memory.heapBytesPerElector - memory.storeBytesPerLease), goMemory ? `${bytes(goMemory.bytesPerElector)} (heap+stack)` : "missing", ratio(memory.heapBytesPerElector - memory.storeBytesPerLease, goMemory?.bytesPerElector)],
-  ["(c) RSS bytes per idle elector (lower is better)", bytes(memory.rssBytesPerElector), goMemory ? bytes(goMemory.rssBytesPerElector) : "missing", ratio(memory.rssBytesPerElector, goMemory?.rssBytesPerElector)],
+const value = (n: number | undefined): number | undefined => (n === undefined || !Number.isFinite(n) ? undefined : n);
+const over = (a: number | undefined, b: number | undefined): number | undefined =>
+  a === undefined || b === undefined || b === 0 ? undefined : value(a / b);
+
+heading("summary (ratio = tenure / client-go; lower is better)");
+const n24 = (f: (t: TenureFigures) => string): string => (node24 ? f(node24) : "missing");
+printTable(["measure", "Node 20", "Node 24", "client-go", "ratio 20", "ratio 24"], [
+  ["(a) step() per leader renew cycle", `${num(node20.stepNanosPerRenewCycle)} ns`, n24((t) => `${num(t.stepNanosPerRenewCycle)} ns`), "no equivalent", "", ""],
+  ["(a) step() per candidate poll", `${num(node20.stepNanosPerCandidateCycle)} ns`, n24((t) => `${num(t.stepNanosPerCandidateCycle)} ns`), "no equivalent", "", ""],
+  [
+    "(b) CPU per renew, one elector, memory lock",
+    `${num(node20.driver.cpuMicrosPerRenew, 2)} µs`,
+    n24((t) => `${num(t.driver.cpuMicrosPerRenew, 2)} µs`),
+    goRenew ? `${num(goRenew.cpuMicrosPerRenew, 2)} µs` : "missing",
+    ratio(node20.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew),
+    node24 ? ratio(node24.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew) : "n/a",
+  ],
+  ["(b) of which the VirtualClock, per timer", `${num(node20.virtualClock.cpuMicrosPerTimer, 2)} µs`, n24((t) => `${num(t.virtualClock.cpuMicrosPerTimer, 2)} µs`), "", "", ""],
+  [
+    "(c) heap per idle elector (client-go: heap+stack)",
+    bytes(node20.memory.heapBytesPerElector),
+    n24((t) => bytes(t.memory.heapBytesPerElector)),
+    goMemory ? bytes(goMemory.bytesPerElector) : "missing",
+    ratio(node20.memory.heapBytesPerElector, goMemory?.bytesPerElector),
+    node24 ? ratio(node24.memory.heapBytesPerElector, goMemory?.bytesPerElector) : "n/a",
+  ],
+  [
+    "(c) RSS per idle elector",
+    bytes(node20.memory.rssBytesPerElector),
+    n24((t) => bytes(t.memory.rssBytesPerElector)),
+    goMemory ? bytes(goMemory.rssBytesPerElector) : "missing",
+    ratio(node20.memory.rssBytesPerElector, goMemory?.rssBytesPerElector),
+    node24 ? ratio(node24.memory.rssBytesPerElector, goMemory?.rssBytesPerElector) : "n/a",
+  ],
 ]);
 console.log(
-  "\nnotes: (b) tenure runs on a VirtualClock (timers fire at once; each costs one macrotask turn); client-go's renew loop\n" +
-    "needs real timers, so it runs with RetryPeriod 1 ns and LeaseDuration/RenewDeadline 15 s/10 s so that every renew takes the\n" +
-    "fast path (Update of the cached record, no Get), as tenure's does. Both count Update calls on their in-memory lock.\n" +
-    "(c) tenure: V8 heapUsed delta (the leader's watch on its lease included); client-go: HeapAlloc + StackInuse delta.",
+  "\nnotes: (b) tenure runs on a VirtualClock (timers fire at once; each costs one macrotask turn, counted in its figure);\n" +
+    "client-go's renew loop needs real timers, so it runs with RetryPeriod 1 ns and LeaseDuration/RenewDeadline 15 s/10 s so that\n" +
+    "every renew takes the fast path (Update of the cached record, no Get), as tenure's does. CPU is the process's user + system\n" +
+    "time over the measured window (getrusage; Node's process.cpuUsage), divided by the Update calls on the in-memory lock.\n" +
+    "(c) tenure: V8 heapUsed delta (the leader's watch on its lease and the memory store's Lease included); client-go:\n" +
+    "HeapAlloc + StackInuse delta.",
 );
 if (missing !== undefined) console.log(`ratios missing because the client-go peer failed: ${missing}`);
+
+if (json) {
+  console.log(JSON.stringify({
+    seconds,
+    electors,
+    node20,
+    node24: node24 ?? null,
+    clientGo: goRenew && goMemory ? { renew: goRenew, memory: goMemory } : null,
+    ratios: {
+      renewCpu: value(over(node20.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew)) ?? null,
+      renewCpuNode24: value(over(node24?.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew)) ?? null,
+      heapPerElector: value(over(node20.memory.heapBytesPerElector, goMemory?.bytesPerElector)) ?? null,
+      heapPerElectorNode24: value(over(node24?.memory.heapBytesPerElector, goMemory?.bytesPerElector)) ?? null,
+      rssPerElector: value(over(node20.memory.rssBytesPerElector, goMemory?.rssBytesPerElector)) ?? null,
+    },
+  }));
+}

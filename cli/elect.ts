@@ -39,7 +39,7 @@ export const elect = (lock: Lock, flags: ElectionFlags, log: (text: string) => v
 export const lossText = (reason: unknown): string => {
   if (!(reason instanceof LeadershipLostError)) return "stopped";
   const loss = reason.loss;
-  switch (loss.kind) {
+  switch (loss._tag) {
     case "holder":
       return `${loss.holder} now holds the lease`;
     case "yield":

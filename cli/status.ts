@@ -148,10 +148,10 @@ const watch = async (lock: Lock, from: LockVersion, show: (record: LeaderElectio
     try {
       const events = await lock.watch(version, signal);
       for await (const event of events) {
-        if (event.type === "changed") {
-          show(event.observed.record);
-          version = event.observed.version;
-        } else if (event.type === "deleted") {
+        if (event._tag === "changed") {
+          show(event.snapshot.record);
+          version = event.snapshot.version;
+        } else if (event._tag === "deleted") {
           io.log(`lease ${lock.description} was deleted`);
           version = undefined;
         } else {

@@ -112,7 +112,7 @@ const stepDown = (pod: Pod, reason: unknown): void => {
     return;
   }
   timeline.set(pod.id, "stopped", since());
-  const stopped = reason instanceof LeadershipLostError && reason.loss.kind === "stopped";
+  const stopped = reason instanceof LeadershipLostError && reason.loss._tag === "stopped";
   note(pod.id, stopped ? "stops leading and releases the Lease (releaseOnCancel)" : `stops leading: ${String(reason)}`);
 };
 

@@ -19,7 +19,9 @@ export const systemClock: Clock = {
   now: () => performance.now(),
   wall: () => Date.now(),
   setTimer: (at, fn) => {
-    const handle = setTimeout(fn, Math.max(0, at - performance.now()));
+    // Whole milliseconds, rounded up: Node keeps one timer list per distinct duration, and a
+    // fraction made one per elector (about 0.5 KB each).
+    const handle = setTimeout(fn, Math.max(0, Math.ceil(at - performance.now())));
     return () => clearTimeout(handle);
   },
 };

@@ -18,7 +18,7 @@ export const checkHealth = (
   tolerance: number,
 ): Error | undefined =>
   // A leader has always written: lastWrite is set when it wins.
-  state.phase.tag === "leader" && mono - (state.lastWrite as number) > settings.leaseDuration + tolerance
+  state.phase._tag === "leader" && mono - (state.lastWrite as number) > settings.leaseDuration + tolerance
     ? new Error(`failed election to renew leadership on lease ${name}`)
     : undefined;
 
@@ -43,8 +43,8 @@ export const metricsOf = (name: string, state: State, mono: number, leading: boo
   masterStatus: leading ? 1 : 0,
   slowpathTotal: state.slowpath,
   sinceLastWrite: state.lastWrite === undefined ? undefined : mono - state.lastWrite,
-  observedHolder: state.observed?.record.holderIdentity ?? "",
-  transitions: state.observed?.record.leaseTransitions,
+  observedHolder: state.observation?.record.holderIdentity ?? "",
+  transitions: state.observation?.record.leaseTransitions,
 });
 
 /** What a health check needs of an elector. */

@@ -18,7 +18,7 @@ export interface EventLog {
   settled(): Promise<unknown>;
 }
 
-const inTerm = (state: State): boolean => ["leader", "steppingDown", "releasing"].includes(state.phase.tag);
+const inTerm = (state: State): boolean => ["leader", "steppingDown", "releasing"].includes(state.phase._tag);
 
 export const eventLogOf = (
   lock: Lock,

@@ -20,7 +20,7 @@ import { TenureError } from "./errors.ts";
 export type LockVersion = unknown;
 
 /** A record as read or written, with the version to write against next. */
-export interface Observed {
+export interface Snapshot {
   readonly record: LeaderElectionRecord;
   readonly version: LockVersion;
   /**
@@ -33,23 +33,23 @@ export interface Observed {
 
 /** One event of a watch on the lock's object. */
 export type LockEvent =
-  | { readonly type: "changed"; readonly observed: Observed }
-  | { readonly type: "deleted"; readonly version: LockVersion }
+  | { readonly _tag: "changed"; readonly snapshot: Snapshot }
+  | { readonly _tag: "deleted"; readonly version: LockVersion }
   /** No change, but a later point to resume from (a Kubernetes BOOKMARK). */
-  | { readonly type: "progress"; readonly version: LockVersion };
+  | { readonly _tag: "progress"; readonly version: LockVersion };
 
 export interface Lock {
   /** `namespace/name`, for messages, metrics and health checks. */
   readonly description: string;
   /** Reads the record; rejects with a `NotFound` LockError when the object does not exist. */
-  get(signal: AbortSignal): Promise<Observed>;
+  get(signal: AbortSignal): Promise<Snapshot>;
   /** Creates the object; rejects with `AlreadyExists` when someone else created it first. */
-  create(record: LeaderElectionRecord, signal: AbortSignal): Promise<Observed>;
+  create(record: LeaderElectionRecord, signal: AbortSignal): Promise<Snapshot>;
   /**
    * Replaces the record in the object last seen as `version`; rejects with `Conflict` when the
    * object changed since (compare-and-swap).
    */
-  update(record: LeaderElectionRecord, version: LockVersion, signal: AbortSignal): Promise<Observed>;
+  update(record: LeaderElectionRecord, version: LockVersion, signal: AbortSignal): Promise<Snapshot>;
   /**
    * Optional: opens a stream of the changes after `version` (after the current state when
    * `version` is undefined: the stream then starts with the object as it is). Resolves once the

@@ -6,11 +6,11 @@
  * @module
  */
 import type { Clock } from "./clock.ts";
-import { type Lock, type LockVersion, type Observed, reasonOf } from "./lock.ts";
+import { type Lock, type LockVersion, type Snapshot, reasonOf } from "./lock.ts";
 
 export interface WatchHandlers {
-  /** The record as it now is; `undefined` when the object was deleted. */
-  readonly seen: (observed: Observed | undefined) => void;
+  /** The object as it now is; `undefined` when it was deleted. */
+  readonly changed: (snapshot: Snapshot | undefined) => void;
   /** Whether events are flowing, so that followers may wait for them instead of polling. */
   readonly health: (active: boolean) => void;
   /** A watch attempt failed (followers poll meanwhile). */
@@ -83,12 +83,12 @@ export const keepWatching = (
           setActive(true);
           events++;
           failures = 0;
-          if (event.type === "changed") {
-            position = event.observed.version;
-            handlers.seen(event.observed);
+          if (event._tag === "changed") {
+            position = event.snapshot.version;
+            handlers.changed(event.snapshot);
           } else {
             position = event.version;
-            if (event.type === "deleted") handlers.seen(undefined);
+            if (event._tag === "deleted") handlers.changed(undefined);
           }
         }
         if (own.signal.aborted) continue; // it ended because we stopped (the loop ends) or restarted

@@ -7,15 +7,12 @@
  * @module
  */
 import * as t from "io-ts";
-import { type Lock, LockError, type Observed } from "../../src/lock.ts";
+import { type Lock, LockError } from "../../src/lock.ts";
 import { emptyRecord, type LeaderElectionRecord, parseTime } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
-import type { Action } from "./errors.ts";
 import type { RecordEvent } from "./events.ts";
-import { lastSeen, namespaceOf } from "./lease-lock.ts";
-import { requestJson } from "./request.ts";
-import { watchObject } from "./watch.ts";
-import { decodeObject, type KubeObject } from "./wire.ts";
+import { objectLock, type RecordCodec } from "./object-lock.ts";
+import { decodeObject } from "./wire.ts";
 
 export const LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader";
 
@@ -27,6 +24,7 @@ export interface AnnotationLockOptions {
   readonly events?: RecordEvent | undefined;
 }
 
+
 interface Kind {
   readonly resource: "endpoints" | "configmaps";
   readonly kind: "Endpoints" | "ConfigMap";
@@ -34,47 +32,29 @@ interface Kind {
 
 /** client-go's `endpoints` lock (removed from client-go in v0.24). */
 export const endpointsLock = (cluster: Cluster, options: AnnotationLockOptions): Lock =>
-  annotationLock(cluster, options, { resource: "endpoints", kind: "Endpoints" });
+  objectLock(cluster, options, annotationCodec({ resource: "endpoints", kind: "Endpoints" }));
 
 /** client-go's `configmaps` lock (removed from client-go in v0.24). */
 export const configMapLock = (cluster: Cluster, options: AnnotationLockOptions): Lock =>
-  annotationLock(cluster, options, { resource: "configmaps", kind: "ConfigMap" });
+  objectLock(cluster, options, annotationCodec({ resource: "configmaps", kind: "ConfigMap" }));
 
-const annotationLock = (cluster: Cluster, options: AnnotationLockOptions, kind: Kind): Lock => {
-  const namespace = namespaceOf(cluster, options.namespace, `${kind.resource} lock`);
-  const { name } = options;
-  const record = options.events;
-  const collection = `/api/v1/namespaces/${encodeURIComponent(namespace)}/${kind.resource}`;
-  const path = `${collection}/${encodeURIComponent(name)}`;
-  const action = (verb: string): Action => ({ verb, resource: kind.resource, namespace, name });
-  const observe = (body: unknown): Observed => {
+/** The record as the JSON of an annotation, other annotations kept. */
+const annotationCodec = (kind: Kind): RecordCodec => ({
+  resource: kind.resource,
+  qualified: kind.resource,
+  api: "/api/v1",
+  kind: kind.kind,
+  apiVersion: "v1",
+  read: (body, name) => {
     const object = decodeObject(body);
     return { record: recordOfAnnotation(object.metadata.annotations?.[LEADER_ANNOTATION], kind, name), version: object };
-  };
-
-  return {
-    description: `${namespace}/${name}`,
-    get: async (signal) => observe(await requestJson(cluster, { method: "GET", path, signal, action: action("get") })),
-    create: async (record, signal) => {
-      const body = {
-        apiVersion: "v1",
-        kind: kind.kind,
-        metadata: { name, namespace, annotations: { [LEADER_ANNOTATION]: annotationOf(record) } },
-      };
-      return observe(await requestJson(cluster, { method: "POST", path: collection, body, signal, action: action("create") }));
-    },
-    update: async (record, version, signal) => {
-      const last: KubeObject = lastSeen(version, kind.resource);
-      const metadata = { ...last.metadata, annotations: { ...last.metadata.annotations, [LEADER_ANNOTATION]: annotationOf(record) } };
-      return observe(await requestJson(cluster, { method: "PUT", path, body: { ...last, metadata }, signal, action: action("update") }));
-    },
-    watch: (version, signal) => watchObject(cluster, { collection, name, action: action("watch"), observe }, version, signal),
-    ...(record === undefined ? {} : {
-      recordEvent: (message: string, version: unknown, signal: AbortSignal) =>
-        record({ kind: kind.kind, apiVersion: "v1" }, lastSeen(version, kind.resource), message, signal),
-    }),
-  };
-};
+  },
+  create: (meta, record) => ({ apiVersion: "v1", kind: kind.kind, metadata: { ...meta, annotations: { [LEADER_ANNOTATION]: annotationOf(record) } } }),
+  update: (last, record) => ({
+    ...last,
+    metadata: { ...last.metadata, annotations: { ...last.metadata.annotations, [LEADER_ANNOTATION]: annotationOf(record) } },
+  }),
+});
 
 // -------------------------------------------------------------------------------------
 // the annotation's JSON

@@ -10,7 +10,7 @@
  * @module
  */
 import { systemClock } from "../../src/clock.ts";
-import { isLockError, type Lock, LockError, type Observed } from "../../src/lock.ts";
+import { isLockError, type Lock, LockError, type Snapshot } from "../../src/lock.ts";
 import { emptyRecord, formatMicroTime } from "../../src/record.ts";
 import { keepWatching } from "../../src/watcher.ts";
 import type { Cluster } from "./cluster.ts";
@@ -175,13 +175,13 @@ export const keepLeaseCandidate = async (
         collection,
         name,
         action: action("watch"),
-        observe: (object): Observed => ({ record: emptyRecord, version: decode(object) }),
+        observe: (object): Snapshot => ({ record: emptyRecord, version: decode(object) }),
       }, version, stream),
   };
   const stopWatching = keepWatching(watchable, undefined, systemClock, 1000, {
-    seen: (observed) => {
+    changed: (snapshot) => {
       if (signal.aborted) return;
-      current = observed?.version as LeaseCandidate | undefined;
+      current = snapshot?.version as LeaseCandidate | undefined;
       // Deleted (by the coordinator's collector, or by hand): register again.
       if (current === undefined || pinged(current.spec)) renew();
     },

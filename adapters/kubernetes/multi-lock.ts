@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { isLockError, type Lock, type LockVersion, type Observed } from "../../src/lock.ts";
+import { isLockError, type Lock, type LockVersion, type Snapshot } from "../../src/lock.ts";
 
 export const UNKNOWN_LEADER = "leaderelection.k8s.io/unknown";
 
@@ -18,7 +18,7 @@ interface Versions {
 
 const notFound = (error: unknown): boolean => isLockError(error) && error.reason === "NotFound";
 
-const combine = (primary: Observed, secondary: Observed | undefined): Observed => ({
+const combine = (primary: Snapshot, secondary: Snapshot | undefined): Snapshot => ({
   record: secondary === undefined
     ? primary.record
     : secondary.record.holderIdentity === primary.record.holderIdentity
@@ -63,7 +63,7 @@ export const multiLock = (primary: Lock, secondary: Lock): Lock => ({
     }
   },
   create: async (record, signal) => {
-    let first: Observed;
+    let first: Snapshot;
     try {
       first = await primary.create(record, signal);
     } catch (error) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type LockEvent, LockError, type Observed } from "../../src/lock.ts";
+import { type LockEvent, LockError, type Snapshot } from "../../src/lock.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
 import { describe, errorOfResponse } from "./errors.ts";
@@ -18,7 +18,9 @@ export interface WatchTarget {
   readonly name: string;
   readonly action: Action;
   /** Decodes an object from an ADDED or MODIFIED event. */
-  readonly observe: (object: unknown) => Observed;
+  readonly observe: (object: unknown) => Snapshot;
+  /** An event line the lock already knows (the echo of its own write), without parsing it. */
+  readonly known?: (line: string) => Snapshot | undefined;
 }
 
 /** How long the server keeps a watch open; varied so that many followers do not reconnect in step. */
@@ -69,17 +71,22 @@ export const watchObject = async (
     try {
       for await (const line of lines(response, cluster, call)) {
         idle();
+        const known = target.known?.(line);
+        if (known !== undefined) {
+          yield { _tag: "changed", snapshot: known };
+          continue;
+        }
         const event = decodeWatchEvent(parseJson(line, call));
         switch (event.type) {
           case "ADDED":
           case "MODIFIED":
-            yield { type: "changed", observed: target.observe(event.object) };
+            yield { _tag: "changed", snapshot: target.observe(event.object) };
             break;
           case "DELETED":
-            yield { type: "deleted", version: event.object };
+            yield { _tag: "deleted", version: event.object };
             break;
           case "BOOKMARK":
-            yield { type: "progress", version: event.object };
+            yield { _tag: "progress", version: event.object };
             break;
           case "ERROR":
             throw errorOfResponse(event.object.code ?? 500, event.object, new Headers(), target.action);

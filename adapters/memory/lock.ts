@@ -5,7 +5,7 @@
  * @module
  */
 import type { Clock } from "../../src/clock.ts";
-import type { Lock, LockErrorReason, LockEvent, Observed } from "../../src/lock.ts";
+import type { Lock, LockErrorReason, LockEvent, LockVersion, Snapshot } from "../../src/lock.ts";
 import { LockError } from "../../src/lock.ts";
 import type { LeaderElectionRecord } from "../../src/record.ts";
 import { type MemoryLeaseStore, type MemoryVersion, observedOf, type StoredLease } from "./store.ts";
@@ -68,105 +68,144 @@ export interface MemoryLock extends Lock {
 // constructor
 // -------------------------------------------------------------------------------------
 
-export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions): MemoryLock => {
-  const { namespace, name } = options;
-  const labels = options.labels ?? {};
-  const key = `${namespace}/${name}`;
-  const clock = options.clock ?? store.clock;
-  const faults: { plan: FaultPlan; left: number }[] = [];
-  const latency = (): number => (typeof options.watchLatency === "function" ? options.watchLatency() : options.watchLatency ?? 0);
+export const memoryLock = (store: MemoryLeaseStore, options: MemoryLockOptions): MemoryLock =>
+  options.watch === false ? new Unwatched(store, options) : new Watched(store, options);
 
-  const take = (op: MemoryOp): Fault => {
-    for (const entry of faults) {
+/**
+ * The Lock's methods are own properties, so that `{ ...memoryLock(...), extra }` is still a Lock;
+ * the rest is on the prototype: a process may hold thousands of locks.
+ */
+class Unwatched implements MemoryLock {
+  readonly description: string;
+  protected readonly store: MemoryLeaseStore;
+  protected readonly options: MemoryLockOptions;
+  protected readonly clock: Clock;
+  readonly #labels: Record<string, string>;
+  #faults: { plan: FaultPlan; left: number }[] | undefined;
+
+  constructor(store: MemoryLeaseStore, options: MemoryLockOptions) {
+    this.description = `${options.namespace}/${options.name}`;
+    this.store = store;
+    this.options = options;
+    this.clock = options.clock ?? store.clock;
+    this.#labels = options.labels ?? {};
+  }
+
+  readonly inject = (fault: Fault | FaultPlan): (() => void) => {
+    const entry = { plan: typeof fault === "function" ? fault : matching(fault), left: typeof fault === "function" ? Infinity : fault.times ?? Infinity };
+    const faults = (this.#faults ??= []);
+    faults.push(entry);
+    return () => {
+      const index = faults.indexOf(entry);
+      if (index !== -1) faults.splice(index, 1); // a second call must not remove another fault
+    };
+  };
+
+  readonly get = (signal: AbortSignal): Promise<Snapshot> =>
+    this.#serve("get", signal, () => this.store.get(this.options.namespace, this.options.name));
+
+  readonly create = (record: LeaderElectionRecord, signal: AbortSignal): Promise<Snapshot> =>
+    this.#serve("create", signal, () => this.store.create(this.options.namespace, this.options.name, record, this.#labels));
+
+  readonly update = (record: LeaderElectionRecord, version: LockVersion, signal: AbortSignal): Promise<Snapshot> =>
+    this.#serve("update", signal, () =>
+      this.store.update(this.options.namespace, this.options.name, record, version as MemoryVersion | undefined, this.#labels));
+
+  protected take(op: MemoryOp): Fault | undefined {
+    for (const entry of this.#faults ?? []) {
       const fault = entry.plan(op);
       if (fault === undefined || entry.left <= 0) continue;
       entry.left--;
       return fault;
     }
-    return {};
-  };
+    return undefined;
+  }
 
-  const pause = (ms: number | undefined, signal: AbortSignal, forever = false): Promise<void> =>
-    new Promise((resolve, reject) => {
+  protected log(op: MemoryOp, result: string): void {
+    this.store.log(op, this.description, this.options.client, result);
+  }
+
+  protected pause(ms: number | undefined, signal: AbortSignal, forever = false): Promise<void> {
+    return new Promise((resolve, reject) => {
       if (signal.aborted) return reject(aborted(signal));
       if (!forever && !ms) return resolve();
-      const cancel = forever ? () => {} : clock.setTimer(clock.now() + (ms as number), () => {
+      const cancel = forever ? () => {} : this.clock.setTimer(this.clock.now() + (ms as number), () => {
         signal.removeEventListener("abort", onAbort);
         resolve();
       });
       const onAbort = (): void => (cancel(), reject(aborted(signal)));
       signal.addEventListener("abort", onAbort, { once: true });
     });
+  }
 
-  /** One request: the fault's delay, the server applying it (or not), the response's delay. */
-  const serve = async (op: Exclude<MemoryOp, "watch">, signal: AbortSignal, apply: () => StoredLease): Promise<Observed> => {
-    const fault = take(op);
-    await pause(fault.delay, signal);
-    if (fault.hang) await pause(undefined, signal, true);
+  /**
+   * One request: the fault's delay, the server applying it (or not), the response's delay. Without
+   * a fault, at once: the store answers in the same turn, as fast as the elector can ask.
+   */
+  #serve(op: Exclude<MemoryOp, "watch">, signal: AbortSignal, apply: () => StoredLease): Promise<Snapshot> {
+    const fault = this.#faults === undefined ? undefined : this.take(op);
+    if (fault !== undefined) return this.#serveFaulty(op, signal, apply, fault);
+    if (signal.aborted) return Promise.reject(aborted(signal));
+    try {
+      const lease = apply();
+      this.log(op, "ok");
+      return Promise.resolve(observedOf(lease));
+    } catch (error) {
+      this.log(op, (error as LockError).reason);
+      return Promise.reject(error);
+    }
+  }
+
+  async #serveFaulty(op: Exclude<MemoryOp, "watch">, signal: AbortSignal, apply: () => StoredLease, fault: Fault): Promise<Snapshot> {
+    await this.pause(fault.delay, signal);
+    if (fault.hang) await this.pause(undefined, signal, true);
     if (fault.error !== undefined && !fault.applied) {
-      store.log(op, key, options.client, fault.error);
+      this.log(op, fault.error);
       throw injected(fault, op, false);
     }
     let lease: StoredLease;
     try {
       lease = apply();
     } catch (error) {
-      store.log(op, key, options.client, (error as LockError).reason);
-      await pause(fault.responseDelay, signal);
+      this.log(op, (error as LockError).reason);
+      await this.pause(fault.responseDelay, signal);
       throw error;
     }
-    store.log(op, key, options.client, "ok");
-    await pause(fault.responseDelay, signal);
+    this.log(op, "ok");
+    await this.pause(fault.responseDelay, signal);
     if (fault.error !== undefined) throw injected(fault, op, true);
     return observedOf(lease);
-  };
+  }
+}
 
-  const lock: MemoryLock = {
-    description: key,
-    inject(fault) {
-      const entry = { plan: typeof fault === "function" ? fault : matching(fault), left: typeof fault === "function" ? Infinity : fault.times ?? Infinity };
-      faults.push(entry);
-      return () => {
-        const index = faults.indexOf(entry);
-        if (index !== -1) faults.splice(index, 1); // a second call must not remove another fault
-      };
-    },
-    get: (signal) => serve("get", signal, () => store.get(namespace, name)),
-    create: (record: LeaderElectionRecord, signal) => serve("create", signal, () => store.create(namespace, name, record, labels)),
-    update: (record, version, signal) =>
-      serve("update", signal, () => store.update(namespace, name, record, version as MemoryVersion | undefined, labels)),
+class Watched extends Unwatched {
+  readonly watch = async (version: LockVersion | undefined, signal: AbortSignal): Promise<AsyncIterable<LockEvent>> => {
+    const fault = this.take("watch") ?? {};
+    await this.pause(fault.delay, signal);
+    if (fault.hang) await this.pause(undefined, signal, true);
+    if (fault.error !== undefined) {
+      this.log("watch", fault.error);
+      throw injected(fault, "watch", false);
+    }
+    // Stopped while the request was on its way: an abort listener added now would never fire.
+    if (signal.aborted) throw aborted(signal);
+    const latency = this.options.watchLatency;
+    const channel = new Channel(this.clock, typeof latency === "function" ? latency : () => latency ?? 0);
+    const from = (version as MemoryVersion | undefined)?.resourceVersion;
+    let unsubscribe = (): void => {};
+    try {
+      if (!fault.silent) unsubscribe = this.store.subscribe(this.options.namespace, this.options.name, from, channel);
+    } catch (error) {
+      this.log("watch", (error as LockError).reason);
+      throw error;
+    }
+    this.log("watch", "ok");
+    // A stream the store ends must not leave its listener behind on a signal the next watch reuses.
+    channel.unsubscribe = () => (unsubscribe(), signal.removeEventListener("abort", channel.end));
+    signal.addEventListener("abort", channel.end, { once: true });
+    return channel;
   };
-  if (options.watch === false) return lock;
-
-  return {
-    ...lock,
-    async watch(version, signal) {
-      const fault = take("watch");
-      await pause(fault.delay, signal);
-      if (fault.hang) await pause(undefined, signal, true);
-      if (fault.error !== undefined) {
-        store.log("watch", key, options.client, fault.error);
-        throw injected(fault, "watch", false);
-      }
-      // Stopped while the request was on its way: an abort listener added now would never fire.
-      if (signal.aborted) throw aborted(signal);
-      const channel = new Channel(clock, latency);
-      const from = (version as MemoryVersion | undefined)?.resourceVersion;
-      let unsubscribe = (): void => {};
-      try {
-        if (!fault.silent) unsubscribe = store.subscribe(namespace, name, from, channel);
-      } catch (error) {
-        store.log("watch", key, options.client, (error as LockError).reason);
-        throw error;
-      }
-      store.log("watch", key, options.client, "ok");
-      // A stream the store ends must not leave its listener behind on a signal the next watch reuses.
-      channel.unsubscribe = () => (unsubscribe(), signal.removeEventListener("abort", channel.end));
-      signal.addEventListener("abort", channel.end, { once: true });
-      return channel;
-    },
-  };
-};
+}
 
 // -------------------------------------------------------------------------------------
 // utils
@@ -183,7 +222,7 @@ const aborted = (signal: AbortSignal): LockError =>
   signal.reason instanceof LockError ? signal.reason : new LockError("Timeout", "the request was aborted", { cause: signal.reason });
 
 /** A watch stream: delivers in order, each event after the lock's latency. */
-class Channel implements AsyncIterable<LockEvent> {
+class Channel implements AsyncIterable<LockEvent>, AsyncIterator<LockEvent> {
   unsubscribe: () => void = () => {};
   readonly #clock: Clock;
   readonly #latency: () => number;
@@ -193,7 +232,7 @@ class Channel implements AsyncIterable<LockEvent> {
   #closed: { error: LockError | undefined } | undefined;
   #lastDelivery = -Infinity;
   /** Deliveries waiting out the latency: cancelled when the stream ends, so no timer outlives it. */
-  readonly #timers = new Set<() => void>();
+  #timers: Set<() => void> | undefined;
 
   constructor(clock: Clock, latency: () => number) {
     this.#clock = clock;
@@ -204,24 +243,26 @@ class Channel implements AsyncIterable<LockEvent> {
   readonly fail = (error: LockError): void => this.#later(() => this.#close(error));
   readonly end = (): void => this.#close(undefined);
 
+  // Its own iterator: a stream is iterated once.
   [Symbol.asyncIterator](): AsyncIterator<LockEvent> {
-    return {
-      next: () => {
-        const event = this.#queue.shift();
-        if (event !== undefined) return Promise.resolve({ value: event, done: false });
-        if (this.#closed !== undefined) {
-          return this.#closed.error ? Promise.reject(this.#closed.error) : Promise.resolve({ value: undefined, done: true });
-        }
-        return new Promise((resolve, reject) => {
-          this.#waiting = resolve;
-          this.#failWaiting = reject;
-        });
-      },
-      return: () => {
-        this.end();
-        return Promise.resolve({ value: undefined, done: true });
-      },
-    };
+    return this;
+  }
+
+  next(): Promise<IteratorResult<LockEvent>> {
+    const event = this.#queue.shift();
+    if (event !== undefined) return Promise.resolve({ value: event, done: false });
+    if (this.#closed !== undefined) {
+      return this.#closed.error ? Promise.reject(this.#closed.error) : Promise.resolve({ value: undefined, done: true });
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiting = resolve;
+      this.#failWaiting = reject;
+    });
+  }
+
+  return(): Promise<IteratorResult<LockEvent>> {
+    this.end();
+    return Promise.resolve({ value: undefined, done: true });
   }
 
   // Keeps order: an event never overtakes the one before it, whatever the latency.
@@ -230,8 +271,9 @@ class Channel implements AsyncIterable<LockEvent> {
     const at = Math.max(this.#lastDelivery, clock.now() + this.#latency());
     this.#lastDelivery = at;
     if (at <= clock.now()) return run();
-    const cancel = clock.setTimer(at, () => (this.#timers.delete(cancel), run()));
-    this.#timers.add(cancel);
+    const timers = (this.#timers ??= new Set());
+    const cancel = clock.setTimer(at, () => (timers.delete(cancel), run()));
+    timers.add(cancel);
   }
 
   #deliver(event: LockEvent): void {
@@ -246,8 +288,8 @@ class Channel implements AsyncIterable<LockEvent> {
     if (this.#closed !== undefined) return;
     this.#closed = { error };
     this.unsubscribe();
-    for (const cancel of this.#timers) cancel();
-    this.#timers.clear();
+    for (const cancel of this.#timers ?? []) cancel();
+    this.#timers = undefined;
     const waiting = this.#waiting;
     const failWaiting = this.#failWaiting;
     this.#waiting = this.#failWaiting = undefined;

@@ -45,6 +45,11 @@ export interface MemoryStoreOptions {
   readonly clock?: Clock;
   /** How many past changes a watch can resume from before it gets 410 Expired. Default 1000. */
   readonly history?: number;
+  /**
+   * Keep the log of every request (`operations`), for tests' assertions. Default true; a
+   * long-running process turns it off, since it grows with every request.
+   */
+  readonly log?: boolean;
 }
 
 interface Change {
@@ -73,15 +78,19 @@ export class MemoryLeaseStore {
   readonly clock: Clock;
   readonly #history: number;
   readonly #leases = new Map<string, StoredLease>();
+  /** The changes a watch can resume from: `#changes[#oldest]` on (the ones before are dropped in batches). */
   readonly #changes: Change[] = [];
+  #oldest = 0;
   readonly #subscribers = new Set<Subscriber>();
   readonly #log: LoggedOperation[] = [];
+  readonly #logging: boolean;
   #rv = 100;
   #uid = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.#history = options.history ?? 1000;
+    this.#logging = options.log ?? true;
   }
 
   /** Every request served so far, in order. */
@@ -121,7 +130,7 @@ export class MemoryLeaseStore {
     if (current === undefined) return false;
     this.#leases.delete(key);
     const rv = ++this.#rv;
-    this.#emit({ key, rv, event: { type: "deleted", version: { uid: current.uid, resourceVersion: String(rv) } } });
+    this.#emit({ key, rv, event: { _tag: "deleted", version: { uid: current.uid, resourceVersion: String(rv) } } });
     return true;
   }
 
@@ -133,6 +142,7 @@ export class MemoryLeaseStore {
   /** Forgets the watch history, so that resuming from any older resourceVersion gets 410 Expired. */
   compact(): void {
     this.#changes.length = 0;
+    this.#oldest = 0;
   }
 
   // -------------------------------------------------------------------------------------
@@ -141,7 +151,7 @@ export class MemoryLeaseStore {
 
   /** @internal */
   log(op: LoggedOperation["op"], key: string, client: string | undefined, result: string): void {
-    this.#log.push({ op, key, client, result });
+    if (this.#logging) this.#log.push({ op, key, client, result });
   }
 
   /** @internal */
@@ -180,10 +190,10 @@ export class MemoryLeaseStore {
     // The API server validates an update only once its preconditions hold: a stale write of an
     // invalid spec is a 409, not a 422.
     validate(name, record);
-    const next = { ...current, record, labels: { ...current.labels, ...labels } };
+    const merged = hasNone(labels) ? current.labels : { ...current.labels, ...labels };
     // An update that changes nothing is a no-op: same resourceVersion, no event.
-    if (sameRecord(current.record, record) && sameLabels(current.labels, next.labels)) return current;
-    return this.#commit(key, next);
+    if (sameRecord(current.record, record) && (merged === current.labels || sameLabels(current.labels, merged))) return current;
+    return this.#commit(key, { ...current, record, labels: merged });
   }
 
   /** @internal Subscribes to changes after `resourceVersion`, or from the current state when undefined. */
@@ -192,34 +202,43 @@ export class MemoryLeaseStore {
     const entry: Subscriber = { key, ...subscriber };
     if (resourceVersion === undefined) {
       const current = this.#leases.get(key);
-      if (current !== undefined) entry.push({ type: "changed", observed: observedOf(current) });
+      if (current !== undefined) entry.push({ _tag: "changed", snapshot: observedOf(current) });
     } else {
       const from = Number(resourceVersion);
-      const oldest = this.#changes[0]?.rv ?? this.#rv + 1;
+      const oldest = this.#changes[this.#oldest]?.rv ?? this.#rv + 1;
       if (!Number.isFinite(from) || from < oldest - 1) {
         throw new LockError("Expired", `too old resource version: ${resourceVersion} (${oldest - 1})`, { status: 410 });
       }
-      for (const change of this.#changes) if (change.key === key && change.rv > from) entry.push(change.event);
+      for (let i = this.#oldest; i < this.#changes.length; i++) {
+        const change = this.#changes[i] as Change;
+        if (change.key === key && change.rv > from) entry.push(change.event);
+      }
     }
     this.#subscribers.add(entry);
     return () => this.#subscribers.delete(entry);
   }
 
   #fresh(namespace: string, name: string, record: LeaderElectionRecord, labels: Record<string, string>): StoredLease {
-    return { namespace, name, uid: `uid-${++this.#uid}`, resourceVersion: "", labels: { ...labels }, annotations: {}, record };
+    return { namespace, name, uid: `uid-${++this.#uid}`, resourceVersion: "", labels: hasNone(labels) ? NONE : { ...labels }, annotations: NONE, record };
   }
 
   #commit(key: string, lease: StoredLease): StoredLease {
     const rv = ++this.#rv;
-    const stored = { ...lease, resourceVersion: String(rv) };
+    const { namespace, name, uid, labels, annotations, record } = lease;
+    const stored: StoredLease = { namespace, name, uid, resourceVersion: String(rv), labels, annotations, record };
     this.#leases.set(key, stored);
-    this.#emit({ key, rv, event: { type: "changed", observed: observedOf(stored) } });
+    this.#emit({ key, rv, event: { _tag: "changed", snapshot: observedOf(stored) } });
     return stored;
   }
 
   #emit(change: Change): void {
     this.#changes.push(change);
-    if (this.#changes.length > this.#history) this.#changes.shift();
+    // Dropping one at a time (shift) would copy the whole history on every change.
+    if (this.#changes.length - this.#oldest > this.#history) this.#oldest++;
+    if (this.#oldest > this.#history) {
+      this.#changes.splice(0, this.#oldest);
+      this.#oldest = 0;
+    }
     for (const subscriber of this.#subscribers) if (subscriber.key === change.key) subscriber.push(change.event);
   }
 }
@@ -233,21 +252,32 @@ export const observedOf = (lease: StoredLease): { record: LeaderElectionRecord; 
   version: { uid: lease.uid, resourceVersion: lease.resourceVersion },
 });
 
+/** The labels or annotations of a Lease that has none (most of them: shared, never written to). */
+const NONE: Readonly<Record<string, string>> = Object.freeze({});
+
+const hasNone = (labels: Readonly<Record<string, string>>): boolean => {
+  for (const _ in labels) return false;
+  return true;
+};
+
 const sameLabels = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
 /** Decoding the request body, before anything else: a MicroTime needs exactly six digits. */
 const decode = (record: LeaderElectionRecord): void => {
-  for (const field of ["acquireTime", "renewTime"] as const) {
-    const value = record[field];
-    if (value !== null && !MICRO_TIME.test(value)) {
-      throw new LockError("BadRequest", `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": ${field} must have exactly six fractional digits`, { status: 400 });
-    }
+  decodeTime("acquireTime", record.acquireTime);
+  decodeTime("renewTime", record.renewTime);
+};
+
+const decodeTime = (field: string, value: string | null): void => {
+  if (value !== null && !MICRO_TIME.test(value)) {
+    throw new LockError("BadRequest", `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": ${field} must have exactly six fractional digits`, { status: 400 });
   }
 };
 
 /** The API server's ValidateLeaseSpec. */
 const validate = (name: string, record: LeaderElectionRecord): void => {
+  if (record.leaseDurationSeconds > 0 && record.leaseTransitions >= 0 && (record.preferredHolder === "" || record.strategy !== "")) return;
   const causes: string[] = [];
   if (!(record.leaseDurationSeconds > 0)) causes.push(`spec.leaseDurationSeconds: Invalid value: ${record.leaseDurationSeconds}: must be greater than 0`);
   if (record.leaseTransitions < 0) causes.push(`spec.leaseTransitions: Invalid value: ${record.leaseTransitions}: must be greater than or equal to 0`);

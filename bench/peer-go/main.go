@@ -3,7 +3,7 @@
 // in-memory resourcelock.Interface, so the two can be compared in one run on one machine; and of
 // the CPU time per renew on the real cluster in bench/client-go.ts (lease.go).
 //
-//	peer-go renew  -seconds 1.5      renew attempts per second of one leading LeaderElector
+//	peer-go renew  -seconds 1.5      renew attempts per second, and CPU time per renew, of one leading LeaderElector
 //	peer-go memory -electors 10000   memory of N idle LeaderElectors, each leading its own lock
 //	peer-go lease  -server URL ...   CPU time per renew of one leader of a real Lease
 //
@@ -32,6 +32,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -132,19 +133,21 @@ func renewMode(args []string) {
 	<-leading
 	time.Sleep(time.Duration(*warmup * float64(time.Second)))
 
-	before, start := updates.Load(), time.Now()
+	before, start, cpu0 := updates.Load(), time.Now(), cpuSeconds()
 	time.Sleep(time.Duration(*seconds * float64(time.Second)))
-	after, elapsed := updates.Load(), time.Since(start)
+	after, elapsed, cpu := updates.Load(), time.Since(start), cpuSeconds()-cpu0
 	cancel()
 	<-done
 	out(map[string]any{
-		"mode":             "renew",
-		"renews":           after - before,
-		"seconds":          elapsed.Seconds(),
-		"renewsPerSecond":  float64(after-before) / elapsed.Seconds(),
-		"gomaxprocs":       runtime.GOMAXPROCS(0),
-		"go":               runtime.Version(),
-		"retryPeriodNanos": 1,
+		"mode":              "renew",
+		"renews":            after - before,
+		"seconds":           elapsed.Seconds(),
+		"renewsPerSecond":   float64(after-before) / elapsed.Seconds(),
+		"cpuSeconds":        cpu,
+		"cpuMicrosPerRenew": cpu * 1e6 / float64(after-before),
+		"gomaxprocs":        runtime.GOMAXPROCS(0),
+		"go":                runtime.Version(),
+		"retryPeriodNanos":  1,
 	})
 }
 
@@ -160,6 +163,16 @@ func measure() snapshot {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return snapshot{heap: m.HeapAlloc, stack: m.StackInuse, sys: m.Sys, rss: rss(), goroutines: runtime.NumGoroutine()}
+}
+
+// cpuSeconds is the process's user + system CPU time so far: every goroutine, the timers and the
+// GC included, on however many cores they ran.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		fail("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // rss reads the resident set size from /proc/self/statm (Linux).

@@ -54,7 +54,7 @@ export const coordinatedHandovers = async (
         while (!stop.signal.aborted) {
           try {
             for await (const event of await admin.watch?.(undefined, stop.signal) ?? []) {
-              const who = event.type === "changed" ? event.observed.record.preferredHolder : "";
+              const who = event._tag === "changed" ? event.snapshot.record.preferredHolder : "";
               if (who !== "" && !preferred.has(who)) preferred.set(who, monoMs());
             }
           } catch {

@@ -69,20 +69,20 @@ class Run {
   /** The Send among `commands`; the cycle is broken if there is none. */
   sent(commands: readonly Command[]): { readonly id: number; readonly request: Request } {
     for (const command of commands) if (command._tag === "Send") return command;
-    throw new Error(`expected a request in phase ${this.state.phase.tag}, got ${commands.map((c) => c._tag).join(", ")}`);
+    throw new Error(`expected a request in phase ${this.state.phase._tag}, got ${commands.map((c) => c._tag).join(", ")}`);
   }
 
   ok(record: LeaderElectionRecord): Outcome {
-    return { ok: true, observed: { record, version: { resourceVersion: String(++this.#version) } } };
+    return { _tag: "ok", snapshot: { record, version: { resourceVersion: String(++this.#version) } } };
   }
 
-  phase(): State["phase"]["tag"] {
-    return this.state.phase.tag;
+  phase(): State["phase"]["_tag"] {
+    return this.state.phase._tag;
   }
 
   wake(): readonly Command[] {
     const at = nextWake(this.state);
-    if (at === undefined) throw new Error(`no wake-up in phase ${this.state.phase.tag}`);
+    if (at === undefined) throw new Error(`no wake-up in phase ${this.state.phase._tag}`);
     this.mono = Math.max(this.mono, at);
     return this.feed({ _tag: "Wake" });
   }
@@ -108,7 +108,7 @@ const timed = (seconds: number, run: Run, cycle: () => void): CycleResult => {
 export const leaderCycles = (seconds: number): CycleResult => {
   const run = new Run(settingsFor("bench-leader"));
   const get = run.sent(run.feed({ _tag: "Start" }));
-  const create = run.sent(run.feed({ _tag: "Result", id: get.id, outcome: { ok: false, reason: "NotFound", message: "not found" } }));
+  const create = run.sent(run.feed({ _tag: "Result", id: get.id, outcome: { _tag: "error", reason: "NotFound", message: "not found" } }));
   if (create.request.op !== "create") throw new Error(`expected create, got ${create.request.op}`);
   run.feed({ _tag: "Result", id: create.id, outcome: run.ok(create.request.record) });
   if (run.phase() !== "leader") throw new Error(`expected to lead, in phase ${run.phase()}`);

@@ -1,69 +1,76 @@
 /**
  * What every phase does the same way: send a request (with the timeout the phase allows), report
- * a new leader, start the watch, finish the run.
+ * a new leader, start the watch, end the run.
  *
  * @module
  */
-import type { Now, Own, Request } from "../attempt.ts";
+import type { Now, Own, Request } from "./attempt.ts";
 import type { Settings } from "../config.ts";
-import type { Command, State, Step } from "./state.ts";
+import { type Command, draft, type Phase, type State, type Step } from "./state.ts";
 
-const timeoutFor = (settings: Settings, state: State, now: Now): number =>
+/** How long a request may take: a leader's no longer than its authority lasts, a release's no longer than its deadline. */
+const timeoutFor = (settings: Settings, phase: Phase, now: Now): number =>
   Math.max(
     0,
-    state.phase.tag === "leader"
-      ? Math.min(settings.requestTimeout, state.phase.authorityUntil - now.mono)
-      : state.phase.tag === "releasing"
-      ? state.phase.until - now.mono
+    phase._tag === "leader"
+      ? Math.min(settings.requestTimeout, phase.authorityUntil - now.mono)
+      : phase._tag === "releasing"
+      ? phase.until - now.mono
       : settings.requestTimeout,
   );
 
-export const sendRequest = (settings: Settings, state: State, request: Request, now: Now): Step => {
+/** Moves to `phase` and sends `request` there: the one request in flight, timing out at its deadline. */
+export const sendRequest = (settings: Settings, state: State, phase: Phase, request: Request, now: Now): Step => {
   const id = state.nextId;
-  const next = { ...state, inflight: id, nextId: id + 1 };
-  return [next, [{ _tag: "Send", id, request, timeout: timeoutFor(settings, next, now) }]];
+  const timeout = timeoutFor(settings, phase, now);
+  const next = draft(state);
+  next.phase = phase;
+  next.request = { id, op: request.op, deadline: now.mono + timeout, timeout };
+  next.nextId = id + 1;
+  return [next, [{ _tag: "Send", id, request }]];
 };
 
 /** Starts watching once we have a version to watch from, when the settings allow it. */
 export const startWatch = (settings: Settings, state: State): Step =>
   // Coordinated, also for a Lease not yet there: the coordinator will create it for someone.
-  settings.watch && !state.watchStarted && (state.version !== undefined || settings.coordinated)
+  settings.watch && !state.watch.started && (state.version !== undefined || settings.coordinated === true)
     // What the watch starts from is what it has shown us so far.
-    ? [{ ...state, watchStarted: true, watched: state.observed?.record }, [{ _tag: "Watch", from: state.version }]]
+    ? [{ ...state, watch: { started: true, active: state.watch.active, last: state.observation?.record } }, [{ _tag: "Watch", from: state.version }]]
     : [state, []];
 
-/** Tells onNewLeader when the observed holder differs from the one last reported. */
-export const report = (state: State): Step => {
-  const holder = state.observed?.record.holderIdentity ?? "";
-  return holder === state.reported ? [state, []] : [{ ...state, reported: holder }, [{ _tag: "NewLeader", identity: holder }]];
+/** Tells onNewLeader when the observed holder differs from the one last announced. */
+export const announce = (state: State): Step => {
+  const holder = state.observation?.record.holderIdentity ?? "";
+  return holder === state.announced ? [state, []] : [{ ...state, announced: holder }, [{ _tag: "NewLeader", identity: holder }]];
 };
 
 /** Which records are ours: of the term we lead, or between terms of the last one we led. */
 export const own = (state: State): Own =>
-  state.phase.tag === "leader"
+  state.phase._tag === "leader"
     ? { acquireTime: state.phase.term.acquireTime, leading: true }
     : { acquireTime: state.lastTerm?.acquireTime, leading: false };
 
-export const withCommands = ([state, commands]: Step, before: readonly Command[]): Step => [state, [...before, ...commands]];
+export const withCommands = (step: Step, before: readonly Command[]): Step =>
+  before.length === 0 ? step : [step[0], [...before, ...step[1]]];
 
 /**
  * The term is over (stepped down, released if asked to): the run ends, or with `rejoin`, unless
  * stopping, the elector is a candidate again and tries at once.
  */
 export const over = (settings: Settings, state: State, now: Now): Step =>
-  settings.rejoin && !state.stopping
-    ? [{ ...state, phase: { tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false } }, []]
-    : finish(state);
+  settings.rejoin && state.stopping === undefined
+    ? [{ ...state, phase: { _tag: "candidate", attempt: undefined, wakeAt: now.mono, raced: false, freed: false } }, []]
+    : end(state);
 
-export const reportThenOver = (settings: Settings, state: State, now: Now): Step => {
-  const [reported, commands] = report(state);
-  return withCommands(over(settings, reported, now), commands);
+export const announceThenOver = (settings: Settings, state: State, now: Now): Step => {
+  const [announced, commands] = announce(state);
+  return withCommands(over(settings, announced, now), commands);
 };
 
-export const finish = (state: State): Step => {
-  const cancel: Command[] = state.inflight === undefined ? [] : [{ _tag: "Cancel", id: state.inflight }];
+export const end = (state: State): Step => {
+  const cancel: Command[] = state.request === undefined ? [] : [{ _tag: "Cancel", id: state.request.id }];
   return [
-    { ...state, inflight: undefined, phase: { tag: "stopped" } },
-    [...cancel, { _tag: "Finish", failure: state.failure }],
+    { ...state, request: undefined, phase: { _tag: "stopped" } },
+    [...cancel, { _tag: "End", failure: state.stopping?.failure }],
   ];
 };

@@ -10,12 +10,12 @@
  *
  * @module
  */
-import type { Outcome } from "../attempt.ts";
+import type { Outcome } from "./attempt.ts";
 import { sameRecord } from "../record.ts";
 import type { Command, State } from "./state.ts";
 
 /** A candidate's answer: does it show what the watch has not (deleted, or another record)? */
 export const checkRead = (state: State, outcome: Outcome): Command[] =>
-  outcome.ok && state.watching && state.phase.tag === "candidate" && !(state.watched && sameRecord(outcome.observed.record, state.watched))
+  outcome._tag === "ok" && state.watch.active && state.phase._tag === "candidate" && !(state.watch.last && sameRecord(outcome.snapshot.record, state.watch.last))
     ? [{ _tag: "CheckWatch" }]
     : [];

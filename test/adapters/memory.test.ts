@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type LockEvent, LockError, type LockErrorReason, type LockVersion, type Observed } from "../../src/lock.ts";
+import { type LockEvent, LockError, type LockErrorReason, type LockVersion, type Snapshot } from "../../src/lock.ts";
 import { emptyRecord, type LeaderElectionRecord } from "../../src/record.ts";
 import { type LoggedOperation, MemoryLeaseStore, memoryLock, type MemoryLockOptions, type MemoryOp, type MemoryVersion } from "../../adapters/memory.ts";
 import { settle, VirtualClock } from "../../adapters/virtual-clock.ts";
@@ -67,9 +67,9 @@ const track = <T>(promise: Promise<T>) => {
 };
 
 const show = (event: LockEvent): string =>
-  event.type === "changed"
-    ? `changed ${rv(event.observed.version)} ${event.observed.record.holderIdentity}`
-    : `${event.type} ${rv(event.version)}`;
+  event._tag === "changed"
+    ? `changed ${rv(event.snapshot.version)} ${event.snapshot.record.holderIdentity}`
+    : `${event._tag} ${rv(event.version)}`;
 
 /** Reads a watch stream in the background. */
 const collect = (stream: AsyncIterable<LockEvent>) => {
@@ -377,7 +377,7 @@ describe("memory lock: watch", () => {
     store.delete(NS, NAME);
     await settle();
     assert.deepEqual(events.map(show), ["changed 102 a", "deleted 103"]);
-    assert.deepEqual(events[1], { type: "deleted", version: { uid: "uid-1", resourceVersion: "103" } });
+    assert.deepEqual(events[1], { _tag: "deleted", version: { uid: "uid-1", resourceVersion: "103" } });
     store.closeWatches();
     await reading;
   });
@@ -568,7 +568,7 @@ describe("memory lock: injected faults", () => {
     assert.deepEqual(opsOf(store), ["create ok"]);
     await clock.advance(1);
     assert.equal(got.settled, true);
-    assert.equal((got.value as Observed).record.holderIdentity, "b");
+    assert.equal((got.value as Snapshot).record.holderIdentity, "b");
     assert.deepEqual(opsOf(store), ["create ok", "get ok"]);
   });
 
@@ -582,7 +582,7 @@ describe("memory lock: injected faults", () => {
     await clock.advance(299);
     assert.equal(updated.settled, false);
     await clock.advance(1);
-    assert.equal(rv((updated.value as Observed).version), "102");
+    assert.equal(rv((updated.value as Snapshot).version), "102");
   });
 
   it("responseDelay also delays the server's refusals", async () => {

@@ -125,7 +125,7 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
     const records: { holderIdentity: string; acquireTime: string | null; leaseDurationSeconds: number }[] = [];
     const recording = (async () => {
       for await (const event of await admin.watch?.(undefined, history.signal) ?? []) {
-        if (event.type === "changed") records.push(event.observed.record);
+        if (event._tag === "changed") records.push(event.snapshot.record);
       }
     })().catch(() => {});
     const watcher = contend("watcher", lock("1.5.0"), FAST);
@@ -173,7 +173,7 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
       let preferredAt: number | undefined;
       const watching = (async () => {
         for await (const event of await admin.watch?.(undefined, stopWatch.signal) ?? []) {
-          if (event.type === "changed" && event.observed.record.preferredHolder === "older") preferredAt ??= performance.now();
+          if (event._tag === "changed" && event.snapshot.record.preferredHolder === "older") preferredAt ??= performance.now();
         }
       })().catch(() => {});
       const older = contend("older", lock("1.2.0"), FAST);

@@ -7,6 +7,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import { cluster, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
+import { formatMicroTime } from "../../src/record.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
 import {
   adminCluster,
@@ -219,5 +220,51 @@ describe("watch-driven followers", () => {
     assert.equal(observed.record.holderIdentity, raw.spec.holderIdentity);
     a.controller.abort();
     await a.done;
+  });
+});
+
+describe("what a renew sends and reads", () => {
+  it("a renew's PUT leaves managedFields out, and the API server keeps them; the watch's echo of a renew needs no decoding", async () => {
+    const box = await sandbox("lean-put");
+    const pod = await podCluster(box);
+    const puts: Record<string, unknown>[] = [];
+    const fetch: typeof pod.fetch = (url, init) => {
+      if (init.method === "PUT" && typeof init.body === "string") puts.push(JSON.parse(init.body) as Record<string, unknown>);
+      return pod.fetch(url, init);
+    };
+    const lock = leaseLock({ ...pod, fetch }, { name: "lock" });
+    const a = contend("pod-a", lock);
+    assert.ok(await eventually(() => a.elector.isLeader()));
+    const created = await readLease(box.namespace, "lock");
+    assert.ok(Array.isArray(created.metadata.managedFields) && created.metadata.managedFields.length > 0, "the server records who wrote what");
+    assert.ok(await eventually(() => puts.length >= 3, 10_000), "renews");
+    for (const put of puts) {
+      const metadata = put["metadata"] as Record<string, unknown>;
+      assert.equal(metadata["managedFields"], undefined, "a PUT sends no managedFields");
+      assert.equal(typeof metadata["resourceVersion"], "string", "a PUT is still a compare-and-swap");
+    }
+    const renewed = await readLease(box.namespace, "lock");
+    assert.notEqual(renewed.metadata.resourceVersion, created.metadata.resourceVersion);
+    assert.ok(Array.isArray(renewed.metadata.managedFields) && renewed.metadata.managedFields.length > 0, "the server keeps managedFields");
+    assert.deepEqual(
+      renewed.metadata.managedFields.map((f: { manager: string }) => f.manager).sort(),
+      created.metadata.managedFields.map((f: { manager: string }) => f.manager).sort(),
+    );
+
+    a.controller.abort();
+    await a.done;
+
+    // The watch delivers our own write as the very object the PUT answered with: not parsed again.
+    const signal = new AbortController();
+    const before = await lock.get(signal.signal);
+    const stream = await (lock.watch as NonNullable<typeof lock.watch>)(before.version, signal.signal);
+    const events = stream[Symbol.asyncIterator]();
+    const written = await lock.update({ ...before.record, renewTime: formatMicroTime(Date.now()) }, before.version, signal.signal);
+    const echo = await events.next();
+    signal.abort();
+    assert.equal(echo.done, false);
+    assert.equal((echo.value as { _tag: string })._tag, "changed");
+    assert.equal((echo.value as { snapshot: unknown }).snapshot, written, "the echo is the object the PUT answered with");
+    assert.deepEqual(a.errors, []);
   });
 });

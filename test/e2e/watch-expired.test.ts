@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { systemClock } from "../../src/clock.ts";
-import { isLockError, type Lock, type Observed } from "../../src/lock.ts";
+import { isLockError, type Lock, type Snapshot } from "../../src/lock.ts";
 import { keepWatching } from "../../src/watcher.ts";
 import { emptyRecord, formatMicroTime } from "../../src/record.ts";
 import { cluster, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
@@ -40,7 +40,7 @@ describe("watch from a compacted resourceVersion", () => {
   it("fails with Expired (410 arrives in the stream), and the watch keeper starts over from the current state", async () => {
     const signal = AbortSignal.timeout(20_000);
     const created = await lock.create(record("a"), signal);
-    let last: Observed = created;
+    let last: Snapshot = created;
     for (const holder of ["b", "c", "d"]) last = await lock.update(record(holder), last.version, signal);
     await compactEtcd();
 
@@ -52,7 +52,7 @@ describe("watch from a compacted resourceVersion", () => {
     const seen: (string | undefined)[] = [];
     const health: boolean[] = [];
     const stop = keepWatching({ watch: (lock.watch as NonNullable<Lock["watch"]>).bind(lock) }, created.version, systemClock, 500, {
-      seen: (observed) => seen.push(observed?.record.holderIdentity),
+      changed: (snapshot) => seen.push(snapshot?.record.holderIdentity),
       health: (active) => health.push(active),
       failed: () => {},
     });

@@ -67,7 +67,7 @@ const sender = (collector: string, fetcher: typeof fetch) => async (report: Repo
 const why = (core: typeof Core, reason: unknown): Pick<Report, "why" | "holder"> => {
   if (!(reason instanceof core.LeadershipLostError)) return { why: "unknown" };
   const loss = reason.loss;
-  return loss.kind === "holder" ? { why: loss.kind, holder: loss.holder } : { why: loss.kind };
+  return loss._tag === "holder" ? { why: loss._tag, holder: loss.holder } : { why: loss._tag };
 };
 
 /**

@@ -73,7 +73,7 @@ it("tenure and client-go v0.37 coordinated candidates: the coordinator's choice 
     for (;;) {
       try {
         for await (const event of await admin.watch?.(undefined, stopWatch.signal) ?? []) {
-          const who = event.type === "changed" ? event.observed.record.preferredHolder : "";
+          const who = event._tag === "changed" ? event.snapshot.record.preferredHolder : "";
           if (who !== "" && !preferred.has(who)) preferred.set(who, monoMs());
         }
       } catch {

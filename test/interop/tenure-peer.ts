@@ -83,7 +83,7 @@ const fail = (code: number, message: string): Promise<never> => {
 const why = (reason: unknown): Record<string, string> => {
   if (!(reason instanceof LeadershipLostError)) return { why: "unknown" };
   const loss = reason.loss;
-  return loss.kind === "holder" || loss.kind === "yield" ? { why: loss.kind, holder: loss.holder } : { why: loss.kind };
+  return loss._tag === "holder" || loss._tag === "yield" ? { why: loss._tag, holder: loss.holder } : { why: loss._tag };
 };
 
 // -------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Sighting } from "../../src/attempt.ts";
+import type { Observation } from "../../src/protocol/attempt.ts";
 import { initial, type State } from "../../src/protocol.ts";
 import { emptyRecord, type LeaderElectionRecord } from "../../src/record.ts";
 import { NAME, NAMESPACE, Scripted, settingsOf } from "../support/scripted.ts";
@@ -13,15 +13,15 @@ import { NAME, NAMESPACE, Scripted, settingsOf } from "../support/scripted.ts";
 const HOUR = 3_600_000;
 const NOW = 5_000_000_000; // monotonic ms; far from zero so "past" stays positive
 const record = (fields: Partial<LeaderElectionRecord>): LeaderElectionRecord => ({ ...emptyRecord, ...fields });
-const candidate = (observed?: Sighting): State => ({
+const candidate = (observation?: Observation): State => ({
   ...initial,
-  phase: { tag: "candidate", attempt: undefined, wakeAt: 0, raced: false },
-  observed,
+  phase: { _tag: "candidate", attempt: undefined, wakeAt: 0, raced: false, freed: false },
+  observation,
 });
 
 interface Row {
   readonly name: string;
-  readonly observed?: Sighting;
+  readonly observation?: Observation;
   readonly server?: LeaderElectionRecord;
   readonly succeeds: boolean;
   readonly ops: readonly string[];
@@ -33,16 +33,16 @@ interface Row {
 
 /** One call of tryAcquireOrRenew: a Wake for a candidate. */
 const attemptOnce = (row: Row): Scripted => {
-  const script = new Scripted(settingsOf(), candidate(row.observed));
+  const script = new Scripted(settingsOf(), candidate(row.observation));
   if (row.server) script.store.write(NAMESPACE, NAME, { record: row.server });
   script.send({ _tag: "Wake" }, NOW);
   return script;
 };
 
 const check = (row: Row, script: Scripted): void => {
-  assert.equal(script.state.phase.tag === "leader", row.succeeds, "outcome");
+  assert.equal(script.state.phase._tag === "leader", row.succeeds, "outcome");
   assert.deepEqual(script.ops, row.ops, "API operations");
-  assert.equal(script.state.observed?.record.leaseTransitions, row.transitions, "leaseTransitions");
+  assert.equal(script.state.observation?.record.leaseTransitions, row.transitions, "leaseTransitions");
   assert.deepEqual(script.emitted("NewLeader").map((c) => c.identity), [row.newLeader], "onNewLeader");
 };
 
@@ -60,7 +60,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     },
     {
       name: "A5 acquire from led, unacked object",
-      observed: { record: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }), at: NOW - 1000 * HOUR },
+      observation: { record: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }), at: NOW - 1000 * HOUR },
       server: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }),
       succeeds: true,
       ops: ["get", "update"],
@@ -69,7 +69,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     },
     {
       name: "A6 acquire from empty led, acked object",
-      observed: { record: record({ leaseDurationSeconds: 10 }), at: NOW + 1000 * HOUR },
+      observation: { record: record({ leaseDurationSeconds: 10 }), at: NOW + 1000 * HOUR },
       server: record({ holderIdentity: "", leaseDurationSeconds: 10 }),
       succeeds: true,
       ops: ["get", "update"],
@@ -78,7 +78,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     },
     {
       name: "A7 don't acquire from led, acked object",
-      observed: { record: emptyRecord, at: NOW + 1000 * HOUR },
+      observation: { record: emptyRecord, at: NOW + 1000 * HOUR },
       server: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }),
       succeeds: false,
       ops: ["get"],
@@ -87,7 +87,7 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
     },
     {
       name: "A8 renew already acquired object (no cached object, so no fast path): DIFFERS, held until it expires",
-      observed: { record: record({ holderIdentity: "baz", leaseDurationSeconds: 10 }), at: NOW + 1000 * HOUR },
+      observation: { record: record({ holderIdentity: "baz", leaseDurationSeconds: 10 }), at: NOW + 1000 * HOUR },
       server: record({ holderIdentity: "baz", leaseDurationSeconds: 10 }),
       succeeds: false,
       ops: ["get"],
@@ -102,32 +102,32 @@ describe("tryAcquireOrRenew (client-go testTryAcquireOrRenew)", () => {
 
   it("A8b the same record, once it has expired by our clock: taken as a new term (transitions + 1)", () => {
     const held = record({ holderIdentity: "baz", leaseDurationSeconds: 10 });
-    const script = attemptOnce({ name: "", observed: { record: held, at: NOW - 10_000 }, server: held, succeeds: true, ops: [], transitions: 0, newLeader: "" });
-    assert.equal(script.state.phase.tag, "leader");
+    const script = attemptOnce({ name: "", observation: { record: held, at: NOW - 10_000 }, server: held, succeeds: true, ops: [], transitions: 0, newLeader: "" });
+    assert.equal(script.state.phase._tag, "leader");
     assert.deepEqual(script.ops, ["get", "update"]);
-    assert.equal(script.state.observed?.record.leaseTransitions, 1);
+    assert.equal(script.state.observation?.record.leaseTransitions, 1);
   });
 
   it("A8c a record our own current term wrote is renewed (acquireTime and transitions kept)", () => {
     const script = new Scripted(settingsOf());
     script.send({ _tag: "Start" }, NOW);
-    const term = script.state.phase.tag === "leader" ? script.state.phase.term : undefined;
+    const term = script.state.phase._tag === "leader" ? script.state.phase.term : undefined;
     script.state = { ...script.state, version: undefined }; // no cached object: the slow path
     script.send({ _tag: "Wake" }, NOW + 2_000);
     assert.deepEqual(script.ops, ["get(NotFound)", "create", "get", "update"]);
-    assert.equal(script.state.observed?.record.acquireTime, term?.acquireTime);
-    assert.equal(script.state.observed?.record.leaseTransitions, 0);
+    assert.equal(script.state.observation?.record.acquireTime, term?.acquireTime);
+    assert.equal(script.state.observation?.record.leaseTransitions, 0);
   });
 
   it("A3 acquire from led object with the lease duration seconds (the record's 3 s, not the config's 10 s)", () => {
     const script = new Scripted(settingsOf(), candidate());
     script.store.write(NAMESPACE, NAME, { record: record({ holderIdentity: "bing", leaseDurationSeconds: 3 }) });
     script.send({ _tag: "Wake" }, NOW);
-    assert.equal(script.state.phase.tag, "candidate", "just observed: not expired");
+    assert.equal(script.state.phase._tag, "candidate", "just observed: not expired");
     script.send({ _tag: "Wake" }, NOW + 3000);
-    assert.equal(script.state.phase.tag, "leader");
+    assert.equal(script.state.phase._tag, "leader");
     assert.deepEqual(script.ops, ["get", "get", "update"]);
-    assert.equal(script.state.observed?.record.leaseTransitions, 1);
+    assert.equal(script.state.observation?.record.leaseTransitions, 1);
     assert.deepEqual(script.emitted("NewLeader").map((c) => c.identity), ["bing", "baz"]);
   });
 });
@@ -142,7 +142,7 @@ describe("release (client-go testReleaseLease, TestReleaseMethodCallsGet, TestRe
   const leadThenStop = (prepare?: (script: Scripted) => void): Scripted => {
     const script = new Scripted(settingsOf({ releaseOnCancel: true }));
     script.send({ _tag: "Start" }, NOW);
-    assert.equal(script.state.phase.tag, "leader");
+    assert.equal(script.state.phase._tag, "leader");
     prepare?.(script);
     script.send({ _tag: "Stop" }, NOW + 100);
     script.send({ _tag: "WorkSettled" }, NOW + 101);
@@ -158,7 +158,7 @@ describe("release (client-go testReleaseLease, TestReleaseMethodCallsGet, TestRe
     assert.equal(stored?.leaseTransitions, 0);
     assert.equal(stored?.acquireTime, stored?.renewTime);
     assert.deepEqual(script.emitted("NewLeader").map((c) => c.identity), ["baz", ""]);
-    assert.equal(script.state.phase.tag, "stopped");
+    assert.equal(script.state.phase._tag, "stopped");
   });
 
   it("R2 release issues a GET before the PUT", () => {
@@ -186,45 +186,45 @@ describe("extra rows derived from client-go's code", () => {
   it("a take-over PUT answered 409 fails the attempt, changing nothing beyond what the GET showed", () => {
     const script = new Scripted(settingsOf(), candidate());
     script.store.write(NAMESPACE, NAME, { record: record({ holderIdentity: "", leaseDurationSeconds: 10 }) });
-    script.override = (request) => (request.op === "update" ? { ok: false, reason: "Conflict", message: "conflict" } : undefined);
+    script.override = (request) => (request.op === "update" ? { _tag: "error", reason: "Conflict", message: "conflict" } : undefined);
     script.send({ _tag: "Wake" }, NOW);
-    assert.equal(script.state.phase.tag, "candidate");
+    assert.equal(script.state.phase._tag, "candidate");
     // tenure reads once more at once to learn the winner (client-go waits a jittered period).
     assert.deepEqual(script.ops, ["get", "update(Conflict)", "get", "update(Conflict)"]);
-    assert.equal(script.state.observed?.record.holderIdentity, "");
-    assert.ok(script.state.phase.tag === "candidate" && script.state.phase.wakeAt >= NOW + 2_000, "then waits");
+    assert.equal(script.state.observation?.record.holderIdentity, "");
+    assert.ok(script.state.phase._tag === "candidate" && script.state.phase.wakeAt >= NOW + 2_000, "then waits");
   });
 
   it("a POST answered 409 AlreadyExists fails the attempt", () => {
     const script = new Scripted(settingsOf(), candidate());
-    script.override = (request) => (request.op === "create" ? { ok: false, reason: "AlreadyExists", message: "exists" } : undefined);
+    script.override = (request) => (request.op === "create" ? { _tag: "error", reason: "AlreadyExists", message: "exists" } : undefined);
     script.send({ _tag: "Wake" }, NOW);
-    assert.equal(script.state.phase.tag, "candidate");
+    assert.equal(script.state.phase._tag, "candidate");
     assert.deepEqual(script.ops, ["get(NotFound)", "create(AlreadyExists)", "get(NotFound)", "create(AlreadyExists)"]);
-    assert.ok(script.state.phase.tag === "candidate" && script.state.phase.wakeAt >= NOW + 2_000, "then waits");
+    assert.ok(script.state.phase._tag === "candidate" && script.state.phase.wakeAt >= NOW + 2_000, "then waits");
   });
 
   for (const reason of ["ServerError", "Timeout"] as const) {
     it(`a GET failing with ${reason} fails the attempt with no change`, () => {
       const observed = { record: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }), at: NOW - 1 };
       const script = new Scripted(settingsOf(), candidate(observed));
-      script.override = () => ({ ok: false, reason, message: reason });
+      script.override = () => ({ _tag: "error", reason, message: reason });
       script.send({ _tag: "Wake" }, NOW);
-      assert.equal(script.state.phase.tag, "candidate");
+      assert.equal(script.state.phase._tag, "candidate");
       assert.deepEqual(script.ops, [`get(${reason})`]);
-      assert.equal(script.state.observed, observed);
+      assert.equal(script.state.observation, observed);
     });
   }
 
   it("a leader whose slow-path GET shows another holder steps down at once", () => {
     const script = new Scripted(settingsOf());
     script.send({ _tag: "Start" }, NOW);
-    assert.equal(script.state.phase.tag, "leader");
+    assert.equal(script.state.phase._tag, "leader");
     script.store.write(NAMESPACE, NAME, { record: record({ holderIdentity: "bing", leaseDurationSeconds: 10 }) });
     script.send({ _tag: "Wake" }, NOW + 2000);
     assert.deepEqual(script.ops, ["get(NotFound)", "create", "update(Conflict)", "get"]);
-    assert.equal(script.state.phase.tag, "steppingDown");
-    assert.deepEqual(script.emitted("StopLeading").map((c) => c.loss), [{ kind: "holder", holder: "bing" }]);
+    assert.equal(script.state.phase._tag, "steppingDown");
+    assert.deepEqual(script.emitted("StopLeading").map((c) => c.loss), [{ _tag: "holder", holder: "bing" }]);
   });
 
   it("release when not leader makes no request", () => {
@@ -233,7 +233,7 @@ describe("extra rows derived from client-go's code", () => {
     script.send({ _tag: "Wake" }, NOW);
     script.send({ _tag: "Stop" }, NOW + 10);
     assert.deepEqual(script.ops, ["get"]);
-    assert.equal(script.state.phase.tag, "stopped");
+    assert.equal(script.state.phase._tag, "stopped");
   });
 
   it("release finding the Lease gone writes nothing", () => {
@@ -243,7 +243,7 @@ describe("extra rows derived from client-go's code", () => {
     script.send({ _tag: "Stop" }, NOW + 10);
     script.send({ _tag: "WorkSettled" }, NOW + 11);
     assert.deepEqual(script.ops, ["get(NotFound)", "create", "get(NotFound)"]);
-    assert.equal(script.state.phase.tag, "stopped");
+    assert.equal(script.state.phase._tag, "stopped");
   });
 
   it("release never blanks a lease someone else holds now (client-go checks only its local view)", () => {
@@ -258,9 +258,9 @@ describe("extra rows derived from client-go's code", () => {
 
   it("boundary: unchanged for exactly leaseDurationSeconds is expired (valid iff observedTime + d > now)", () => {
     const held = record({ holderIdentity: "bing", leaseDurationSeconds: 10 });
-    const before = attemptOnce({ name: "", observed: { record: held, at: NOW - 9_999 }, server: held, succeeds: false, ops: [], transitions: 0, newLeader: "" });
-    assert.equal(before.state.phase.tag, "candidate", "1 ms before expiry");
-    const at = attemptOnce({ name: "", observed: { record: held, at: NOW - 10_000 }, server: held, succeeds: false, ops: [], transitions: 0, newLeader: "" });
-    assert.equal(at.state.phase.tag, "leader", "at expiry");
+    const before = attemptOnce({ name: "", observation: { record: held, at: NOW - 9_999 }, server: held, succeeds: false, ops: [], transitions: 0, newLeader: "" });
+    assert.equal(before.state.phase._tag, "candidate", "1 ms before expiry");
+    const at = attemptOnce({ name: "", observation: { record: held, at: NOW - 10_000 }, server: held, succeeds: false, ops: [], transitions: 0, newLeader: "" });
+    assert.equal(at.state.phase._tag, "leader", "at expiry");
   });
 });

@@ -107,7 +107,7 @@ describe("coordinated election: the elector", () => {
     await w.clock.advance(10);
     assert.ok(a.signal?.aborted);
     const loss = (a.signal?.reason as LeadershipLostError).loss;
-    assert.deepEqual(loss, { kind: "yield", holder: "b" });
+    assert.deepEqual(loss, { _tag: "yield", holder: "b" });
     const released = record(w);
     assert.equal(released?.holderIdentity, "", "released without releaseOnCancel: a yield is a release");
     assert.equal(released?.strategy, STRATEGY);

@@ -52,7 +52,7 @@ describe("when a leader renews, and until when it leads (the pure protocol)", ()
     return script;
   };
   const leader = (script: Scripted) => {
-    assert.equal(script.state.phase.tag, "leader");
+    assert.equal(script.state.phase._tag, "leader");
     const { authorityUntil, wakeAt } = script.state.phase as { authorityUntil: number; wakeAt: number };
     return { authorityUntil, wakeAt };
   };
@@ -86,11 +86,11 @@ describe("a renew that failed but may have been applied (issue #9)", () => {
     const renew = script.pending.shift()!;
     assert.equal(renew.request.op, "update");
     script.serve(renew.request); // the server applied it: a follower may see second 1 from now on
-    script.send({ _tag: "Result", id: renew.id, outcome: { ok: false, reason: "Timeout", message: "lost answer" } }, 1_101);
+    script.send({ _tag: "Result", id: renew.id, outcome: { _tag: "error", reason: "Timeout", message: "lost answer" } }, 1_101);
     const read = script.pending.shift()!;
     assert.equal(read.request.op, "get");
-    script.send({ _tag: "Result", id: read.id, outcome: { ok: false, reason: "Timeout", message: "lost answer" } }, 1_150);
-    assert.equal(script.state.phase.tag, "leader");
+    script.send({ _tag: "Result", id: read.id, outcome: { _tag: "error", reason: "Timeout", message: "lost answer" } }, 1_150);
+    assert.equal(script.state.phase._tag, "leader");
     return script;
   };
 
@@ -99,8 +99,8 @@ describe("a renew that failed but may have been applied (issue #9)", () => {
     script.hold = false;
     script.send({ _tag: "Wake" }, 1_201);
     assert.equal(script.ops.at(-1), "update", "the retry renewed");
-    const phase = script.state.phase as { tag: string; authorityUntil: number };
-    assert.equal(phase.tag, "leader");
+    const phase = script.state.phase as { _tag: string; authorityUntil: number };
+    assert.equal(phase._tag, "leader");
     // A client-go follower that saw second 1 at 1001 may take over at 1001 + 2000; our authority
     // must end before that, so it runs from 1001, not from the retry's 1201.
     assert.equal(phase.authorityUntil, 1_001 + 1_900);

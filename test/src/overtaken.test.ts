@@ -25,10 +25,10 @@ const takingOver = () => {
   const script = new Scripted(settingsOf({ watch: true }));
   script.store.create(NAMESPACE, NAME, { ...RELEASED, holderIdentity: "old", leaseDurationSeconds: 10 }, {});
   script.send({ _tag: "Start" }, 0);
-  assert.equal(script.state.phase.tag, "candidate");
+  assert.equal(script.state.phase._tag, "candidate");
   const stored = script.store.update(NAMESPACE, NAME, RELEASED, observedOf(script.store.get(NAMESPACE, NAME)).version, {});
   script.hold = true;
-  script.send({ _tag: "Seen", observed: observedOf(stored) }, 100);
+  script.send({ _tag: "Changed", snapshot: observedOf(stored) }, 100);
   const write = script.pending.shift()!;
   assert.equal(write.request.op, "update");
   return { script, write };
@@ -38,13 +38,13 @@ describe("a take-over that someone overwrites at once", () => {
   it("does not lead when the watch showed another holder's write after ours, before our answer", () => {
     const { script, write } = takingOver();
     const ours = script.serve(write.request);
-    assert.ok(ours.ok);
-    const theirs = script.store.update(NAMESPACE, NAME, { ...ours.observed.record, holderIdentity: "intruder" }, ours.observed.version as never, {});
-    script.send({ _tag: "Seen", observed: ours.observed }, 101);
-    script.send({ _tag: "Seen", observed: observedOf(theirs) }, 102);
+    assert.ok(ours._tag === "ok");
+    const theirs = script.store.update(NAMESPACE, NAME, { ...ours.snapshot.record, holderIdentity: "intruder" }, ours.snapshot.version as never, {});
+    script.send({ _tag: "Changed", snapshot: ours.snapshot }, 101);
+    script.send({ _tag: "Changed", snapshot: observedOf(theirs) }, 102);
     script.send({ _tag: "Result", id: write.id, outcome: ours }, 103);
     assert.equal(script.emitted("StartLeading").length, 0, "never started leading");
-    assert.notEqual(script.state.phase.tag, "leader");
+    assert.notEqual(script.state.phase._tag, "leader");
     assert.deepEqual(script.emitted("NewLeader").map((c) => c.identity).at(-1), "intruder");
   });
 
@@ -52,10 +52,10 @@ describe("a take-over that someone overwrites at once", () => {
     for (const echo of [true, false]) {
       const { script, write } = takingOver();
       const ours = script.serve(write.request);
-      assert.ok(ours.ok);
-      if (echo) script.send({ _tag: "Seen", observed: ours.observed }, 101);
+      assert.ok(ours._tag === "ok");
+      if (echo) script.send({ _tag: "Changed", snapshot: ours.snapshot }, 101);
       script.send({ _tag: "Result", id: write.id, outcome: ours }, 103);
-      assert.equal(script.state.phase.tag, "leader", `echo first: ${echo}`);
+      assert.equal(script.state.phase._tag, "leader", `echo first: ${echo}`);
       assert.equal(script.emitted("StartLeading").length, 1);
     }
   });

@@ -30,7 +30,7 @@ describe("rejoin after loss", () => {
     const heal = a.lock.inject({ hang: true }); // an API server blip longer than renewDeadline
     await w.clock.advance(11_000);
     assert.ok(first?.aborted, "the term ended at renewDeadline");
-    assert.ok(first?.reason instanceof LeadershipLostError && first.reason.loss.kind === "renewDeadline");
+    assert.ok(first?.reason instanceof LeadershipLostError && first.reason.loss._tag === "renewDeadline");
     assert.equal(a.elector.isLeader(), false);
     assert.equal(a.elector.term, undefined);
     assert.equal(a.elector.metrics().masterStatus, 0);

@@ -7,27 +7,27 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Outcome } from "../../src/attempt.ts";
+import type { Outcome } from "../../src/protocol/attempt.ts";
 import { leading } from "../../src/protocol.ts";
 import { observedOf } from "../../adapters/memory/store.ts";
 import { NAME, NAMESPACE, Scripted, settingsOf } from "../support/scripted.ts";
 
 const settings = settingsOf({ leaseDuration: 3_000, renewDeadline: 2_000, retryPeriod: 500, requestTimeout: 1_000, watch: true });
-const lost: Outcome = { ok: false, reason: "Network", message: "the connection broke while reading the answer" };
+const lost: Outcome = { _tag: "error", reason: "Network", message: "the connection broke while reading the answer" };
 
 /** A leader since mono 0 (wall: a whole second) whose renew at 1001 ms the server has committed; its answer is held. */
 const renewing = () => {
   const script = new Scripted(settings);
   script.send({ _tag: "Start" }, 0);
-  assert.equal(script.state.phase.tag, "leader");
+  assert.equal(script.state.phase._tag, "leader");
   assert.equal((script.state.phase as { authorityUntil: number }).authorityUntil, 2_000);
   script.hold = true;
   script.send({ _tag: "Wake" }, 1_001);
   const renew = script.pending.shift()!;
   assert.equal(renew.request.op, "update");
   const committed = script.serve(renew.request);
-  assert.ok(committed.ok);
-  return { script, renew, echo: committed.observed };
+  assert.ok(committed._tag === "ok");
+  return { script, renew, echo: committed.snapshot };
 };
 
 const authority = (script: Scripted): number => (script.state.phase as { authorityUntil: number }).authorityUntil;
@@ -35,8 +35,8 @@ const authority = (script: Scripted): number => (script.state.phase as { authori
 describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos: truncated and hanging responses)", () => {
   it("echo first: the renew counts from its write, and its late failure changes nothing", () => {
     const { script, renew, echo } = renewing();
-    script.send({ _tag: "Seen", observed: echo }, 1_020);
-    assert.equal(script.state.phase.tag, "leader");
+    script.send({ _tag: "Changed", snapshot: echo }, 1_020);
+    assert.equal(script.state.phase._tag, "leader");
     assert.equal(authority(script), 1_001 + 2_000);
     // Not cancelled: on HTTP/1.1 that closes the connection, and the answer may be on its way.
     assert.deepEqual(script.emitted("Cancel"), []);
@@ -53,13 +53,13 @@ describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos
     assert.equal(read.request.op, "get");
     script.send({ _tag: "Result", id: read.id, outcome: lost }, 1_035);
     assert.equal(authority(script), 2_000, "not confirmed yet");
-    script.send({ _tag: "Seen", observed: echo }, 1_040);
+    script.send({ _tag: "Changed", snapshot: echo }, 1_040);
     assert.equal(authority(script), 3_001);
   });
 
   it("the echo brings the version to write against: the next renew needs no read", () => {
     const { script, renew, echo } = renewing();
-    script.send({ _tag: "Seen", observed: echo }, 1_020);
+    script.send({ _tag: "Changed", snapshot: echo }, 1_020);
     script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_900);
     script.hold = false;
     const before = script.ops.length;
@@ -70,15 +70,15 @@ describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos
 
   it("echo while the same attempt's read is in flight: the renew is confirmed, the read's answer ignored", () => {
     const { script, renew, echo } = renewing();
-    script.send({ _tag: "Result", id: renew.id, outcome: { ok: false, reason: "Timeout", message: "no answer" } }, 1_500);
+    script.send({ _tag: "Result", id: renew.id, outcome: { _tag: "error", reason: "Timeout", message: "no answer" } }, 1_500);
     // A renew's failed fast path reads at once, in the same attempt.
     const read = script.pending.shift()!;
     assert.equal(read.request.op, "get");
-    script.send({ _tag: "Seen", observed: echo }, 1_510);
+    script.send({ _tag: "Changed", snapshot: echo }, 1_510);
     assert.equal(authority(script), 3_001);
     script.send({ _tag: "Result", id: read.id, outcome: lost }, 1_600);
     assert.equal(authority(script), 3_001);
-    assert.equal(script.state.phase.tag, "leader");
+    assert.equal(script.state.phase._tag, "leader");
     assert.equal((script.state.phase as { attempt: unknown }).attempt, undefined, "no attempt under way until the next renew");
   });
 
@@ -89,7 +89,7 @@ describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos
     script.hold = true;
     script.send({ _tag: "Wake" }, 1_001);
     const renew = script.pending.shift()!;
-    script.send({ _tag: "Seen", observed: first }, 1_020);
+    script.send({ _tag: "Changed", snapshot: first }, 1_020);
     script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_100);
     assert.equal(authority(script), 2_000);
     assert.ok(!leading(script.state, 2_000));
@@ -100,9 +100,9 @@ describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos
     script.send({ _tag: "Result", id: renew.id, outcome: lost }, 1_030);
     script.send({ _tag: "Result", id: script.pending.shift()!.id, outcome: lost }, 1_035);
     script.send({ _tag: "Wake" }, 2_000);
-    assert.notEqual(script.state.phase.tag, "leader");
-    script.send({ _tag: "Seen", observed: echo }, 2_010);
-    assert.notEqual(script.state.phase.tag, "leader");
+    assert.notEqual(script.state.phase._tag, "leader");
+    script.send({ _tag: "Changed", snapshot: echo }, 2_010);
+    assert.notEqual(script.state.phase._tag, "leader");
     assert.equal(script.emitted("StartLeading").length, 1);
   });
 });

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Lock, Observed } from "../../src/lock.ts";
+import type { Lock, Snapshot } from "../../src/lock.ts";
 import { LockError } from "../../src/lock.ts";
 import { emptyRecord } from "../../src/record.ts";
 import { keepWatching, MAX_WATCH_BACKOFF } from "../../src/watcher.ts";
@@ -20,9 +20,9 @@ const setup = () => {
   const health: boolean[] = [];
   const failures: string[] = [];
   const write = (holder: string) => store.write("ns", "lock", { record: { ...emptyRecord, holderIdentity: holder, leaseDurationSeconds: 10 } });
-  const start = (from: Observed["version"] | undefined) =>
+  const start = (from: Snapshot["version"] | undefined) =>
     keepWatching({ watch: (lock as Required<Lock>).watch.bind(lock) }, from, clock, 1_000, {
-      seen: (observed) => seen.push(observed?.record.holderIdentity),
+      changed: (snapshot) => seen.push(snapshot?.record.holderIdentity),
       health: (active) => health.push(active),
       failed: (error) => failures.push((error as LockError).reason),
     });
@@ -109,7 +109,7 @@ describe("keepWatching", () => {
     const watch = (t.lock as Required<Lock>).watch.bind(t.lock);
     t.lock.inject({ ops: ["watch"], error: "ServerError", times: 12 });
     const stop = keepWatching({ watch: (from, signal) => (counts.push(countListeners(signal)), watch(from, signal)) }, undefined, t.clock, 1_000, {
-      seen: () => {},
+      changed: () => {},
       health: () => {},
       failed: () => {},
     });

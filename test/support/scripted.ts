@@ -2,7 +2,7 @@
  * Drives the pure protocol by hand: events in, and every request answered at once by a real
  * MemoryLeaseStore (or by an override), so tests can assert the exact sequence of API operations.
  */
-import type { Outcome, Request } from "../../src/attempt.ts";
+import type { Outcome, Request } from "../../src/protocol/attempt.ts";
 import type { Settings } from "../../src/config.ts";
 import { isLockError } from "../../src/lock.ts";
 import { type Command, type Event, initial, type State, step } from "../../src/protocol.ts";
@@ -59,7 +59,7 @@ export class Scripted {
 
   answer(command: Extract<Command, { _tag: "Send" }>): void {
     const outcome = this.override?.(command.request, this.ops.length) ?? this.serve(command.request);
-    this.ops.push(outcome.ok ? command.request.op : `${command.request.op}(${outcome.reason})`);
+    this.ops.push(outcome._tag === "ok" ? command.request.op : `${command.request.op}(${outcome.reason})`);
     this.send({ _tag: "Result", id: command.id, outcome });
   }
 
@@ -75,10 +75,10 @@ export class Scripted {
         : request.op === "create"
         ? this.store.create(NAMESPACE, NAME, request.record, {})
         : this.store.update(NAMESPACE, NAME, request.record, request.version as MemoryVersion, {});
-      return { ok: true, observed: observedOf(lease) };
+      return { _tag: "ok", snapshot: observedOf(lease) };
     } catch (error) {
       if (!isLockError(error)) throw error;
-      return { ok: false, reason: error.reason, message: error.message };
+      return { _tag: "error", reason: error.reason, message: error.message };
     }
   }
 }

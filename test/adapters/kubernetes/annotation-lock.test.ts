@@ -137,7 +137,7 @@ describe("configMapLock", () => {
     const api = fakeApi([() => new Response(`${JSON.stringify(event)}\n`)]);
     const lock = configMapLock(api.cluster, { name: "lock" });
     const holders: string[] = [];
-    for await (const e of await lock.watch!(endpoints({}, "42"), signal())) if (e.type === "changed") holders.push(e.observed.record.holderIdentity);
+    for await (const e of await lock.watch!(endpoints({}, "42"), signal())) if (e._tag === "changed") holders.push(e.snapshot.record.holderIdentity);
     assert.deepEqual(holders, ["pod-a"]);
     const url = new URL(api.sent[0]!.url);
     assert.equal(url.pathname, "/api/v1/namespaces/ns/configmaps");

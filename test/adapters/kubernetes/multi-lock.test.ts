@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { MemoryLeaseStore, memoryLock } from "../../../adapters/memory.ts";
 import { createElector } from "../../../src/index.ts";
-import type { Lock, Observed } from "../../../src/lock.ts";
+import type { Lock, Snapshot } from "../../../src/lock.ts";
 import { multiLock, UNKNOWN_LEADER } from "../../../adapters/kubernetes/multi-lock.ts";
 import { VirtualClock } from "../../../adapters/virtual-clock.ts";
 import { isLockError } from "../../../src/lock.ts";
@@ -28,7 +28,7 @@ const record = (holderIdentity: string, renewTime = T0): LeaderElectionRecord =>
 
 /** Times to the second, as an annotation record holds them (`2026-12-02T10:00:00Z`). */
 const toSecond = (time: string | null): string | null => (time === null ? null : `${time.slice(0, 19)}Z`);
-const inSeconds = (observed: Observed): Observed => ({
+const inSeconds = (observed: Snapshot): Snapshot => ({
   ...observed,
   record: { ...observed.record, acquireTime: toSecond(observed.record.acquireTime), renewTime: toSecond(observed.record.renewTime) },
 });

@@ -109,7 +109,7 @@ describe("the response cap", () => {
       const api = fakeApi([() => new Response(body)], { maxResponseBytes: max });
       const holders: string[] = [];
       for await (const e of await leaseLock(api.cluster, { name: "lock" }).watch!(undefined, signal())) {
-        if (e.type === "changed") holders.push(e.observed.record.holderIdentity);
+        if (e._tag === "changed") holders.push(e.snapshot.record.holderIdentity);
       }
       return holders;
     };

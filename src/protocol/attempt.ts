@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Settings } from "./config.ts";
-import { askedToYield, assignedTo } from "./coordinated.ts";
-import type { LockErrorReason, LockVersion, Observed } from "./lock.ts";
-import { emptyRecord, formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "./record.ts";
+import type { Settings } from "../config.ts";
+import { askedToYield, assignedTo } from "../coordinated.ts";
+import type { LockErrorReason, LockVersion, Snapshot } from "../lock.ts";
+import { formatMicroTime, type LeaderElectionRecord, type MicroTime, sameRecord } from "../record.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -25,9 +25,9 @@ export interface Now {
 }
 
 /** A record and the local monotonic time at which we first saw it as it is now. */
-export interface Sighting {
+export interface Observation {
   readonly record: LeaderElectionRecord;
-  /** The lock's extra change text, if it has one (see `Observed.change`). */
+  /** The lock's extra change text, if it has one (see `Snapshot.change`). */
   readonly change?: string | undefined;
   readonly at: number;
 }
@@ -35,7 +35,7 @@ export interface Sighting {
 /** What the elector knows of the lock. */
 export interface View {
   /** The last record seen or written. */
-  readonly observed?: Sighting | undefined;
+  readonly observation?: Observation | undefined;
   /** What to write against next: from the last successful get, create or update. */
   readonly version?: LockVersion | undefined;
 }
@@ -46,8 +46,8 @@ export type Request =
   | { readonly op: "update"; readonly record: LeaderElectionRecord; readonly version: LockVersion };
 
 export type Outcome =
-  | { readonly ok: true; readonly observed: Observed }
-  | { readonly ok: false; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
+  | { readonly _tag: "ok"; readonly snapshot: Snapshot }
+  | { readonly _tag: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 /** An attempt in flight: when it began (its `now` is written as renewTime) and what it awaits. */
 export interface Attempt {
@@ -63,12 +63,12 @@ export interface Attempt {
 
 export type Failure =
   /** Someone else holds a lease that has not expired by our local clock. */
-  | { readonly kind: "held"; readonly holder: string }
+  | { readonly _tag: "held"; readonly holder: string }
   /** Someone wrote between our read and our write (Conflict, AlreadyExists). */
-  | { readonly kind: "lost" }
+  | { readonly _tag: "lost" }
   /** Coordinated: the coordinator prefers `holder` to us. */
-  | { readonly kind: "yield"; readonly holder: string }
-  | { readonly kind: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
+  | { readonly _tag: "yield"; readonly holder: string }
+  | { readonly _tag: "error"; readonly reason: LockErrorReason; readonly message: string; readonly retryAfter?: number | undefined };
 
 /**
  * Which records are ours. A record that names our identity is ours only if it carries the
@@ -90,68 +90,72 @@ export const ours = (settings: Settings, own: Own, record: LeaderElectionRecord)
 
 export type Progress =
   | { readonly _tag: "send"; readonly attempt: Attempt; readonly request: Request }
-  | { readonly _tag: "won"; readonly written: Observed; readonly slowpath: boolean }
+  | { readonly _tag: "won"; readonly written: Snapshot; readonly slowpath: boolean }
   | { readonly _tag: "failed"; readonly failure: Failure };
 
 // -------------------------------------------------------------------------------------
 // records we write
 // -------------------------------------------------------------------------------------
 
-/** A record whose acquireTime and renewTime are both `now`, strategy and preferredHolder dropped. */
-const stamped = (holderIdentity: string, leaseDurationSeconds: number, leaseTransitions: number, now: Now): LeaderElectionRecord => {
-  const time = formatMicroTime(now.wall);
-  return { ...emptyRecord, holderIdentity, leaseDurationSeconds, acquireTime: time, renewTime: time, leaseTransitions };
-};
+/** A record we write, renewTime `now`. Built field by field (see state.ts). */
+const stamped = (
+  holderIdentity: string,
+  leaseDurationSeconds: number,
+  acquireTime: MicroTime | null,
+  renewTime: MicroTime,
+  leaseTransitions: number,
+  strategy = "",
+  preferredHolder = "",
+): LeaderElectionRecord => ({ holderIdentity, leaseDurationSeconds, acquireTime, renewTime, leaseTransitions, strategy, preferredHolder });
 
 /** What we write when we take the lease fresh: acquireTime = renewTime = the attempt's start. */
-const desired = (settings: Settings, now: Now): LeaderElectionRecord => stamped(settings.identity, settings.leaseDuration / 1000, 0, now);
+const desired = (settings: Settings, now: Now): LeaderElectionRecord => {
+  const time = formatMicroTime(now.wall);
+  return stamped(settings.identity, settings.leaseDuration / 1000, time, time, 0);
+};
 
 /**
  * A renew keeps the term's acquireTime and transitions, and the coordinator's strategy and
  * preferredHolder (client-go's uncoordinated renew drops both).
  */
-const renewal = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
-  ...desired(settings, now),
-  acquireTime: previous.acquireTime,
-  leaseTransitions: previous.leaseTransitions,
-  strategy: previous.strategy,
-  preferredHolder: previous.preferredHolder,
-});
+const renewal = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
+  stamped(settings.identity, settings.leaseDuration / 1000, previous.acquireTime, formatMicroTime(now.wall), previous.leaseTransitions, previous.strategy, previous.preferredHolder);
 
 /** A take-over starts a new term: one more transition; the strategy stays, a preference for the next holder goes (as the coordinator clears it). */
-const takeover = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => ({
-  ...desired(settings, now),
-  leaseTransitions: previous.leaseTransitions + 1,
-  strategy: previous.strategy,
-});
+const takeover = (settings: Settings, previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => {
+  const time = formatMicroTime(now.wall);
+  return stamped(settings.identity, settings.leaseDuration / 1000, time, time, previous.leaseTransitions + 1, previous.strategy);
+};
 
 /** client-go's release record: nobody holds it, 1 s so even pre-1.14 clients wait only briefly. The strategy stays. */
-export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord =>
-  ({ ...stamped("", 1, previous.leaseTransitions, now), strategy: previous.strategy });
+export const releaseRecord = (previous: LeaderElectionRecord, now: Now): LeaderElectionRecord => {
+  const time = formatMicroTime(now.wall);
+  return stamped("", 1, time, time, previous.leaseTransitions, previous.strategy);
+};
 
 // -------------------------------------------------------------------------------------
 // what we know
 // -------------------------------------------------------------------------------------
 
 /** The observed lease is still valid: unchanged for less than the record's own duration. */
-export const valid = (observed: Sighting | undefined, mono: number): boolean => observed !== undefined && expiry(observed) > mono;
+export const valid = (observation: Observation | undefined, mono: number): boolean => observation !== undefined && expiry(observation) > mono;
 
 /** When the observed lease expires by our clock. */
-export const expiry = (observed: Sighting): number => observed.at + observed.record.leaseDurationSeconds * 1000;
+export const expiry = (observation: Observation): number => observation.at + observation.record.leaseDurationSeconds * 1000;
 
-/** A read: the sighting's time moves only when the record (or the lock's change text) changed. */
-export const see = (view: View, observed: Observed, mono: number): View => ({
-  observed: view.observed !== undefined && sameRecord(view.observed.record, observed.record) &&
-      view.observed.change === observed.change
-    ? view.observed
-    : { record: observed.record, change: observed.change, at: mono },
-  version: observed.version,
+/** A read: the observation's time moves only when the record (or the lock's change text) changed. */
+export const observe = (view: View, snapshot: Snapshot, mono: number): View => ({
+  observation: view.observation !== undefined && sameRecord(view.observation.record, snapshot.record) &&
+      view.observation.change === snapshot.change
+    ? view.observation
+    : { record: snapshot.record, change: snapshot.change, at: mono },
+  version: snapshot.version,
 });
 
 /** Our own successful write. */
-export const wrote = (observed: Observed, mono: number): View => ({
-  observed: { record: observed.record, change: observed.change, at: mono },
-  version: observed.version,
+export const observeWrite = (snapshot: Snapshot, mono: number): View => ({
+  observation: { record: snapshot.record, change: snapshot.change, at: mono },
+  version: snapshot.version,
 });
 
 const failed = (failure: Failure): Progress => ({ _tag: "failed", failure });
@@ -160,8 +164,8 @@ const send = (started: Now, stage: Attempt["stage"], request: Request): Progress
   attempt: { started, stage },
   request,
 });
-const errorOf = (outcome: Outcome & { ok: false }): Failure =>
-  ({ kind: "error", reason: outcome.reason, message: outcome.message, retryAfter: outcome.retryAfter });
+const errorOf = (outcome: Outcome & { _tag: "error" }): Failure =>
+  ({ _tag: "error", reason: outcome.reason, message: outcome.message, retryAfter: outcome.retryAfter });
 
 // -------------------------------------------------------------------------------------
 // acquire or renew
@@ -174,13 +178,13 @@ const errorOf = (outcome: Outcome & { ok: false }): Failure =>
  * anything changed, it fails and the attempt reads and decides again.
  */
 export const begin = (settings: Settings, view: View, now: Now, own: Own): Progress => {
-  const last = view.observed?.record;
+  const last = view.observation?.record;
   if (last !== undefined && view.version !== undefined) {
     const mine = ours(settings, own, last);
     if (
       settings.coordinated
-        ? coordinatedMayWrite(settings, own, view.observed as Sighting, now.mono)
-        : own.leading ? mine && valid(view.observed, now.mono) : mine || last.holderIdentity === ""
+        ? coordinatedMayWrite(settings, own, view.observation as Observation, now.mono)
+        : own.leading ? mine && valid(view.observation, now.mono) : mine || last.holderIdentity === ""
     ) {
       return send(now, "fast", { op: "update", record: claim(settings, own, last, now), version: view.version });
     }
@@ -198,10 +202,10 @@ export const advance = (
   own: Own,
 ): readonly [View, Progress] => {
   const started = attempt.started;
-  if (outcome.ok && attempt.stage !== "get") {
+  if (outcome._tag === "ok" && attempt.stage !== "get") {
     // A renewal that had to read first is client-go's slow path.
-    const slowpath = attempt.stage === "update" && view.observed?.record.holderIdentity === settings.identity;
-    return [wrote(outcome.observed, now.mono), { _tag: "won", written: outcome.observed, slowpath }];
+    const slowpath = attempt.stage === "update" && view.observation?.record.holderIdentity === settings.identity;
+    return [observeWrite(outcome.snapshot, now.mono), { _tag: "won", written: outcome.snapshot, slowpath }];
   }
   switch (attempt.stage) {
     case "fast":
@@ -209,18 +213,18 @@ export const advance = (
       return [view, send(started, "get", { op: "get" })];
 
     case "get": {
-      if (!outcome.ok) {
+      if (outcome._tag === "error") {
         if (outcome.reason !== "NotFound") return [view, failed(errorOf(outcome))];
         return afterNotFound(settings, view, started, own);
       }
-      const seen = see(view, outcome.observed, now.mono);
-      return [seen, slowNext(settings, seen, started, own)];
+      const read = observe(view, outcome.snapshot, now.mono);
+      return [read, slowNext(settings, read, started, own)];
     }
 
     default: {
-      const failure = outcome as Outcome & { ok: false };
+      const failure = outcome as Outcome & { _tag: "error" };
       // The object we wrote against is stale for sure: the next attempt must read first.
-      if (failure.reason === "Conflict" || failure.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ kind: "lost" })];
+      if (failure.reason === "Conflict" || failure.reason === "AlreadyExists") return [{ ...view, version: undefined }, failed({ _tag: "lost" })];
       return [view, failed(errorOf(failure))];
     }
   }
@@ -228,8 +232,8 @@ export const advance = (
 
 /** The holder of a lease that is someone else's and still valid, if so: we must not write it. */
 const heldBy = (settings: Settings, own: Own, view: View, started: Now): string | undefined => {
-  const last = view.observed?.record;
-  return last !== undefined && last.holderIdentity !== "" && !ours(settings, own, last) && valid(view.observed, started.mono)
+  const last = view.observation?.record;
+  return last !== undefined && last.holderIdentity !== "" && !ours(settings, own, last) && valid(view.observation, started.mono)
     ? last.holderIdentity
     : undefined;
 };
@@ -243,8 +247,8 @@ const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progr
   if (settings.coordinated) return coordinatedNext(settings, view, started, own);
   const holder = heldBy(settings, own, view, started);
   return holder !== undefined
-    ? failed({ kind: "held", holder })
-    : send(started, "update", { op: "update", record: claim(settings, own, (view.observed as Sighting).record, started), version: view.version });
+    ? failed({ _tag: "held", holder })
+    : send(started, "update", { op: "update", record: claim(settings, own, (view.observation as Observation).record, started), version: view.version });
 };
 
 /**
@@ -254,14 +258,14 @@ const slowNext = (settings: Settings, view: View, started: Now, own: Own): Progr
  */
 const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): readonly [View, Progress] => {
   // Coordinated: only the coordinator creates the Lease.
-  if (settings.coordinated) return [{ observed: view.observed, version: undefined }, failed({ kind: "held", holder: "" })];
+  if (settings.coordinated) return [{ observation: view.observation, version: undefined }, failed({ _tag: "held", holder: "" })];
   const holder = heldBy(settings, own, view, started);
-  const last = view.observed?.record;
+  const last = view.observation?.record;
   // The term we lead goes on (its acquireTime too, which makes its records ours); any other starts.
   const record = last === undefined ? desired(settings, started) : claim(settings, own, last, started);
   return [
-    { observed: view.observed, version: undefined }, // the object is gone: what we had is stale
-    holder !== undefined ? failed({ kind: "held", holder }) : send(started, "create", { op: "create", record }),
+    { observation: view.observation, version: undefined }, // the object is gone: what we had is stale
+    holder !== undefined ? failed({ _tag: "held", holder }) : send(started, "create", { op: "create", record }),
   ];
 };
 
@@ -274,20 +278,20 @@ const afterNotFound = (settings: Settings, view: View, started: Now, own: Own): 
  * term only on a valid lease the coordinator gave it. Nobody creates, takes over an expired lease
  * or takes a released one: the coordinator assigns those.
  */
-export const coordinatedMayWrite = (settings: Settings, own: Own, observed: Sighting, mono: number): boolean =>
-  valid(observed, mono) &&
+export const coordinatedMayWrite = (settings: Settings, own: Own, observation: Observation, mono: number): boolean =>
+  valid(observation, mono) &&
   (own.leading
-    ? ours(settings, own, observed.record) && !askedToYield(settings.identity, observed.record)
-    : assignedTo(settings.identity, own.acquireTime, observed.record));
+    ? ours(settings, own, observation.record) && !askedToYield(settings.identity, observation.record)
+    : assignedTo(settings.identity, own.acquireTime, observation.record));
 
 /** After a fresh read: write if we may, yield if we lead and the coordinator prefers another, or wait for the coordinator. */
 const coordinatedNext = (settings: Settings, view: View, started: Now, own: Own): Progress => {
-  const observed = view.observed as Sighting;
-  const last = observed.record;
-  if (coordinatedMayWrite(settings, own, observed, started.mono)) {
+  const observation = view.observation as Observation;
+  const last = observation.record;
+  if (coordinatedMayWrite(settings, own, observation, started.mono)) {
     return send(started, "update", { op: "update", record: claim(settings, own, last, started), version: view.version });
   }
   return own.leading && ours(settings, own, last) && askedToYield(settings.identity, last)
-    ? failed({ kind: "yield", holder: last.preferredHolder })
-    : failed({ kind: "held", holder: last.holderIdentity });
+    ? failed({ _tag: "yield", holder: last.preferredHolder })
+    : failed({ _tag: "held", holder: last.holderIdentity });
 };

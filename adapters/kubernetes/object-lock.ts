@@ -1,0 +1,120 @@
+/**
+ * A Lock on one Kubernetes object, as client-go's resource locks: GET without resourceVersion (a
+ * consistent read), POST to create, PUT of the last-seen object with the record written in (its
+ * resourceVersion and uid make the write a compare-and-swap that also fails on a re-created
+ * object), and a watch on the one object. How the record maps into the object is the codec's: a
+ * Lease's spec (lease-lock.ts), or an annotation of an Endpoints or ConfigMap (annotation-lock.ts).
+ *
+ * @module
+ */
+import { type Lock, LockError, type Snapshot } from "../../src/lock.ts";
+import type { LeaderElectionRecord } from "../../src/record.ts";
+import type { Cluster } from "./cluster.ts";
+import type { Action } from "./errors.ts";
+import type { RecordEvent } from "./events.ts";
+import { requestJson } from "./request.ts";
+import { watchObject } from "./watch.ts";
+import type { KubeObject } from "./wire.ts";
+
+/** How a record maps into one kind of object. */
+export interface RecordCodec {
+  /** For paths and messages: `leases`, `endpoints`, `configmaps`. */
+  readonly resource: string;
+  /** For messages and RBAC: `leases.coordination.k8s.io`. */
+  readonly qualified: string;
+  /** `/apis/coordination.k8s.io/v1` or `/api/v1`. */
+  readonly api: string;
+  /** The object's kind and apiVersion, for the Events recorded on it. */
+  readonly kind: string;
+  readonly apiVersion: string;
+  /** The object with the record in it, as decoded from a response. */
+  readonly read: (body: unknown, name: string) => Snapshot;
+  /** A new object holding `record`. */
+  readonly create: (meta: { readonly name: string; readonly namespace: string }, record: LeaderElectionRecord, labels: Readonly<Record<string, string>>) => object;
+  /** The last-seen object with `record` written in. */
+  readonly update: (last: KubeObject, record: LeaderElectionRecord, labels: Readonly<Record<string, string>>) => object;
+}
+
+export interface ObjectLockOptions {
+  /** Default: the cluster's namespace (in-cluster: the pod's). */
+  readonly namespace?: string;
+  readonly name: string;
+  /** Merged into the object's labels on every write; labels others wrote are kept. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Record `<identity> became leader` / `stopped leading` Events on the object, as client-go does
+   * when given an EventRecorder: `leadershipEvents(cluster, { component })`. Needs `create` and
+   * `patch` on `events` (API group ""). Default: none.
+   */
+  readonly events?: RecordEvent | undefined;
+}
+
+export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: RecordCodec): Lock => {
+  const namespace = namespaceOf(cluster, options.namespace, `${codec.resource} lock`);
+  const { name } = options;
+  const labels = options.labels ?? {};
+  const record = options.events;
+  const collection = `${codec.api}/namespaces/${encodeURIComponent(namespace)}/${codec.resource}`;
+  const path = `${collection}/${encodeURIComponent(name)}`;
+  const action = (verb: string): Action => ({ verb, resource: codec.qualified, namespace, name });
+  const observe = (body: unknown): Snapshot => codec.read(body, name);
+  // Our last write as the server answered it: its watch event is the same object, so it is handed
+  // back without parsing or decoding it again (the leader's watch echoes every renew).
+  let written: { readonly event: string; readonly snapshot: Snapshot } | undefined;
+  const wrote = (snapshot: Snapshot): Snapshot => {
+    const resourceVersion = (snapshot.version as KubeObject).metadata.resourceVersion;
+    written = resourceVersion === undefined ? undefined : { event: `"resourceVersion":${JSON.stringify(resourceVersion)}`, snapshot };
+    return snapshot;
+  };
+
+  return {
+    description: `${namespace}/${name}`,
+    get: async (signal) => observe(await requestJson(cluster, { method: "GET", path, signal, action: action("get") })),
+    create: async (record, signal) => {
+      const body = codec.create({ name, namespace }, record, labels);
+      return wrote(observe(await requestJson(cluster, { method: "POST", path: collection, body, signal, action: action("create") })));
+    },
+    update: async (record, version, signal) => {
+      const body = codec.update(lastSeen(version, codec.resource), record, labels);
+      return wrote(observe(await requestJson(cluster, { method: "PUT", path, body, signal, action: action("update") })));
+    },
+    watch: (version, signal) =>
+      watchObject(cluster, {
+        collection,
+        name,
+        action: action("watch"),
+        observe,
+        // The API server writes `type` first. A resourceVersion names one state of the object.
+        known: (line) => line.startsWith('{"type":"MODIFIED"') && written !== undefined && line.includes(written.event) ? written.snapshot : undefined,
+      }, version, signal),
+    ...(record === undefined ? {} : {
+      recordEvent: (message: string, version: unknown, signal: AbortSignal) =>
+        record({ kind: codec.kind, apiVersion: codec.apiVersion }, lastSeen(version, codec.resource), message, signal),
+    }),
+  };
+};
+
+/**
+ * The object last seen, which an update writes back, less its managedFields: the API server keeps
+ * them when an update leaves them out, and they are most of a Lease's bytes.
+ */
+export const lastSeen = (version: unknown, resource: string): KubeObject => {
+  const object = version as KubeObject | undefined;
+  if (object?.metadata?.resourceVersion === undefined) {
+    throw new LockError("Invalid", `${resource} not initialized: get or create it before updating`);
+  }
+  if (object.metadata["managedFields"] === undefined) return object;
+  const { managedFields: _, ...metadata } = object.metadata;
+  return { ...object, metadata };
+};
+
+export const withLabels = (object: KubeObject, labels: Readonly<Record<string, string>>): KubeObject["metadata"] =>
+  Object.keys(labels).length === 0 ? object.metadata : { ...object.metadata, labels: { ...object.metadata.labels, ...labels } };
+
+export const namespaceOf = (cluster: Cluster, namespace: string | undefined, what: string): string => {
+  const chosen = namespace ?? cluster.namespace;
+  if (chosen === undefined || chosen === "") {
+    throw new TypeError(`${what}: no namespace given and the cluster has none; pass { namespace }`);
+  }
+  return chosen;
+};
