@@ -8,9 +8,10 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
-import { Agent, buildConnector, fetch as undiciFetch, ProxyAgent, Socks5ProxyAgent } from "undici";
+// A namespace import: Bun bundles its own undici, which has no Socks5ProxyAgent, and refuses a named import of it.
+import * as undici from "undici";
 import type { Fetch } from "../kubernetes/cluster.ts";
-import type { Runtime } from "./runtime.ts";
+import { type Runtime, unsupported } from "./runtime.ts";
 
 export const runtime: Runtime = {
   name: "node",
@@ -26,12 +27,12 @@ export const runtime: Runtime = {
     // undici's fetch paired with undici's Agent: mixing with Node's bundled undici breaks across versions.
     const dispatcher =
       proxy === undefined
-        ? new Agent({ connect: tls.serverName === undefined ? options : serverNamed(options, tls.serverName) })
+        ? new undici.Agent({ connect: tls.serverName === undefined ? options : serverNamed(options, tls.serverName) })
         : proxy.protocol === "socks5:"
-          ? new Socks5ProxyAgent(proxy.href, { requestTls: options } as Socks5ProxyAgent.Options) // requestTls: read by undici, missing from its types
+          ? socks5(proxy.href, options)
           : // Go checks an https proxy with the cluster's TLS settings too, and its tls-server-name if set.
-            new ProxyAgent({ uri: proxy.href, requestTls: options, proxyTls: { ...options, servername: tls.serverName ?? proxy.hostname } });
-    return ((url, init) => undiciFetch(url, { ...init, dispatcher } as never)) as Fetch;
+            new undici.ProxyAgent({ uri: proxy.href, requestTls: options, proxyTls: { ...options, servername: tls.serverName ?? proxy.hostname } });
+    return ((url, init) => undici.fetch(url, { ...init, dispatcher } as never)) as Fetch;
   },
   readFile: (path) => readFile(path, "utf8"),
   env: (name) => process.env[name],
@@ -52,7 +53,14 @@ export const runtime: Runtime = {
 };
 
 /** A connector that always sends `name`: undici otherwise prefers the URL's host name to `connect.servername`. */
-const serverNamed = (options: object, name: string): buildConnector.connector => {
-  const connect = buildConnector(options);
+const serverNamed = (options: object, name: string): undici.buildConnector.connector => {
+  const connect = undici.buildConnector(options);
   return (opts, callback) => connect({ ...opts, servername: name }, callback);
+};
+
+/** undici marks its SOCKS5 agent experimental; a bundled undici (Bun's) may not have it at all. */
+const socks5 = (href: string, requestTls: object): undici.Dispatcher => {
+  const Socks5 = (undici as { Socks5ProxyAgent?: typeof undici.Socks5ProxyAgent }).Socks5ProxyAgent;
+  if (Socks5 === undefined) throw unsupported("node", "reach the API server through a socks5 proxy", "this undici has no Socks5ProxyAgent: use an http or https proxy");
+  return new Socks5(href, { requestTls } as undici.Socks5ProxyAgent.Options); // requestTls: read by undici, missing from its types
 };
