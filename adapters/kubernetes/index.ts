@@ -13,3 +13,4 @@ export { fileTokenCredentials } from "./token-file.ts";
 export type { TlsOptions } from "../runtime/runtime.ts";
 export { type AnnotationLockOptions, configMapLock, endpointsLock, LEADER_ANNOTATION } from "./annotation-lock.ts";
 export { multiLock, UNKNOWN_LEADER } from "./multi-lock.ts";
+export { leaseCollection, type LeaseCollectionOptions } from "./lease-collection.ts";
