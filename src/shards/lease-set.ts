@@ -65,6 +65,11 @@ export interface LeaseSetOptions {
   readonly quiet?: number | undefined;
   /** Timeout of a list and of opening a watch. Default 10 000. */
   readonly requestTimeout?: number | undefined;
+  /**
+   * Most requests for single leases in flight at once; the rest wait their turn (their timeout
+   * running). With the one watch, this bounds the connections a pooling fetch opens. Default 3.
+   */
+  readonly concurrency?: number | undefined;
   /** Hears failed lists and watches (the set retries with backoff). */
   readonly onError?: ((error: LockError) => void) | undefined;
 }
@@ -110,6 +115,7 @@ export const watchLeases = (collection: LeaseCollection, options: LeaseSetOption
   const clock = options.clock ?? systemClock;
   const quiet = options.quiet ?? 5_000;
   const requestTimeout = options.requestTimeout ?? 10_000;
+  const lanes = lanesOf(options.concurrency ?? 3);
   const view = new Map<string, Sighting>();
   const subscribers = new Map<string, Set<Subscriber>>();
   const stats = { lists: 0, watches: 0, events: 0, reads: 0 };
@@ -268,10 +274,10 @@ export const watchLeases = (collection: LeaseCollection, options: LeaseSetOption
           }
           stats.reads++;
           behind = false;
-          return note(await lock.get(signal));
+          return note(await lanes(() => lock.get(signal), signal));
         },
-        create: (record, signal) => write(() => lock.create(record, signal)),
-        update: (record, version, signal) => write(() => lock.update(record, version, signal)),
+        create: (record, signal) => write(() => lanes(() => lock.create(record, signal), signal)),
+        update: (record, version, signal) => write(() => lanes(() => lock.update(record, version, signal), signal)),
         watch: async (version, signal) => {
           if (!live) throw new LockError("Unknown", `${collection.description}: the shared watch is not open`);
           const feed = new Feed<LockEvent>();
@@ -296,5 +302,41 @@ export const watchLeases = (collection: LeaseCollection, options: LeaseSetOption
         },
       };
     },
+  };
+};
+
+// -------------------------------------------------------------------------------------
+// utils
+// -------------------------------------------------------------------------------------
+
+/** Runs at most `size` tasks at once, the rest in order of arrival; a task whose signal aborts while waiting never runs. */
+const lanesOf = (size: number) => {
+  if (!Number.isInteger(size) || size < 1) throw new TypeError(`watchLeases: concurrency must be a whole number >= 1, got ${size}`);
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  // A finished task hands its lane straight to the next in line, so no newcomer can slip in between.
+  const release = (): void => {
+    const turn = waiting.shift();
+    if (turn === undefined) running--;
+    else turn();
+  };
+  return async <T>(task: () => Promise<T>, signal: AbortSignal): Promise<T> => {
+    if (running < size) running++;
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const turn = (): void => (signal.removeEventListener("abort", give), resolve());
+        const give = (): void => {
+          waiting.splice(waiting.indexOf(turn), 1);
+          reject(signal.reason);
+        };
+        waiting.push(turn);
+        signal.addEventListener("abort", give, { once: true });
+      });
+    }
+    try {
+      return await task();
+    } finally {
+      release();
+    }
   };
 };
