@@ -35,14 +35,14 @@ const must = async (what: string, response: Promise<{ status: number; text: stri
   if (status >= 300) throw new Error(`${what}: HTTP ${status}: ${text}`);
 };
 
-/** A fresh namespace and ServiceAccount `elector` bound to the election Role, with a 2-hour token. */
-export const sandbox = async (kube: TestCluster, prefix: string): Promise<Sandbox> => {
+/** A fresh namespace and ServiceAccount `elector` bound to the election Role (or `rules`), with a 2-hour token. */
+export const sandbox = async (kube: TestCluster, prefix: string, rules: readonly object[] = ELECTION_RULES): Promise<Sandbox> => {
   const namespace = await kube.createNamespace(prefix);
   await must("create role", kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/roles`, {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "Role",
     metadata: { name: "leader-election" },
-    rules: ELECTION_RULES,
+    rules,
   }));
   await must("create rolebinding", kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
     apiVersion: "rbac.authorization.k8s.io/v1",
