@@ -52,6 +52,7 @@ const WINDOW = Number(flags.window ?? (CI ? 20 : 60)) * 1000;
 const SETTLE = CI ? 5_000 : 15_000;
 const TIMINGS = DEFAULT_TIMINGS;
 const CAP = Math.ceil(LEASES / (REPLICAS - 1));
+const RECOVERY_BOUND = TIMINGS.leaseDuration + 2.2 * TIMINGS.retryPeriod;
 const names = bucketNames("bench", "shards", LEASES);
 /** The README's Role for a sharded election: the elector's verbs plus `list`. */
 const SHARD_RULES: readonly object[] = [
@@ -285,7 +286,9 @@ const checks: readonly [string, boolean][] = [
   [`every one of ${LEASES} leases led after the cold start`, Number.isFinite(tenure.coldStartAllHeldMs)],
   ["no request for a followed lease at steady state", worst(tenure, (r) => r.perMinute.followed) === 0],
   ["at most 4 connections per replica", worst(tenure, (r) => r.connections) <= 4],
-  [`the killed replica's leases led again within leaseDuration + retryPeriod (${TIMINGS.leaseDuration + TIMINGS.retryPeriod} ms)`, tenure.recoverAllMs <= TIMINGS.leaseDuration + TIMINGS.retryPeriod],
+  // Each lease is tried at its local expiry; one whose try met a full cap (a slot taken a moment
+  // before by another of the replica's electors) tries again within 2.2 x retryPeriod.
+  [`the killed replica's leases led again within leaseDuration + 2.2 x retryPeriod (${RECOVERY_BOUND} ms)`, tenure.recoverAllMs <= RECOVERY_BOUND],
   ["no lease reported led by two live replicas at once", tenure.overlaps === 0],
 ];
 heading("checks");

@@ -14,9 +14,10 @@
  * measured after a GC.
  */
 import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { Agent, fetch as undiciFetch } from "undici";
-import { cluster, type Fetch, leaseCollection } from "../../adapters/kubernetes/entry-node.ts";
+import { cluster, type Fetch, fileTokenCredentials, leaseCollection } from "../../adapters/kubernetes/entry-node.ts";
 import { bucketNames, createShards, type Shards, watchLeases } from "../../src/shards/index.ts";
 
 const { values } = parseArgs({
@@ -51,7 +52,8 @@ const leading = new Set<string>();
 // The Node transport as tenure's own builds it (undici with the cluster's CA), counted, with its
 // pool bounded at 4 connections: the lease set keeps at most 3 lease requests and one list or
 // watch in flight, so the bound never makes a request wait; it only stops undici from opening a
-// fresh connection before a finished one is back in the pool.
+// fresh connection before a finished one is back in the pool. (undici's HTTP/2 would share one
+// connection, but its streams stall behind an open watch: tried with undici 7, writes time out.)
 const ca = values["ca-file"] === undefined ? undefined : readFileSync(values["ca-file"], "utf8");
 const dispatcher = new Agent({ connect: { ...(ca === undefined ? {} : { ca }) }, connections: 4 });
 const fetch: Fetch = (url, init) => {
@@ -70,7 +72,7 @@ const api = cluster({
   server: values.server,
   fetch,
   namespace: values.namespace,
-  ...(tokenFile === undefined ? {} : { token: () => readFileSync(tokenFile, "utf8").trim() }),
+  ...(tokenFile === undefined ? {} : { credentials: fileTokenCredentials(tokenFile, (path) => readFile(path, "utf8")) }),
   warn: (message) => console.error(message),
 });
 

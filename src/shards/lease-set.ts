@@ -67,7 +67,8 @@ export interface LeaseSetOptions {
   readonly requestTimeout?: number | undefined;
   /**
    * Most requests for single leases in flight at once; the rest wait their turn (their timeout
-   * running). With the one watch, this bounds the connections a pooling fetch opens. Default 3.
+   * running). It also bounds the connections a pooling fetch opens: these plus one for the watch.
+   * Default 3.
    */
   readonly concurrency?: number | undefined;
   /** Hears failed lists and watches (the set retries with backoff). */
@@ -85,7 +86,7 @@ export interface LeaseSetStats {
 
 export interface LeaseSet {
   readonly description: string;
-  /** Lists and watches until `signal` aborts; resolves once the first listing is in. */
+  /** Lists and watches until `signal` aborts; resolves once the first listing is in and the watch open. */
   start(signal: AbortSignal): Promise<void>;
   /** A Lock on one lease of the set: reads and watch from the shared view, writes to the server. */
   lock(name: string): Lock;
@@ -188,11 +189,11 @@ export const watchLeases = (collection: LeaseCollection, options: LeaseSetOption
           for (const name of [...view.keys()]) if (!listing.leases.has(name)) deleted(name, listing.version);
           for (const [name, observed] of listing.leases) changed(name, observed);
           position = listing.version;
-          synced();
         }
         stats.watches++;
         const events = await collection.watch(position, stream.signal);
         live = true;
+        synced(); // reads are served from the view from now on
         listen();
         for await (const event of events) {
           if (stream.signal.aborted) break;
