@@ -16,9 +16,9 @@
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
-import { Agent, fetch as undiciFetch } from "undici";
 import { cluster, type Fetch, fileTokenCredentials, leaseCollection } from "../../adapters/kubernetes/entry-node.ts";
 import { bucketNames, createShards, type Shards, watchLeases } from "../../src/shards/index.ts";
+import { http2Fetch } from "./http2-fetch.ts";
 
 const { values } = parseArgs({
   options: {
@@ -49,13 +49,11 @@ const methods: Record<string, number> = {};
 let shards: Shards | undefined;
 const leading = new Set<string>();
 
-// The Node transport as tenure's own builds it (undici with the cluster's CA), counted, with its
-// pool bounded at 4 connections: the lease set keeps at most 3 lease requests and one list or
-// watch in flight, so the bound never makes a request wait; it only stops undici from opening a
-// fresh connection before a finished one is back in the pool. (undici's HTTP/2 would share one
-// connection, but its streams stall behind an open watch: tried with undici 7, writes time out.)
+// One HTTP/2 connection (http2-fetch.ts), counted: the watch and every lease's requests are
+// streams on it, served concurrently. (tenure's own Node transport is undici over HTTP/1.1, which
+// needs a connection per request in flight; undici's HTTP/2 stalls writes behind an open watch.)
 const ca = values["ca-file"] === undefined ? undefined : readFileSync(values["ca-file"], "utf8");
-const dispatcher = new Agent({ connect: { ...(ca === undefined ? {} : { ca }) }, connections: 4 });
+const transport = http2Fetch({ ca });
 const fetch: Fetch = (url, init) => {
   const path = new URL(url).pathname;
   const lease = path.startsWith(`${collection}/`)
@@ -65,7 +63,7 @@ const fetch: Fetch = (url, init) => {
     : undefined;
   sent[lease === undefined ? "other" : leading.has(lease) ? "held" : "followed"]++;
   methods[init.method ?? "GET"] = (methods[init.method ?? "GET"] ?? 0) + 1;
-  return undiciFetch(url, { ...init, dispatcher } as never) as unknown as Promise<Response>;
+  return transport(url, init);
 };
 const tokenFile = values["token-file"];
 const api = cluster({
@@ -113,5 +111,4 @@ try {
   await shards.run(stop.signal);
 } finally {
   process.off("SIGUSR2", report);
-  await dispatcher.close().catch(() => {});
 }

@@ -67,8 +67,8 @@ export interface LeaseSetOptions {
   readonly requestTimeout?: number | undefined;
   /**
    * Most requests for single leases in flight at once; the rest wait their turn (their timeout
-   * running). It also bounds the connections a pooling fetch opens: these plus one for the watch.
-   * Default 3.
+   * running). Over HTTP/1.1 it also bounds the connections a pooling fetch opens: these plus one
+   * for the watch; over HTTP/2 they all share one. Default 16.
    */
   readonly concurrency?: number | undefined;
   /** Hears failed lists and watches (the set retries with backoff). */
@@ -116,7 +116,7 @@ export const watchLeases = (collection: LeaseCollection, options: LeaseSetOption
   const clock = options.clock ?? systemClock;
   const quiet = options.quiet ?? 5_000;
   const requestTimeout = options.requestTimeout ?? 10_000;
-  const lanes = lanesOf(options.concurrency ?? 3);
+  const lanes = lanesOf(options.concurrency ?? 16);
   const view = new Map<string, Sighting>();
   const subscribers = new Map<string, Set<Subscriber>>();
   const stats = { lists: 0, watches: 0, events: 0, reads: 0 };
