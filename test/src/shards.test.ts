@@ -5,8 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { memoryCollection } from "../../adapters/memory.ts";
 import { LockError } from "../../src/lock.ts";
-import { bucketNames, bucketOf, fnv1a64, jump } from "../../src/shards/index.ts";
+import { emptyRecord } from "../../src/record.ts";
+import { bucketNames, bucketOf, fnv1a64, jump, watchLeases } from "../../src/shards/index.ts";
 import { Fleet, TIMING } from "../support/shard-fleet.ts";
 
 describe("buckets", () => {
@@ -126,6 +128,29 @@ describe("a sharded election on the memory store", () => {
       const followed = fleet.requests(r.id, from).filter((s) => s.op !== "watch" && s.op !== "list" && !r.shards.held().includes(s.lease));
       assert.deepEqual(followed, [], `${r.id}: back to no requests for followed leases once the watch is back`);
     }
+  });
+
+  it("keeps at most `concurrency` single-lease requests in flight; the rest wait their turn", async () => {
+    const fleet = new Fleet({ names });
+    const collection = memoryCollection(fleet.store, { namespace: "lanes", labels: { set: "lanes" } });
+    const set = watchLeases(collection, { clock: fleet.base, concurrency: 2 });
+    const locks = names.slice(0, 5).map((name) => set.lock(name));
+    for (const name of names.slice(0, 5)) collection.locks.get(name)?.inject({ delay: 100 });
+    const done: number[] = [];
+    const record = { ...emptyRecord, holderIdentity: "x", leaseDurationSeconds: 15 };
+    const writes = locks.map((lock) => lock.create(record, new AbortController().signal).then(() => done.push(fleet.base.now())));
+    await fleet.base.advance(1_000);
+    await Promise.all(writes);
+    assert.deepEqual(done, [100, 100, 200, 200, 300]);
+    // One whose signal aborts while it waits is never sent.
+    const waiting = new AbortController();
+    const first = set.lock(names[5]!).create(record, new AbortController().signal);
+    const second = set.lock(names[6]!).create(record, new AbortController().signal);
+    const third = set.lock(names[7]!).create(record, waiting.signal);
+    waiting.abort(new LockError("Timeout", "gave up"));
+    await assert.rejects(third, /gave up/);
+    await Promise.all([first, second]);
+    assert.equal(fleet.store.read("lanes", names[7]!), undefined);
   });
 
   it("rejects bad options with what to fix", async () => {
