@@ -145,7 +145,9 @@ export const createShards = (options: ShardsOptions): Shards => {
         });
         // One failing callback ends the whole run, as it ends a single elector's.
         if (synced) {
-          await Promise.all([...electors.values()].map((elector) =>
+          // Each replica starts its electors in its own random order, so that replicas starting
+          // together (each up to its cap) claim different leases first instead of racing for the same.
+          await Promise.all(shuffled([...electors.values()], options.random ?? Math.random).map((elector) =>
             elector.run(stop.signal).catch((cause: unknown) => {
               failure ??= { cause };
               stop.abort(cause);
@@ -170,4 +172,13 @@ export const createShards = (options: ShardsOptions): Shards => {
     held: () => [...leading],
     isLeader: (lease) => electors.get(lease)?.isLeader() ?? false,
   };
+};
+
+/** Fisher-Yates. */
+const shuffled = <T>(items: T[], random: () => number): T[] => {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
 };
