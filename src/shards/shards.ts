@@ -5,11 +5,15 @@
  *
  * How the cap decides: a write that would start a term (taking a lease over or creating it) is
  * let through only while the terms this replica leads plus its take-over writes in flight are
- * fewer than `maxHeld`; otherwise it is refused on the spot, without a request, as a lost race
- * (`Conflict`). The elector then does what it does after any lost race: it waits and tries again
- * later (reading from the shared view, so still without a request). Renewing a term already led,
- * and releasing it, always pass. Refusing a write can never make two replicas lead one lease: it
- * only withholds a compare-and-swap that the protocol already treats as failable at any time. The
+ * fewer than `maxHeld`; otherwise it waits up to half a retryPeriod for one of those to be given
+ * up (a take-over that lost its race, a term that ended), and is then refused, without a request,
+ * as a lost race (`Conflict`). The elector then does what it does after any lost race: it waits
+ * and tries again later (reading from the shared view, so still without a request). Renewing a
+ * term already led, and releasing it, always pass. Neither waiting nor refusing can make two
+ * replicas lead one lease: a write that waited is still a compare-and-swap on the version read
+ * before (it fails if anything changed), its term's authority still runs from when the elector
+ * sent it (earlier than the real write, so shorter), and a refusal withholds a compare-and-swap
+ * that the protocol already treats as failable at any time. The
  * cap bounds how many leases a replica leads; it does not pick which: the first expired or free
  * leases its electors find while a slot is open. To survive the loss of k of R replicas holding
  * N leases, give each a cap of at least ceil(N / (R - k)).
@@ -17,7 +21,7 @@
  * @module
  */
 import { systemClock } from "../clock.ts";
-import type { ElectorOptions, Term } from "../config.ts";
+import { DEFAULTS, type ElectorOptions, type Term } from "../config.ts";
 import { createElector, type Elector } from "../elector.ts";
 import { type Lock, LockError, type Observed } from "../lock.ts";
 import type { LeaderElectionRecord } from "../record.ts";
@@ -81,26 +85,54 @@ export const createShards = (options: ShardsOptions): Shards => {
   /** Leases we lead a term of, and take-over writes in flight: never more than maxHeld together. */
   const leading = new Set<string>();
   const claims = new Set<string>();
+  /** Take-overs waiting for a claim to be given up (a lost race, an ended term). */
+  const waiting: (() => void)[] = [];
+  const release = (name: string): void => {
+    if (claims.delete(name)) waiting.shift()?.();
+  };
+  // How long a take-over waits for a slot before it counts as a lost race: well within the
+  // elector's own request timeout, so that waiting never reads as a fault.
+  const requestTimeout = options.requestTimeout ?? Math.max(1000, (options.renewDeadline ?? DEFAULTS.renewDeadline) / 2);
+  const patience = Math.min(options.retryPeriod ?? DEFAULTS.retryPeriod, requestTimeout) / 2;
+  const clock = options.clock ?? systemClock;
+  const slot = (signal: AbortSignal): Promise<boolean> =>
+    new Promise((resolve) => {
+      const done = (freed: boolean): void => {
+        cancel();
+        signal.removeEventListener("abort", giveUp);
+        const index = waiting.indexOf(turn);
+        if (index !== -1) waiting.splice(index, 1);
+        resolve(freed);
+      };
+      const turn = (): void => done(true);
+      const giveUp = (): void => done(false);
+      const cancel = clock.setTimer(clock.now() + patience, giveUp);
+      waiting.push(turn);
+      signal.addEventListener("abort", giveUp, { once: true });
+    });
 
   const capped = (name: string, lock: Lock): Lock => {
-    const claim = async (record: LeaderElectionRecord, write: () => Promise<Observed>) => {
+    const claim = async (record: LeaderElectionRecord, signal: AbortSignal, write: () => Promise<Observed>) => {
       if (record.holderIdentity !== identity || claims.has(name)) return write(); // a renew, a release, or a claim already counted
-      if (claims.size >= maxHeld) {
-        throw new LockError("Conflict", `${lock.description}: not taken, this replica leads its cap of ${maxHeld} leases`);
+      // At the cap: wait a little for a slot (take-overs in flight often lose their race), else refuse.
+      while (claims.size >= maxHeld) {
+        if (maxHeld === 0 || signal.aborted || !(await slot(signal))) {
+          throw new LockError("Conflict", `${lock.description}: not taken, this replica leads its cap of ${maxHeld} leases`);
+        }
       }
       claims.add(name);
       try {
         return await write();
       } catch (error) {
-        if (!leading.has(name)) claims.delete(name);
+        if (!leading.has(name)) release(name);
         throw error;
       }
     };
     return {
       description: lock.description,
       get: (signal) => lock.get(signal),
-      create: (record, signal) => claim(record, () => lock.create(record, signal)),
-      update: (record, version, signal) => claim(record, () => lock.update(record, version, signal)),
+      create: (record, signal) => claim(record, signal, () => lock.create(record, signal)),
+      update: (record, version, signal) => claim(record, signal, () => lock.update(record, version, signal)),
       ...(lock.watch === undefined ? {} : { watch: lock.watch }),
     };
   };
@@ -118,7 +150,7 @@ export const createShards = (options: ShardsOptions): Shards => {
         claims.add(name);
         signal.addEventListener("abort", () => {
           leading.delete(name);
-          claims.delete(name);
+          release(name);
           options.onStoppedLeading?.(name);
         }, { once: true });
         return options.onStartedLeading(name, signal, term);
@@ -164,7 +196,7 @@ export const createShards = (options: ShardsOptions): Shards => {
       const lease = names[bucketOf(key, names.length)] as string;
       const sighting = leases.seen(lease);
       const record = sighting?.observed.record;
-      const now = (options.clock ?? systemClock).now();
+      const now = clock.now();
       const current = record !== undefined && record.holderIdentity !== "" &&
         now < (sighting as { at: number }).at + record.leaseDurationSeconds * 1000;
       return { lease, holder: current ? record.holderIdentity : undefined };
