@@ -69,6 +69,7 @@ interface ReplicaFigures {
   readonly baseHeapBytes: number;
   readonly rssBytes: number;
   readonly connections: number;
+  readonly steadyConnections: number;
 }
 
 interface Result {
@@ -121,6 +122,7 @@ const figures = (r: ReplicaProcess, from: number, cpu0: number, cpu1: number, wa
     baseHeapBytes: r.baseHeap ?? NaN,
     rssBytes: rssBytes(r.pid),
     connections: r.mostConnections,
+    steadyConnections: r.windowConnections,
   };
 };
 
@@ -152,6 +154,7 @@ const measure = async (implementation: Implementation, kube: TestCluster, goPeer
 
     const watched = [...replicas, ...(observer ? [observer] : [])];
     await fleet.stats();
+    fleet.window();
     const marks = watched.map((r) => r.stats.length - 1);
     const cpu0 = watched.map((r) => cpuMs(r.pid));
     const server = clusterPids(kube);
@@ -227,12 +230,12 @@ for (const result of results) {
     num(r.perMinute.followed),
     num(r.perMinute.other, 1),
     Object.entries(r.methods).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${num(v)}`).join(", "),
-    String(r.connections),
+    `${r.steadyConnections} (${r.connections})`,
     num(r.cpuMsPerMinute),
     bytes(r.heapBytes),
     bytes(r.rssBytes),
   ]);
-  printTable(["replica", "leads", "req/min", "for led", "for followed", "list+watch", "by method", "conns (max)", "CPU ms/min", "heap", "RSS"], rows);
+  printTable(["replica", "leads", "req/min", "for led", "for followed", "list+watch", "by method", "conns: window (run)", "CPU ms/min", "heap", "RSS"], rows);
   console.log(`kube-apiserver ${num(result.serverCpuMsPerMinute)} CPU ms/min, etcd ${num(result.etcdCpuMsPerMinute)} CPU ms/min over the window`);
 }
 
@@ -260,7 +263,8 @@ printTable(["measure", "tenure", "client-go", "ratio"], [
   row("cold start until all leases led (ms)", tenure.coldStartAllHeldMs, go?.coldStartAllHeldMs),
   row("requests/min per replica (most)", worst(tenure, (r) => r.perMinute.total), go && worst(go, (r) => r.perMinute.total)),
   row("requests/min for followed leases (most)", worst(tenure, (r) => r.perMinute.followed), go && worst(go, (r) => r.perMinute.followed)),
-  row("connections per replica (most)", worst(tenure, (r) => r.connections), go && worst(go, (r) => r.connections)),
+  row("connections per replica (most, whole run)", worst(tenure, (r) => r.connections), go && worst(go, (r) => r.connections)),
+  row("connections per replica (most, steady window)", worst(tenure, (r) => r.steadyConnections), go && worst(go, (r) => r.steadyConnections)),
   row("CPU ms/min per replica (mean)", average(tenure, (r) => r.cpuMsPerMinute), go && average(go, (r) => r.cpuMsPerMinute)),
   row("heap per replica (mean)", average(tenure, (r) => r.heapBytes), go && average(go, (r) => r.heapBytes), bytes),
   row("RSS per replica (mean)", average(tenure, (r) => r.rssBytes), go && average(go, (r) => r.rssBytes), bytes),
@@ -297,6 +301,7 @@ for (const [what, ok] of checks) console.log(`${ok ? "✓" : "✗"} ${what}`);
 if (flags.json) {
   const side = (r: Result | undefined) => r === undefined ? undefined : {
     connectionsPerReplica: worst(r, (x) => x.connections),
+    steadyConnectionsPerReplica: worst(r, (x) => x.steadyConnections),
     followerRequestsPerMinute: worst(r, (x) => x.perMinute.followed),
     requestsPerMinutePerReplica: r.replicas.map((x) => Math.round(x.perMinute.total)),
     coldStartAllHeldMs: Math.round(r.coldStartAllHeldMs),

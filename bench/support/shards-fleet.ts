@@ -35,8 +35,9 @@ export interface ReplicaProcess {
   /** The heap before the election started. */
   baseHeap: number | undefined;
   alive: boolean;
-  /** Most connections to the API server seen open at once. */
+  /** Most connections to the API server seen open at once, over the whole run and since `window()`. */
   mostConnections: number;
+  windowConnections: number;
   readonly exited: Promise<void>;
   signal(signal: "SIGTERM" | "SIGKILL" | "SIGUSR2"): void;
   stderrTail(): string;
@@ -103,6 +104,7 @@ export class ShardFleet {
       baseHeap: undefined,
       alive: true,
       mostConnections: 0,
+      windowConnections: 0,
       exited: new Promise<void>((resolve) => child.once("exit", () => resolve())).then(() => void (replica.alive = false)),
       signal: (signal) => void (replica.alive && child.kill(signal)),
       stderrTail: () => stderr.join("\n"),
@@ -140,8 +142,16 @@ export class ShardFleet {
     this.#sampler ??= setInterval(() => {
       const live = this.replicas.filter((r) => r.alive);
       const counts = connectionsTo(live.map((r) => r.pid), this.#port);
-      for (const r of live) r.mostConnections = Math.max(r.mostConnections, counts.get(r.pid) ?? 0);
+      for (const r of live) {
+        r.mostConnections = Math.max(r.mostConnections, counts.get(r.pid) ?? 0);
+        r.windowConnections = Math.max(r.windowConnections, counts.get(r.pid) ?? 0);
+      }
     }, 250);
+  }
+
+  /** Starts counting connections afresh for the steady-state window. */
+  window(): void {
+    for (const r of this.replicas) r.windowConnections = 0;
   }
 
   /** How many of `leases` some live replica leads (by what the replicas reported). */
