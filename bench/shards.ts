@@ -149,7 +149,7 @@ const measure = async (implementation: Implementation, kube: TestCluster, goPeer
       throw new Error(`${implementation}: only ${fleet.led(names)} of ${LEASES} leases led after 180 s\n${fleet.replicas.map((r) => `${r.id}: ${r.stderrTail().split("\n").slice(-3).join(" | ")}`).join("\n")}`);
     }
     const coldStartAllHeldMs = performance.now() - started;
-    console.error(`[bench] ${implementation}: all ${LEASES} leases led ${num(coldStartAllHeldMs)} ms after start (${replicas.map((r) => r.held.size).join("/")})`);
+    console.error(`[bench] ${implementation}: all ${LEASES} leases led ${num(coldStartAllHeldMs)} ms after start (${replicas.map((r) => r.held.size).join("/")}); errors reported meanwhile: ${replicas.map((r) => r.errors.count).join("/")}; last: ${replicas.map((r) => r.stderrTail().split("\n").at(-1)).join(" | ")}`);
     await sleep(SETTLE);
 
     const watched = [...replicas, ...(observer ? [observer] : [])];

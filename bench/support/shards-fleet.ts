@@ -41,6 +41,8 @@ export interface ReplicaProcess {
   readonly exited: Promise<void>;
   signal(signal: "SIGTERM" | "SIGKILL" | "SIGUSR2"): void;
   stderrTail(): string;
+  /** Lines it wrote on stderr so far (each a failed request or watch: timeouts, errors). */
+  readonly errors: { count: number };
 }
 
 export interface Launch {
@@ -92,8 +94,11 @@ export class ShardFleet {
       : [l.goPeer as string, [...flags, ...durations]];
     const child: ChildProcess = spawn(file, args, { stdio: ["ignore", "pipe", "pipe"] });
     const stderr: string[] = [];
+    const errors = { count: 0 };
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr.push(...chunk.split("\n").filter((line) => line !== ""));
+      const lines = chunk.split("\n").filter((line) => line !== "");
+      errors.count += lines.length;
+      stderr.push(...lines);
       stderr.splice(0, Math.max(0, stderr.length - 20));
     });
     const replica: ReplicaProcess = {
@@ -108,6 +113,7 @@ export class ShardFleet {
       exited: new Promise<void>((resolve) => child.once("exit", () => resolve())).then(() => void (replica.alive = false)),
       signal: (signal) => void (replica.alive && child.kill(signal)),
       stderrTail: () => stderr.join("\n"),
+      errors,
     };
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
       let event: { event?: string; lease?: string; requests?: Counts; methods?: Record<string, number>; heap_bytes?: number };
