@@ -16,6 +16,7 @@ import { type Clock, systemClock } from "../clock.ts";
 import { type Lock, LockError, type LockEvent, type LockVersion, type Observed, reasonOf } from "../lock.ts";
 import { sameRecord } from "../record.ts";
 import { Feed } from "./feed.ts";
+import { lanesOf } from "./lanes.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -303,41 +304,5 @@ export const watchLeases = (collection: LeaseCollection, options: LeaseSetOption
         },
       };
     },
-  };
-};
-
-// -------------------------------------------------------------------------------------
-// utils
-// -------------------------------------------------------------------------------------
-
-/** Runs at most `size` tasks at once, the rest in order of arrival; a task whose signal aborts while waiting never runs. */
-const lanesOf = (size: number) => {
-  if (!Number.isInteger(size) || size < 1) throw new TypeError(`watchLeases: concurrency must be a whole number >= 1, got ${size}`);
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  // A finished task hands its lane straight to the next in line, so no newcomer can slip in between.
-  const release = (): void => {
-    const turn = waiting.shift();
-    if (turn === undefined) running--;
-    else turn();
-  };
-  return async <T>(task: () => Promise<T>, signal: AbortSignal): Promise<T> => {
-    if (running < size) running++;
-    else {
-      await new Promise<void>((resolve, reject) => {
-        const turn = (): void => (signal.removeEventListener("abort", give), resolve());
-        const give = (): void => {
-          waiting.splice(waiting.indexOf(turn), 1);
-          reject(signal.reason);
-        };
-        waiting.push(turn);
-        signal.addEventListener("abort", give, { once: true });
-      });
-    }
-    try {
-      return await task();
-    } finally {
-      release();
-    }
   };
 };
