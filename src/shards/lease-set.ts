@@ -72,6 +72,8 @@ export interface LeaseSetOptions {
    * for the watch; over HTTP/2 they all share one. Default 16.
    */
   readonly concurrency?: number | undefined;
+  /** Longest a request waits for one of those places before it fails unsent (TooManyRequests). Default 1 000. */
+  readonly queueWait?: number | undefined;
   /** Hears failed lists and watches (the set retries with backoff). */
   readonly onError?: ((error: LockError) => void) | undefined;
 }
@@ -117,7 +119,7 @@ export const watchLeases = (collection: LeaseCollection, options: LeaseSetOption
   const clock = options.clock ?? systemClock;
   const quiet = options.quiet ?? 5_000;
   const requestTimeout = options.requestTimeout ?? 10_000;
-  const lanes = lanesOf(options.concurrency ?? 16);
+  const lanes = lanesOf(options.concurrency ?? 16, clock, options.queueWait ?? 1_000);
   const view = new Map<string, Sighting>();
   const subscribers = new Map<string, Set<Subscriber>>();
   const stats = { lists: 0, watches: 0, events: 0, reads: 0 };

@@ -151,6 +151,13 @@ describe("a sharded election on the memory store", () => {
     await assert.rejects(third, /gave up/);
     await Promise.all([first, second]);
     assert.equal(fleet.store.read("lanes", names[7]!), undefined);
+    // One that waits longer than queueWait fails unsent: sent late, it could be applied after its timeout.
+    const patient = watchLeases(collection, { clock: fleet.base, concurrency: 1, queueWait: 150 });
+    for (const name of names.slice(8, 11)) patient.lock(name), collection.locks.get(name)?.inject({ delay: 100 });
+    const outcomes = names.slice(8, 11).map((name) => patient.lock(name).create(record, new AbortController().signal).then(() => "ok", (e: LockError) => e.reason));
+    await fleet.base.advance(1_000);
+    assert.deepEqual(await Promise.all(outcomes), ["ok", "ok", "TooManyRequests"]);
+    assert.equal(fleet.store.read("lanes", names[10]!), undefined);
   });
 
   it("rejects bad options with what to fix", async () => {
