@@ -6,3 +6,4 @@
  */
 export { type MemoryStoreOptions, MemoryLeaseStore, type MemoryVersion, type LoggedOperation, type StoredLease } from "./memory/store.ts";
 export { type Fault, type FaultPlan, type MemoryLock, type MemoryLockOptions, type MemoryOp, memoryLock } from "./memory/lock.ts";
+export { type MemoryCollection, memoryCollection, type MemoryCollectionOptions } from "./memory/collection.ts";

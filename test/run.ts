@@ -29,6 +29,8 @@ const STAGES: readonly Stage[] = [
   { name: "bun", about: "unit suite, in-cluster election, examples/bun, the mixed client-go fleet on Bun (npm)", cluster: true, command: matrix("bun") },
   { name: "cli", about: "the tenure command: run (child supervision, SIGKILL safety, network cut), serve/--http, metrics (promtool), status", cluster: true, command: [node, "--test", ".build/test/cli"] },
   { name: "interop", about: "tenure and client-go's own elector on the same locks", cluster: true, command: [node, "--test", ".build/test/interop"] },
+  // Its own cluster (bench/support/kube.ts starts one), so `cluster: false` here.
+  { name: "shards", about: "sharded election at CI size: 3 replica processes share 60 Leases on the real API server; no request for a followed lease, <= 4 connections, SIGKILL recovery (npm run bench:shards -- --ci)", cluster: false, command: [node, ".build/bench/shards.js", "--ci"] },
   { name: "edge", about: "the packed package's default condition electing from workerd (Durable Objects) and edge-runtime, with Node, on one Lease", cluster: true, command: [node, "--test", ".build/test/edge"] },
   // Its own cluster (it kills and restarts kube-apiserver and etcd), so `cluster: false` here.
   { name: "chaos", about: "tenure (Node, Deno, Bun) and client-go v0.37 fleets under TCP, HTTP, process and server faults; the latency ramp", cluster: false, command: [node, ".build/test/chaos/main.js"] },

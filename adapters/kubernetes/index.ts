@@ -17,3 +17,4 @@ export { InClusterError, KubeconfigError, type KubeconfigErrorOptions } from "./
 export { TenureError } from "../../src/errors.ts";
 export { type AnnotationLockOptions, configMapLock, endpointsLock, LEADER_ANNOTATION } from "./annotation-lock.ts";
 export { multiLock, UNKNOWN_LEADER } from "./multi-lock.ts";
+export { leaseCollection, type LeaseCollectionOptions } from "./lease-collection.ts";

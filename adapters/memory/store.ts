@@ -32,7 +32,7 @@ export interface MemoryVersion {
 
 /** One request as the store saw it, for tests that assert exact sequences of API operations. */
 export interface LoggedOperation {
-  readonly op: "get" | "create" | "update" | "watch";
+  readonly op: "get" | "create" | "update" | "watch" | "list";
   readonly key: string;
   /** Who asked (the lock's `client` option), if anyone said. */
   readonly client: string | undefined;
@@ -56,11 +56,13 @@ interface Change {
   readonly key: string;
   readonly rv: number;
   readonly event: LockEvent;
+  /** The Lease as changed (as it was, for a delete): what label-selected watches match on. */
+  readonly lease: StoredLease;
 }
 
 interface Subscriber {
-  readonly key: string;
-  readonly push: (event: LockEvent) => void;
+  readonly matches: (change: Change) => boolean;
+  readonly push: (event: LockEvent, name: string) => void;
   readonly fail: (error: LockError) => void;
   readonly end: () => void;
 }
@@ -130,7 +132,7 @@ export class MemoryLeaseStore {
     if (current === undefined) return false;
     this.#leases.delete(key);
     const rv = ++this.#rv;
-    this.#emit({ key, rv, event: { _tag: "deleted", version: { uid: current.uid, resourceVersion: String(rv) } } });
+    this.#emit({ key, rv, lease: current, event: { _tag: "deleted", version: { uid: current.uid, resourceVersion: String(rv) } } });
     return true;
   }
 
@@ -197,22 +199,36 @@ export class MemoryLeaseStore {
   }
 
   /** @internal Subscribes to changes after `resourceVersion`, or from the current state when undefined. */
-  subscribe(namespace: string, name: string, resourceVersion: string | undefined, subscriber: Omit<Subscriber, "key">): () => void {
+  subscribe(namespace: string, name: string, resourceVersion: string | undefined, subscriber: Omit<Subscriber, "matches">): () => void {
     const key = keyOf(namespace, name);
-    const entry: Subscriber = { key, ...subscriber };
     if (resourceVersion === undefined) {
       const current = this.#leases.get(key);
-      if (current !== undefined) entry.push({ _tag: "changed", snapshot: observedOf(current) });
-    } else {
-      const from = Number(resourceVersion);
-      const oldest = this.#changes[this.#oldest]?.rv ?? this.#rv + 1;
-      if (!Number.isFinite(from) || from < oldest - 1) {
-        throw new LockError("Expired", `too old resource version: ${resourceVersion} (${oldest - 1})`, { status: 410 });
-      }
-      for (let i = this.#oldest; i < this.#changes.length; i++) {
-        const change = this.#changes[i] as Change;
-        if (change.key === key && change.rv > from) entry.push(change.event);
-      }
+      if (current !== undefined) subscriber.push({ _tag: "changed", snapshot: observedOf(current) }, name);
+    }
+    return this.#subscribe({ matches: (change) => change.key === key, ...subscriber }, resourceVersion ?? String(this.#rv));
+  }
+
+  /** @internal The Leases of a namespace whose labels include `selector`, and the resourceVersion of the listing. */
+  list(namespace: string, selector: Readonly<Record<string, string>>): { readonly leases: readonly StoredLease[]; readonly resourceVersion: string } {
+    const leases = [...this.#leases.values()].filter((lease) => lease.namespace === namespace && selects(selector, lease.labels));
+    return { leases, resourceVersion: String(this.#rv) };
+  }
+
+  /** @internal A label-selected watch: changes after `resourceVersion` to the namespace's Leases that `selector` matches. */
+  subscribeSet(namespace: string, selector: Readonly<Record<string, string>>, resourceVersion: string, subscriber: Omit<Subscriber, "matches">): () => void {
+    const matches = (change: Change): boolean => change.lease.namespace === namespace && selects(selector, change.lease.labels);
+    return this.#subscribe({ matches, ...subscriber }, resourceVersion);
+  }
+
+  #subscribe(entry: Subscriber, resourceVersion: string): () => void {
+    const from = Number(resourceVersion);
+    const oldest = this.#changes[this.#oldest]?.rv ?? this.#rv + 1;
+    if (!Number.isFinite(from) || from < oldest - 1) {
+      throw new LockError("Expired", `too old resource version: ${resourceVersion} (${oldest - 1})`, { status: 410 });
+    }
+    for (let i = this.#oldest; i < this.#changes.length; i++) {
+      const change = this.#changes[i] as Change;
+      if (change.rv > from && entry.matches(change)) entry.push(change.event, change.lease.name);
     }
     this.#subscribers.add(entry);
     return () => this.#subscribers.delete(entry);
@@ -227,7 +243,7 @@ export class MemoryLeaseStore {
     const { namespace, name, uid, labels, annotations, record } = lease;
     const stored: StoredLease = { namespace, name, uid, resourceVersion: String(rv), labels, annotations, record };
     this.#leases.set(key, stored);
-    this.#emit({ key, rv, event: { _tag: "changed", snapshot: observedOf(stored) } });
+    this.#emit({ key, rv, lease: stored, event: { _tag: "changed", snapshot: observedOf(stored) } });
     return stored;
   }
 
@@ -239,7 +255,7 @@ export class MemoryLeaseStore {
       this.#changes.splice(0, this.#oldest);
       this.#oldest = 0;
     }
-    for (const subscriber of this.#subscribers) if (subscriber.key === change.key) subscriber.push(change.event);
+    for (const subscriber of this.#subscribers) if (subscriber.matches(change)) subscriber.push(change.event, change.lease.name);
   }
 }
 
@@ -259,6 +275,9 @@ const hasNone = (labels: Readonly<Record<string, string>>): boolean => {
   for (const _ in labels) return false;
   return true;
 };
+
+const selects = (selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean =>
+  Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 const sameLabels = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);

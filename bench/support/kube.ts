@@ -17,8 +17,9 @@ export const startBenchCluster = async (): Promise<TestCluster> => {
   return kube;
 };
 
-/** A fresh namespace with the ServiceAccount `elector` bound to the README's Role, and a 2-hour token. */
-export const sandbox = (kube: TestCluster, prefix: string): Promise<Sandbox> => createSandbox(kube, prefix, { tokenSeconds: 7200 });
+/** A fresh namespace with the ServiceAccount `elector` bound to the README's Role (or `rules`), and a 2-hour token. */
+export const sandbox = (kube: TestCluster, prefix: string, rules?: readonly object[]): Promise<Sandbox> =>
+  createSandbox(kube, prefix, { tokenSeconds: 7200, ...(rules === undefined ? {} : { rules }) });
 
 export interface LeaseSpec {
   readonly holderIdentity?: string;
