@@ -14,11 +14,12 @@
  * comments; one document with `---` / `...`; CRLF; a BOM. A document starting with `{` or `[` is
  * read as JSON when it is JSON, else as YAML.
  *
- * Plain scalars are typed by the YAML 1.2 core schema: null (`null` `~` empty), booleans
- * (`true` `True` `TRUE`, and false alike), integers (decimal, `0o17`, `0x1F`), floats, `.inf`,
- * `.nan`. Everything else is a string: `v1`, `1.2.3`, dates, and YAML 1.1's `yes`/`on`. Quoted
- * scalars and all keys are strings. An integer literal that a double cannot hold (beyond 2^53,
- * unless it is the double's own shortest text) is an error rather than silently rounded.
+ * Plain scalars are typed as go-yaml v2 types them (kubectl's reader): null (`null` `~` empty),
+ * YAML 1.1's booleans (`true`, `yes`, `y`, `on` and their false twins, in three cases), integers
+ * in Go's notation (`0777` is octal, `0b101`, `0o17`, `0x1F`, underscores ignored), floats, `.inf`,
+ * `.nan`. Everything else is a string: `v1`, `1.2.3`, dates. Quoted scalars and all keys are
+ * strings. An integer that a double cannot hold exactly (beyond 2^53) is an error rather than
+ * silently rounded.
  *
  * Rejected: tags, anchors on keys, complex keys (`?`), directives, multiple documents, duplicate
  * keys (go-yaml keeps the last), tabs in indentation, scalars that wrap inside a flow collection,
@@ -93,19 +94,30 @@ const trailing = (l: Line, p: number): void => {
     fail(l, q, `unexpected ${JSON.stringify(l.text.slice(q, q + 12))}`, "only a comment may follow a value on its line; quote the value if it contains this");
 };
 
-/** The YAML 1.2 core schema, applied to plain scalars only. */
+/**
+ * Plain scalars typed as go-yaml v2 types them, since that is what kubectl reads with: YAML 1.1's
+ * booleans (`yes`, `on`, `n`...) and integers in Go's notation (`0777` octal, `0b101`, `0x1F`, `0o17`,
+ * underscores dropped). Dates stay strings (go-yaml keeps them so for untyped targets).
+ */
 const resolve = (s: string, l: Line, p: number): unknown => {
   if (/^(?:null|Null|NULL|~|)$/.test(s)) return null;
-  if (/^(?:true|True|TRUE)$/.test(s)) return true;
-  if (/^(?:false|False|FALSE)$/.test(s)) return false;
-  if (/^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(s)) {
-    const n = Number(s);
-    // Exact, or the shortest text of a double (as JSON.stringify writes large ones): nothing lost.
-    return Number.isFinite(n) && (BigInt(n) === BigInt(s) || String(n) === s) ? n : fail(l, p, "an integer that a JavaScript number cannot hold exactly", "quote it if it is meant as a string");
-  }
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(s)) return Number(s);
+  if (/^(?:y|Y|yes|Yes|YES|true|True|TRUE|on|On|ON)$/.test(s)) return true;
+  if (/^(?:n|N|no|No|NO|false|False|FALSE|off|Off|OFF)$/.test(s)) return false;
   if (/^[-+]?\.(?:inf|Inf|INF)$/.test(s)) return s.startsWith("-") ? -Infinity : Infinity;
   if (/^\.(?:nan|NaN|NAN)$/.test(s)) return NaN;
+  if (s[0] === ".") return /^\.[0-9]+(?:[eE][-+]?[0-9]+)?$/.test(s) ? Number(s) : s;
+  if (!/^[-+0-9]/.test(s)) return s;
+  const plain = s.replaceAll("_", "");
+  const int = /^([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.exec(plain);
+  if (int !== null) {
+    const digits = int[2] as string;
+    const magnitude = BigInt(/^0[0-7]/.test(digits) ? `0o${digits.slice(1)}` : digits);
+    const big = int[1] === "-" ? -magnitude : magnitude;
+    const n = Number(big);
+    // Exact, or a large double in its own shortest text (as JSON.stringify writes it): nothing lost.
+    return Number.isFinite(n) && (BigInt(n) === big || String(n) === plain) ? n : fail(l, p, "an integer that a JavaScript number cannot hold exactly", "quote it if it is meant as a string");
+  }
+  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(plain)) return Number(plain);
   return s;
 };
 

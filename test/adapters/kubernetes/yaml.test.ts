@@ -382,7 +382,7 @@ preferences: {}
   });
 });
 
-describe("plain scalars: the YAML 1.2 core schema", () => {
+describe("plain scalars: typed as kubectl's go-yaml v2 types them", () => {
   const cases: readonly (readonly [string, unknown])[] = [
     ["null", null],
     ["Null", null],
@@ -396,10 +396,25 @@ describe("plain scalars: the YAML 1.2 core schema", () => {
     ["False", false],
     ["FALSE", false],
     ["0", 0],
-    ["-0", -0],
+    ["-0", 0], // an integer: Go has no negative zero integer
     ["+12", 12],
     ["-17", -17],
     ["007", 7],
+    // YAML 1.1 and Go's integer notation, as go-yaml v2 reads them (checked against go.yaml.in/yaml/v2 v2.4.4).
+    ["y", true],
+    ["Yes", true],
+    ["ON", true],
+    ["N", false],
+    ["no", false],
+    ["Off", false],
+    ["0777", 511],
+    ["-010", -8],
+    ["08", 8],
+    ["0b101", 5],
+    ["0X1f", 31],
+    ["0O17", 15],
+    ["1_000", 1000],
+    ["1_0.5", 10.5],
     ["0o17", 15],
     ["0x1F", 31],
     ["0xff", 255],
@@ -413,16 +428,17 @@ describe("plain scalars: the YAML 1.2 core schema", () => {
     ["+.INF", Infinity],
     [".nan", NaN],
     ["9007199254740991", 9007199254740991],
-    // Everything else is a string, including YAML 1.1's booleans and things that look like numbers.
+    // Everything else is a string, also things that look like numbers.
     ["v1", "v1"],
     ["1.2.3", "1.2.3"],
-    ["yes", "yes"],
-    ["off", "off"],
+    ["yES", "yES"],
+    ["o", "o"],
     ["nULL", "nULL"],
     ["tRUE", "tRUE"],
     ["0x", "0x"],
     ["0o8", "0o8"],
-    ["1_000", "1_000"],
+    ["_1", "_1"],
+    ["0b2", "0b2"],
     ["1e", "1e"],
     [".", "."],
     ["2024-01-01", "2024-01-01"],
@@ -698,7 +714,7 @@ describe("round trip through a block-style emitter", () => {
   const emitKey = (k: string): string => (/^[a-zA-Z][\w-]*$/.test(k) ? k : JSON.stringify(k));
   /** Integers beyond 2^53 as floats: as an integer literal, 61100580608798810 is not the double it prints. */
   const emitNumber = (n: number): string =>
-    Number.isNaN(n) ? ".nan" : n === Infinity ? ".inf" : n === -Infinity ? "-.inf" : Object.is(n, -0) ? "-0" : Number.isInteger(n) && !Number.isSafeInteger(n) ? n.toExponential() : String(n);
+    Number.isNaN(n) ? ".nan" : n === Infinity ? ".inf" : n === -Infinity ? "-.inf" : Object.is(n, -0) ? "-0.0" : Number.isInteger(n) && !Number.isSafeInteger(n) ? n.toExponential() : String(n);
   const emitString = (s: string, style: Style, pad: string | undefined): string =>
     style.single && !/[\r\n]/.test(s)
       ? `'${s.replaceAll("'", "''")}'`
