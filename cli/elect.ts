@@ -1,7 +1,6 @@
 /**
- * One term's elector, from the flags. A fresh elector per campaign: electors are one-shot, as in
- * client-go, so `--rejoin` and `serve` create a new one after each loss (a `rejoin` option of the
- * elector, once it exists, would replace that loop).
+ * The elector, from the flags: `--rejoin` (always on for `serve`) is the elector's own `rejoin`,
+ * so one elector campaigns again after each loss and `run` ends only when it is stopped.
  *
  * @module
  */
@@ -23,6 +22,7 @@ export const elect = (lock: Lock, flags: ElectionFlags, log: (text: string) => v
       leaseDuration: flags.leaseDuration,
       renewDeadline: flags.renewDeadline,
       retryPeriod: flags.retryPeriod,
+      rejoin: flags.rejoin,
       // Always: a successor should not wait out the lease after a clean stop.
       releaseOnCancel: true,
       onNewLeader: (leader) => log(leader === "" ? `lease ${lock.description} is free` : `leader of ${lock.description} is now ${leader}`),

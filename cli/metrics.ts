@@ -46,7 +46,7 @@ export const metricsText = (t: Tracker): string => {
       name: "leader_election_slowpath_total",
       type: "counter",
       help: "Total number of slow path exercised in renewing leader leases. 'name' is the string used to identify the lease. Please make sure to group by name.",
-      samples: [[name, t.pastSlowpath + (m?.slowpathTotal ?? 0)]],
+      samples: [[name, m?.slowpathTotal ?? 0]],
     },
     // tenure's.
     {

@@ -10,7 +10,7 @@ import { type Child, describe, SpawnError, startChild, statusCode } from "./chil
 import { elect, lockOf, lossText } from "./elect.ts";
 import { type Endpoint, serveHttp } from "./http.ts";
 import { type ElectionFlags, ELECTION_FLAGS, type Flags, electionFlags, formatDuration, parse, parseDuration, UsageError } from "./options.ts";
-import { follow, tracker } from "./tracker.ts";
+import { tracker } from "./tracker.ts";
 import type { Io } from "./io.ts";
 
 /** Exit status when leadership was lost (and the child stopped) without --rejoin. */
@@ -113,7 +113,7 @@ export const run = async (args: readonly string[], io: Io): Promise<number> => {
   let child: Child | undefined;
   /** Decided when the child exits (or cannot start): the exit status. */
   let result: number | undefined;
-  let campaign = new AbortController();
+  const campaign = new AbortController();
   const onSignal = (signal: NodeJS.Signals): void => {
     if (shutdown !== undefined) io.log(`${signal} again: forwarding it too`);
     shutdown = signal;
@@ -133,72 +133,66 @@ export const run = async (args: readonly string[], io: Io): Promise<number> => {
       io.log(`serving /, /healthz and /metrics on ${flags.http.host}:${endpoint.port}`);
     }
     const [file, ...rest] = command as [string, ...string[]];
-    for (;;) {
-      if (shutdown !== undefined) return 0;
-      campaign = new AbortController();
-      const ending = campaign;
-      const elector: Elector = elect(lock, flags, io.log, {
-        onStartedLeading: async (signal, term) => {
-          track.terms++;
-          io.log(`leading ${lock.description} as ${term.identity} (transitions ${term.transitions}); starting ${file}`);
-          try {
-            child = await startChild(file, rest, {
-              ...io.env,
-              TENURE_IDENTITY: term.identity,
-              TENURE_LEASE: flags.lease,
-              TENURE_NAMESPACE: namespace,
-              TENURE_TRANSITIONS: String(term.transitions),
-              TENURE_ACQUIRE_TIME: term.acquireTime ?? "",
-            });
-          } catch (error) {
-            io.log(error instanceof Error ? error.message : String(error));
-            result = error instanceof SpawnError ? error.status : 1;
-            ending.abort();
-            return;
-          }
-          const running = child;
-          track.child = true;
-          track.childStarts++;
-          io.log(`started ${file} (pid ${running.pid})`);
-          if (shutdown !== undefined) running.signal(shutdown);
-          const lost = new Promise<void>((resolve) => {
-            if (signal.aborted) resolve();
-            else signal.addEventListener("abort", () => resolve(), { once: true });
+    const elector: Elector = elect(lock, flags, io.log, {
+      onStartedLeading: async (signal, term) => {
+        track.terms++;
+        io.log(`leading ${lock.description} as ${term.identity} (transitions ${term.transitions}); starting ${file}`);
+        try {
+          child = await startChild(file, rest, {
+            ...io.env,
+            TENURE_IDENTITY: term.identity,
+            TENURE_LEASE: flags.lease,
+            TENURE_NAMESPACE: namespace,
+            TENURE_TRANSITIONS: String(term.transitions),
+            TENURE_ACQUIRE_TIME: term.acquireTime ?? "",
           });
-          const first = await Promise.race([running.exited, lost.then(() => undefined)]);
-          if (first !== undefined) {
-            // The child ended the term by itself: release, and exit with its status.
-            io.log(`${file} ${describe(first)}; releasing the lease`);
-            result = statusCode(first);
-            track.child = false;
-            child = undefined;
-            ending.abort();
-            return;
-          }
-          io.log(`leadership may be lost (${lossText(signal.reason)}): stopping ${file} (SIGTERM, SIGKILL after ${formatDuration(grace)})`);
-          const status = await running.stop(grace);
+        } catch (error) {
+          io.log(error instanceof Error ? error.message : String(error));
+          result = error instanceof SpawnError ? error.status : 1;
+          campaign.abort();
+          return;
+        }
+        const running = child;
+        track.child = true;
+        track.childStarts++;
+        io.log(`started ${file} (pid ${running.pid})`);
+        if (shutdown !== undefined) running.signal(shutdown);
+        const lost = new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          else signal.addEventListener("abort", () => resolve(), { once: true });
+        });
+        const first = await Promise.race([running.exited, lost.then(() => undefined)]);
+        if (first !== undefined) {
+          // The child ended the term by itself: release, and exit with its status.
+          io.log(`${file} ${describe(first)}; releasing the lease`);
+          result = statusCode(first);
           track.child = false;
           child = undefined;
-          io.log(`${file} ${describe(status)}`);
-          if (shutdown !== undefined) result = statusCode(status);
-        },
-        onStoppedLeading: () => {},
-      });
-      follow(track, elector);
-      try {
-        await elector.run(campaign.signal);
-      } catch (error) {
-        io.log(`the elector failed: ${error instanceof Error ? error.message : String(error)}`);
-        return 1;
-      }
-      if (result !== undefined) return result;
-      if (shutdown !== undefined) return 0;
-      if (!flags.rejoin) {
-        io.log(`leadership of ${lock.description} lost; exiting ${EXIT_LOST} (pass --rejoin to campaign again)`);
-        return EXIT_LOST;
-      }
-      io.log(`leadership of ${lock.description} lost; campaigning again (--rejoin)`);
+          campaign.abort();
+          return;
+        }
+        io.log(`leadership may be lost (${lossText(signal.reason)}): stopping ${file} (SIGTERM, SIGKILL after ${formatDuration(grace)})`);
+        const status = await running.stop(grace);
+        track.child = false;
+        child = undefined;
+        io.log(`${file} ${describe(status)}`);
+        if (shutdown !== undefined) result = statusCode(status);
+        else if (flags.rejoin) io.log(`leadership of ${lock.description} lost; campaigning again (--rejoin)`);
+      },
+      onStoppedLeading: () => {},
+    });
+    track.current = elector;
+    try {
+      await elector.run(campaign.signal);
+    } catch (error) {
+      io.log(`the elector failed: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
     }
+    if (result !== undefined) return result;
+    if (shutdown !== undefined) return 0;
+    // Only a one-shot elector's run ends by itself: leadership was lost.
+    io.log(`leadership of ${lock.description} lost; exiting ${EXIT_LOST} (pass --rejoin to campaign again)`);
+    return EXIT_LOST;
   } finally {
     unlisten();
     await endpoint?.close();

@@ -11,7 +11,7 @@ import { elect, lockOf, lossText } from "./elect.ts";
 import { type Endpoint, serveHttp } from "./http.ts";
 import type { Io } from "./io.ts";
 import { ELECTION_FLAGS, electionFlags, parse, UsageError } from "./options.ts";
-import { follow, tracker } from "./tracker.ts";
+import { tracker } from "./tracker.ts";
 
 export const SERVE_USAGE = `Usage: tenure serve --lease NAME --http ADDRESS [options]
 
@@ -52,26 +52,24 @@ export const serve = async (args: readonly string[], io: Io): Promise<number> =>
   try {
     endpoint = await serveHttp(track, flags.http, flags.healthzTolerance);
     io.log(`serving /, /healthz and /metrics on ${flags.http.host}:${endpoint.port}`);
-    while (!stop.signal.aborted) {
-      const elector = elect(lock, flags, io.log, {
-        onStartedLeading: (signal, term) => {
-          track.terms++;
-          io.log(`leading ${lock.description} as ${term.identity} (transitions ${term.transitions})`);
-          return new Promise<void>((resolve) => {
-            const done = (): void => (io.log(`no longer leading: ${lossText(signal.reason)}`), resolve());
-            if (signal.aborted) done();
-            else signal.addEventListener("abort", done, { once: true });
-          });
-        },
-        onStoppedLeading: () => {},
-      });
-      follow(track, elector);
-      try {
-        await elector.run(stop.signal);
-      } catch (error) {
-        io.log(`the elector failed: ${error instanceof Error ? error.message : String(error)}`);
-        return 1;
-      }
+    const elector = elect(lock, flags, io.log, {
+      onStartedLeading: (signal, term) => {
+        track.terms++;
+        io.log(`leading ${lock.description} as ${term.identity} (transitions ${term.transitions})`);
+        return new Promise<void>((resolve) => {
+          const done = (): void => (io.log(`no longer leading: ${lossText(signal.reason)}`), resolve());
+          if (signal.aborted) done();
+          else signal.addEventListener("abort", done, { once: true });
+        });
+      },
+      onStoppedLeading: () => {},
+    });
+    track.current = elector;
+    try {
+      await elector.run(stop.signal);
+    } catch (error) {
+      io.log(`the elector failed: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
     }
     return 0;
   } finally {

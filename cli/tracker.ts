@@ -1,6 +1,6 @@
 /**
- * What the HTTP endpoints report about a campaign that may span several electors (one per term:
- * an elector is one-shot, so `--rejoin` and `serve` create a fresh one after each loss).
+ * What the HTTP endpoints report about the campaign: its elector (one for the whole run, over every
+ * term with `--rejoin`), and what only the command knows (terms, the child).
  *
  * @module
  */
@@ -11,12 +11,10 @@ export interface Tracker {
   readonly lease: string;
   readonly namespace: string;
   readonly identity: string;
-  /** The elector of the current campaign, once there is one. */
+  /** The campaign's elector, once there is one. */
   current: Elector | undefined;
   /** Terms this process has led (started leading). */
   terms: number;
-  /** slowpath counts of the electors before `current`, so the counter never goes down. */
-  pastSlowpath: number;
   /** `run` only: whether the child is running now. */
   child: boolean | undefined;
   /** `run` only: children started. */
@@ -29,13 +27,6 @@ export const tracker = (lease: string, namespace: string, identity: string, supe
   identity,
   current: undefined,
   terms: 0,
-  pastSlowpath: 0,
   child: supervises ? false : undefined,
   childStarts: 0,
 });
-
-/** Moves to the next term's elector, keeping the counters monotonic. */
-export const follow = (tracker: Tracker, next: Elector): void => {
-  if (tracker.current !== undefined) tracker.pastSlowpath += tracker.current.metrics().slowpathTotal;
-  tracker.current = next;
-};
