@@ -40,6 +40,8 @@ interface TenureFigures {
   readonly stepNanosPerCandidateCycle: number;
   readonly stepsPerSecond: { readonly leader: number; readonly candidate: number };
   readonly driver: ThroughputResult;
+  /** The same on a memory lock without watch, like client-go's in-memory lock (no echo per renew). */
+  readonly driverUnwatched: ThroughputResult;
   readonly virtualClock: { readonly timersPerSecond: number; readonly cpuMicrosPerTimer: number };
 }
 
@@ -51,6 +53,7 @@ const measureTenure = async (): Promise<TenureFigures> => {
   candidateCycles(0.3);
   const candidate = candidateCycles(seconds);
   const driver = await driverThroughput(seconds);
+  const driverUnwatched = await driverThroughput(seconds, 0.3, false);
   const virtualClock = await virtualClockRate(Math.min(seconds, 1));
   return {
     node: process.version,
@@ -59,6 +62,7 @@ const measureTenure = async (): Promise<TenureFigures> => {
     stepNanosPerCandidateCycle: 1e9 / candidate.stepsPerSecond * 2,
     stepsPerSecond: { leader: leader.stepsPerSecond, candidate: candidate.stepsPerSecond },
     driver,
+    driverUnwatched,
     virtualClock,
   };
 };
@@ -76,6 +80,7 @@ const describeTenure = (t: TenureFigures): void => {
   console.log(`(a) step() per leader renew cycle (Wake -> Send update -> Result ok): ${num(t.stepNanosPerRenewCycle)} ns (${num(t.stepsPerSecond.leader)} steps/s)`);
   console.log(`(a) step() per candidate poll (Wake -> Send get -> Result held by another): ${num(t.stepNanosPerCandidateCycle)} ns (${num(t.stepsPerSecond.candidate)} steps/s)`);
   console.log(`(b) ${num(t.driver.cpuMicrosPerRenew, 2)} µs CPU per renew, ${num(t.driver.renewsPerSecond)} renews/s (${num(t.driver.renews)} in ${t.driver.seconds.toFixed(2)} s)`);
+  console.log(`(b) on a lock without watch (client-go's in-memory lock has none): ${num(t.driverUnwatched.cpuMicrosPerRenew, 2)} µs CPU per renew`);
   console.log(`(b) of which the VirtualClock alone (an empty timer re-arming itself): ${num(t.virtualClock.cpuMicrosPerTimer, 2)} µs CPU per timer`);
 };
 
@@ -131,6 +136,14 @@ printTable(["measure", "Node 20", "Node 24", "client-go", "ratio 20", "ratio 24"
     ratio(node20.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew),
     node24 ? ratio(node24.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew) : "n/a",
   ],
+  [
+    "(b) the same, lock without watch (as client-go's)",
+    `${num(node20.driverUnwatched.cpuMicrosPerRenew, 2)} µs`,
+    n24((t) => `${num(t.driverUnwatched.cpuMicrosPerRenew, 2)} µs`),
+    goRenew ? `${num(goRenew.cpuMicrosPerRenew, 2)} µs` : "missing",
+    ratio(node20.driverUnwatched.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew),
+    node24 ? ratio(node24.driverUnwatched.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew) : "n/a",
+  ],
   ["(b) of which the VirtualClock, per timer", `${num(node20.virtualClock.cpuMicrosPerTimer, 2)} µs`, n24((t) => `${num(t.virtualClock.cpuMicrosPerTimer, 2)} µs`), "", "", ""],
   [
     "(c) heap per idle elector (client-go: heap+stack)",
@@ -152,7 +165,9 @@ printTable(["measure", "Node 20", "Node 24", "client-go", "ratio 20", "ratio 24"
 console.log(
   "\nnotes: (b) tenure runs on a VirtualClock (timers fire at once; each costs one macrotask turn, counted in its figure);\n" +
     "client-go's renew loop needs real timers, so it runs with RetryPeriod 1 ns and LeaseDuration/RenewDeadline 15 s/10 s so that\n" +
-    "every renew takes the fast path (Update of the cached record, no Get), as tenure's does. CPU is the process's user + system\n" +
+    "every renew takes the fast path (Update of the cached record, no Get), as tenure's does. Each side pays its own timer per\n" +
+    "renew (tenure's VirtualClock turn, Go's runtime timer). client-go's in-memory lock has no watch, and tenure's leader handles\n" +
+    "the watch's echo of every renew: the line 'lock without watch' leaves that out. CPU is the process's user + system\n" +
     "time over the measured window (getrusage; Node's process.cpuUsage), divided by the Update calls on the in-memory lock.\n" +
     "(c) tenure: V8 heapUsed delta (the leader's watch on its lease and the memory store's Lease included); client-go:\n" +
     "HeapAlloc + StackInuse delta.",
@@ -169,6 +184,8 @@ if (json) {
     ratios: {
       renewCpu: value(over(node20.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew)) ?? null,
       renewCpuNode24: value(over(node24?.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew)) ?? null,
+      renewCpuUnwatched: value(over(node20.driverUnwatched.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew)) ?? null,
+      renewCpuUnwatchedNode24: value(over(node24?.driverUnwatched.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew)) ?? null,
       heapPerElector: value(over(node20.memory.heapBytesPerElector, goMemory?.bytesPerElector)) ?? null,
       heapPerElectorNode24: value(over(node24?.memory.heapBytesPerElector, goMemory?.bytesPerElector)) ?? null,
       rssPerElector: value(over(node20.memory.rssBytesPerElector, goMemory?.rssBytesPerElector)) ?? null,

@@ -8,7 +8,7 @@ import type { Clock } from "../../src/clock.ts";
 import type { Lock, LockErrorReason, LockEvent, LockVersion, Snapshot } from "../../src/lock.ts";
 import { LockError } from "../../src/lock.ts";
 import type { LeaderElectionRecord } from "../../src/record.ts";
-import { type MemoryLeaseStore, type MemoryVersion, observedOf, type StoredLease } from "./store.ts";
+import { type MemoryLeaseStore, type MemoryVersion, observedOf, type Sink, type StoredLease } from "./store.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -189,10 +189,9 @@ class Watched extends Unwatched {
     }
     // Stopped while the request was on its way: an abort listener added now would never fire.
     if (signal.aborted) throw aborted(signal);
-    const latency = this.options.watchLatency;
-    const channel = new Channel(this.clock, typeof latency === "function" ? latency : () => latency ?? 0);
+    const channel = new Channel(this.clock, this.options.watchLatency);
     const from = (version as MemoryVersion | undefined)?.resourceVersion;
-    let unsubscribe = (): void => {};
+    let unsubscribe: (() => void) | undefined;
     try {
       if (!fault.silent) unsubscribe = this.store.subscribe(this.options.namespace, this.options.name, from, channel);
     } catch (error) {
@@ -200,9 +199,7 @@ class Watched extends Unwatched {
       throw error;
     }
     this.log("watch", "ok");
-    // A stream the store ends must not leave its listener behind on a signal the next watch reuses.
-    channel.unsubscribe = () => (unsubscribe(), signal.removeEventListener("abort", channel.end));
-    signal.addEventListener("abort", channel.end, { once: true });
+    channel.attach(signal, unsubscribe);
     return channel;
   };
 }
@@ -221,11 +218,13 @@ const injected = (fault: Fault, op: MemoryOp, applied: boolean): LockError =>
 const aborted = (signal: AbortSignal): LockError =>
   signal.reason instanceof LockError ? signal.reason : new LockError("Timeout", "the request was aborted", { cause: signal.reason });
 
-/** A watch stream: delivers in order, each event after the lock's latency. */
-class Channel implements AsyncIterable<LockEvent>, AsyncIterator<LockEvent> {
-  unsubscribe: () => void = () => {};
+/**
+ * A watch stream: delivers in order, each event after the lock's latency. Its methods live on the
+ * prototype and it listens to the signal itself (`handleEvent`): an idle leader keeps one open.
+ */
+class Channel implements AsyncIterable<LockEvent>, AsyncIterator<LockEvent>, Sink, EventListenerObject {
   readonly #clock: Clock;
-  readonly #latency: () => number;
+  readonly #latency: number | (() => number) | undefined;
   readonly #queue: LockEvent[] = [];
   #waiting: ((result: IteratorResult<LockEvent>) => void) | undefined;
   #failWaiting: ((error: unknown) => void) | undefined;
@@ -233,15 +232,44 @@ class Channel implements AsyncIterable<LockEvent>, AsyncIterator<LockEvent> {
   #lastDelivery = -Infinity;
   /** Deliveries waiting out the latency: cancelled when the stream ends, so no timer outlives it. */
   #timers: Set<() => void> | undefined;
+  #signal: AbortSignal | undefined;
+  #unsubscribe: (() => void) | undefined;
 
-  constructor(clock: Clock, latency: () => number) {
+  constructor(clock: Clock, latency: number | (() => number) | undefined) {
     this.#clock = clock;
     this.#latency = latency;
   }
 
-  readonly push = (event: LockEvent): void => this.#later(() => this.#deliver(event));
-  readonly fail = (error: LockError): void => this.#later(() => this.#close(error));
-  readonly end = (): void => this.#close(undefined);
+  /**
+   * Ends with `signal`. A stream the store ends must not leave its listener behind on a signal
+   * the next watch reuses, so closing removes it, and the store's subscription.
+   */
+  attach(signal: AbortSignal, unsubscribe: (() => void) | undefined): void {
+    this.#unsubscribe = unsubscribe;
+    this.#signal = signal;
+    signal.addEventListener("abort", this, { once: true });
+  }
+
+  push(event: LockEvent): void {
+    if (this.#latency === undefined || this.#latency === 0) {
+      // No latency: at once, unless an earlier event still waits out a latency set before.
+      if (this.#lastDelivery <= this.#clock.now()) return this.#deliver(event);
+    }
+    this.#later(() => this.#deliver(event));
+  }
+
+  fail(error: LockError): void {
+    this.#later(() => this.#close(error));
+  }
+
+  end(): void {
+    this.#close(undefined);
+  }
+
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.#close(undefined);
+  }
 
   // Its own iterator: a stream is iterated once.
   [Symbol.asyncIterator](): AsyncIterator<LockEvent> {
@@ -268,7 +296,8 @@ class Channel implements AsyncIterable<LockEvent>, AsyncIterator<LockEvent> {
   // Keeps order: an event never overtakes the one before it, whatever the latency.
   #later(run: () => void): void {
     const clock = this.#clock;
-    const at = Math.max(this.#lastDelivery, clock.now() + this.#latency());
+    const latency = this.#latency;
+    const at = Math.max(this.#lastDelivery, clock.now() + (typeof latency === "function" ? latency() : latency ?? 0));
     this.#lastDelivery = at;
     if (at <= clock.now()) return run();
     const timers = (this.#timers ??= new Set());
@@ -287,7 +316,8 @@ class Channel implements AsyncIterable<LockEvent>, AsyncIterator<LockEvent> {
   #close(error: LockError | undefined): void {
     if (this.#closed !== undefined) return;
     this.#closed = { error };
-    this.unsubscribe();
+    this.#unsubscribe?.();
+    this.#signal?.removeEventListener("abort", this);
     for (const cancel of this.#timers ?? []) cancel();
     this.#timers = undefined;
     const waiting = this.#waiting;

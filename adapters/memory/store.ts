@@ -60,12 +60,21 @@ interface Change {
   readonly lease: StoredLease;
 }
 
-interface Subscriber {
-  readonly matches: (change: Change) => boolean;
-  readonly push: (event: LockEvent, name: string) => void;
-  readonly fail: (error: LockError) => void;
-  readonly end: () => void;
+/** Where a watch's events go. Called as methods, so that a sink may keep them on its prototype. */
+export interface Sink {
+  push(event: LockEvent, name: string): void;
+  fail(error: LockError): void;
+  end(): void;
 }
+
+interface Subscriber {
+  /** One Lease's key (a lock's watch: no closure per watch), or what a label-selected watch matches. */
+  readonly key: string | ((change: Change) => boolean);
+  readonly sink: Sink;
+}
+
+const matches = (subscriber: Subscriber, change: Change): boolean =>
+  typeof subscriber.key === "string" ? subscriber.key === change.key : subscriber.key(change);
 
 // -------------------------------------------------------------------------------------
 // store
@@ -138,7 +147,7 @@ export class MemoryLeaseStore {
 
   /** Ends every open watch, as an API server does when its watch timeout passes or it restarts. */
   closeWatches(error?: LockError): void {
-    for (const subscriber of [...this.#subscribers]) (error ? subscriber.fail(error) : subscriber.end());
+    for (const { sink } of [...this.#subscribers]) (error ? sink.fail(error) : sink.end());
   }
 
   /** Forgets the watch history, so that resuming from any older resourceVersion gets 410 Expired. */
@@ -199,13 +208,13 @@ export class MemoryLeaseStore {
   }
 
   /** @internal Subscribes to changes after `resourceVersion`, or from the current state when undefined. */
-  subscribe(namespace: string, name: string, resourceVersion: string | undefined, subscriber: Omit<Subscriber, "matches">): () => void {
+  subscribe(namespace: string, name: string, resourceVersion: string | undefined, sink: Sink): () => void {
     const key = keyOf(namespace, name);
     if (resourceVersion === undefined) {
       const current = this.#leases.get(key);
-      if (current !== undefined) subscriber.push({ _tag: "changed", snapshot: observedOf(current) }, name);
+      if (current !== undefined) sink.push({ _tag: "changed", snapshot: observedOf(current) }, name);
     }
-    return this.#subscribe({ matches: (change) => change.key === key, ...subscriber }, resourceVersion ?? String(this.#rv));
+    return this.#subscribe({ key, sink }, resourceVersion ?? String(this.#rv));
   }
 
   /** @internal The Leases of a namespace whose labels include `selector`, and the resourceVersion of the listing. */
@@ -215,9 +224,9 @@ export class MemoryLeaseStore {
   }
 
   /** @internal A label-selected watch: changes after `resourceVersion` to the namespace's Leases that `selector` matches. */
-  subscribeSet(namespace: string, selector: Readonly<Record<string, string>>, resourceVersion: string, subscriber: Omit<Subscriber, "matches">): () => void {
-    const matches = (change: Change): boolean => change.lease.namespace === namespace && selects(selector, change.lease.labels);
-    return this.#subscribe({ matches, ...subscriber }, resourceVersion);
+  subscribeSet(namespace: string, selector: Readonly<Record<string, string>>, resourceVersion: string, sink: Sink): () => void {
+    const key = (change: Change): boolean => change.lease.namespace === namespace && selects(selector, change.lease.labels);
+    return this.#subscribe({ key, sink }, resourceVersion);
   }
 
   #subscribe(entry: Subscriber, resourceVersion: string): () => void {
@@ -228,7 +237,7 @@ export class MemoryLeaseStore {
     }
     for (let i = this.#oldest; i < this.#changes.length; i++) {
       const change = this.#changes[i] as Change;
-      if (change.rv > from && entry.matches(change)) entry.push(change.event, change.lease.name);
+      if (change.rv > from && matches(entry, change)) entry.sink.push(change.event, change.lease.name);
     }
     this.#subscribers.add(entry);
     return () => this.#subscribers.delete(entry);
@@ -255,7 +264,7 @@ export class MemoryLeaseStore {
       this.#changes.splice(0, this.#oldest);
       this.#oldest = 0;
     }
-    for (const subscriber of this.#subscribers) if (subscriber.matches(change)) subscriber.push(change.event, change.lease.name);
+    for (const subscriber of this.#subscribers) if (matches(subscriber, change)) subscriber.sink.push(change.event, change.lease.name);
   }
 }
 
@@ -289,10 +298,25 @@ const decode = (record: LeaderElectionRecord): void => {
 };
 
 const decodeTime = (field: string, value: string | null): void => {
-  if (value !== null && !MICRO_TIME.test(value)) {
+  if (value !== null && !isMicroTime(value)) {
     throw new LockError("BadRequest", `Lease in version "v1" cannot be handled as a Lease: parsing time "${value}" as "2006-01-02T15:04:05.000000Z07:00": ${field} must have exactly six fractional digits`, { status: 400 });
   }
 };
+
+/** MICRO_TIME's test, without running the regex for the UTC form every renew writes (a tenth of a memory renew's cost). */
+const isMicroTime = (value: string): boolean => {
+  if (value.length !== 27 || value.charCodeAt(26) !== Z) return MICRO_TIME.test(value);
+  for (let i = 0; i < 26; i++) {
+    const c = value.charCodeAt(i);
+    const separator = UTC_SEPARATORS[i];
+    if (separator === undefined ? c < ZERO || c > NINE : c !== separator) return false;
+  }
+  return true;
+};
+
+const [ZERO, NINE, Z] = [48, 57, 90];
+/** The separators of `2026-11-23T18:00:00.000000Z` by position; digits elsewhere. */
+const UTC_SEPARATORS: readonly (number | undefined)[] = Array.from("dddd-dd-ddTdd:dd:dd.dddddd", (c) => (c === "d" ? undefined : c.charCodeAt(0)));
 
 /** The API server's ValidateLeaseSpec. */
 const validate = (name: string, record: LeaderElectionRecord): void => {

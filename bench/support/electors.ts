@@ -25,11 +25,12 @@ export interface ThroughputResult {
  * including the watch echo of every renewal, and the VirtualClock's own (one macrotask turn per
  * timer, see `virtualClockRate`).
  */
-export const driverThroughput = async (seconds: number, warmupSeconds = 0.3): Promise<ThroughputResult> => {
+export const driverThroughput = async (seconds: number, warmupSeconds = 0.3, watch = true): Promise<ThroughputResult> => {
   const clock = new VirtualClock();
   // Without the store's log of every request, which is for tests' assertions and grows forever.
   const store = new MemoryLeaseStore({ clock, history: 100, log: false });
-  const base = memoryLock(store, { namespace: "bench", name: "lease" });
+  // watch: false is client-go's in-memory lock's shape (no watch, so no echo of each renew).
+  const base = memoryLock(store, { namespace: "bench", name: "lease", watch });
   let updates = 0;
   const lock: Lock = { ...base, update: (record, version, signal) => (updates++, base.update(record, version, signal)) };
   const controller = new AbortController();
