@@ -10,45 +10,25 @@
  * process.hrtime.bigint() (CLOCK_MONOTONIC, as the Go peer's). SIGTERM/SIGINT end the run (with
  * --release-on-cancel the Lease is released) and the process exits 0; losing leadership exits 1.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { cluster, fileTokenCredentials, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
 import { createElector } from "../../src/index.ts";
+import { connection, failing, goDuration, PEER_FLAGS } from "./peer-flags.ts";
 
 const { values } = parseArgs({
   options: {
-    server: { type: "string" },
-    "ca-file": { type: "string" },
-    "token-file": { type: "string" },
-    namespace: { type: "string", default: "default" },
-    name: { type: "string" },
+    ...PEER_FLAGS,
     identity: { type: "string" },
-    "lease-duration": { type: "string", default: "15s" },
-    "renew-deadline": { type: "string", default: "10s" },
     "retry-period": { type: "string", default: "2s" },
     "release-on-cancel": { type: "boolean", default: false },
   },
 });
 
-const fail = (message: string): never => {
-  process.stderr.write(`tenure-peer: ${message}\n`);
-  process.exit(2);
-};
-
-/** Go durations as the peer's flags take them: 15s, 500ms, 1.5s. */
-const duration = (text: string): number => {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
-  if (match === null) return fail(`bad duration ${text}`);
-  const unit = match[2] === "ms" ? 1 : match[2] === "s" ? 1000 : 60_000;
-  return Number(match[1]) * unit;
-};
-
-const server = values.server ?? fail("--server is required");
-const name = values.name ?? fail("--name is required");
+const fail = failing("tenure-peer", 2);
+const duration = (text: string): number => goDuration(text, fail);
+const { server, name, tokenFile, ca } = connection(values, fail);
 const identity = values.identity ?? fail("--identity is required");
-const tokenFile = values["token-file"] ?? fail("--token-file is required");
-const ca = values["ca-file"] === undefined ? undefined : readFileSync(values["ca-file"], "utf8");
 
 const emit = (event: string, extra: Record<string, string> = {}): void => {
   const line = { event, identity, ...extra, mono_ns: Number(process.hrtime.bigint()), wall: new Date().toISOString() };

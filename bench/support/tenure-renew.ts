@@ -12,22 +12,16 @@
  * the renewals: the driver and protocol, encoding, the HTTP/1.1 request over TLS, decoding the
  * answer, and the watch event each renewal echoes back to the leader. One JSON object on stdout.
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type Fetch, cluster, fileTokenCredentials, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
 import { createElector } from "../../src/index.ts";
+import { connection, failing, goDuration, PEER_FLAGS } from "./peer-flags.ts";
 
 const { values } = parseArgs({
   options: {
-    server: { type: "string" },
-    "ca-file": { type: "string" },
-    "token-file": { type: "string" },
-    namespace: { type: "string", default: "default" },
-    name: { type: "string" },
+    ...PEER_FLAGS,
     identity: { type: "string", default: "bench" },
-    "lease-duration": { type: "string", default: "15s" },
-    "renew-deadline": { type: "string", default: "10s" },
     "retry-period": { type: "string", default: "1s" },
     idle: { type: "string", default: "5s" },
     warmup: { type: "string", default: "30" },
@@ -35,27 +29,15 @@ const { values } = parseArgs({
   },
 });
 
-const fail = (message: string): never => {
-  process.stderr.write(`tenure-renew: ${message}\n`);
-  process.exit(1);
-};
-
-/** Go durations as the peer's flags take them: 15s, 20ms, 1.5s. */
-const duration = (text: string): number => {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text);
-  if (match === null) return fail(`bad duration ${text}`);
-  return Number(match[1]) * (match[2] === "ms" ? 1 : match[2] === "s" ? 1000 : 60_000);
-};
+const fail = failing("tenure-renew", 1);
+const duration = (text: string): number => goDuration(text, fail);
 
 const count = (text: string): number => {
   const n = Number(text);
   return Number.isInteger(n) && n > 0 ? n : fail(`not a positive whole number: ${text}`);
 };
 
-const server = values.server ?? fail("--server is required");
-const name = values.name ?? fail("--name is required");
-const tokenFile = values["token-file"] ?? fail("--token-file is required");
-const ca = values["ca-file"] === undefined ? undefined : readFileSync(values["ca-file"], "utf8");
+const { server, name, tokenFile, ca } = connection(values, fail);
 const leaseDuration = duration(values["lease-duration"]);
 const renewDeadline = duration(values["renew-deadline"]);
 const retryPeriod = duration(values["retry-period"]);
