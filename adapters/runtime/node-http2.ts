@@ -96,7 +96,8 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
         reject(new TypeError("fetch failed", { cause: failure ?? new Error(`the HTTP/2 stream closed before an answer (code ${stream.rstCode})`) }));
       });
       let failure: unknown;
-      stream.on("error", (error) => void (failure = error));
+      // A stream that fell with its session is "cancelled"; the session's error says why (TLS, a reset).
+      stream.on("error", (error: Error & { code?: string }) => void (failure = error.code === "ERR_HTTP2_STREAM_CANCEL" && error.cause !== undefined ? error.cause : error));
       stream.on("data", () => void (session.lastRead = performance.now()));
       stream.once("response", (received: IncomingHttpHeaders) => {
         answered = true;
@@ -187,9 +188,14 @@ const bodyOf = (stream: ClientHttp2Stream): ReadableStream<Uint8Array> => {
         controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
         if ((controller.desiredSize ?? 1) <= 0) stream.pause();
       });
-      stream.once("end", () => settle());
+      // Node ends a stream that the server reset, too: whether it truly ended shows at its close.
+      let ended = false;
+      stream.once("end", () => void (ended = true));
       stream.once("error", (error) => settle(error));
-      stream.once("close", () => settle(new Error(`the HTTP/2 stream closed before its end (code ${stream.rstCode})`)));
+      stream.once("close", () => {
+        const reset = stream.rstCode !== undefined && stream.rstCode !== constants.NGHTTP2_NO_ERROR;
+        settle(ended && !reset ? undefined : new Error(`the HTTP/2 stream closed before its end (code ${stream.rstCode})`));
+      });
     },
     pull() {
       stream.resume();
