@@ -26,6 +26,7 @@ const counting = async (target: string): Promise<{ url: string; connections: () 
   const server = createTcpServer((socket) => {
     connections++;
     const upstream = tcpConnect(Number(port), hostname);
+    server.once("close", () => (socket.destroy(), upstream.destroy()));
     socket.pipe(upstream).pipe(socket);
     socket.on("error", () => upstream.destroy());
     upstream.on("error", () => socket.destroy());
@@ -49,6 +50,7 @@ describe("HTTP/2 against the real API server", () => {
       assert.equal(proxy.connections(), 1);
     } finally {
       proxy.server.close();
+      proxy.server.emit("close"); // and its connections: the client's session alone would not hold the process
     }
   });
 
@@ -82,7 +84,10 @@ describe("HTTP/2 against a test server", () => {
     let sessions = 0;
     let n = 0;
     const server = createSecureServer({ key: cert.keyPem, cert: cert.certPem });
-    server.on("session", () => sessions++);
+    server.on("session", (session) => {
+      sessions++;
+      servers.push({ close: () => session.destroy() }); // server.close() waits for open sessions
+    });
     server.on("stream", (stream) => {
       stream.on("error", () => {});
       handle(stream, n++);
