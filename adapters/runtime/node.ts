@@ -11,6 +11,7 @@ import { Readable } from "node:stream";
 // A namespace import: Bun bundles its own undici, which has no Socks5ProxyAgent, and refuses a named import of it.
 import * as undici from "undici";
 import type { Fetch } from "../kubernetes/cluster.ts";
+import { http2Fetch } from "./node-http2.ts";
 import { type Runtime, unsupported } from "./runtime.ts";
 
 export const runtime: Runtime = {
@@ -49,6 +50,17 @@ export const runtime: Runtime = {
       }),
       kill: () => void child.kill("SIGKILL"),
     };
+  },
+};
+
+/** Node with the opt-in HTTP/2 transport (node-http2.ts); it goes through no proxy. */
+export const http2Runtime: Runtime = {
+  ...runtime,
+  tlsFetch: (tls, proxy) => {
+    if (proxy !== undefined) {
+      throw unsupported("Node", `connect through the ${proxy.protocol.slice(0, -1)} proxy ${proxy.host} over HTTP/2`, "leave out the http2 option: the default HTTP/1.1 transport goes through http, https and socks5 proxies");
+    }
+    return http2Fetch(tls);
   },
 };
 

@@ -18,7 +18,7 @@ import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { cluster, type Fetch, fileTokenCredentials, leaseCollection } from "../../adapters/kubernetes/entry-node.ts";
 import { bucketNames, createShards, type Shards, watchLeases } from "../../src/shards/index.ts";
-import { http2Fetch } from "./http2-fetch.ts";
+import { http2Runtime } from "../../adapters/runtime/node.ts";
 
 const { values } = parseArgs({
   options: {
@@ -49,11 +49,11 @@ const methods: Record<string, number> = {};
 let shards: Shards | undefined;
 const leading = new Set<string>();
 
-// One HTTP/2 connection (http2-fetch.ts), counted: the watch and every lease's requests are
-// streams on it, served concurrently. (tenure's own Node transport is undici over HTTP/1.1, which
-// needs a connection per request in flight; undici's HTTP/2 stalls writes behind an open watch.)
+// tenure's opt-in HTTP/2 transport (what `http2: true` gives), counted: the watch and every
+// lease's requests are streams on one connection, served concurrently. (The default, HTTP/1.1,
+// needs a connection per request in flight.)
 const ca = values["ca-file"] === undefined ? undefined : readFileSync(values["ca-file"], "utf8");
-const transport = http2Fetch({ ca });
+const transport = http2Runtime.tlsFetch(ca === undefined ? {} : { ca });
 const fetch: Fetch = (url, init) => {
   const path = new URL(url).pathname;
   const lease = path.startsWith(`${collection}/`)

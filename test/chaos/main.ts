@@ -1,7 +1,7 @@
 /**
  * The chaos suite (issue #9): `node .build/test/chaos/main.js [--soak] [--minutes N] [--mixed] [--no-ramp] [--only a,b] [--runtimes node,deno,bun]`
  * (`--minutes` implies `--soak`: random faults for that long, 10 minutes by default; `--only` picks
- * faults by a part of their names; `--runtimes` the tenure fleet, e.g. `node,node,node`).
+ * faults by a part of their names; `--runtimes` the tenure fleet, e.g. `node,node,node`, or `node-h2` for Node over HTTP/2).
  *
  * Starts its own kube-apiserver + etcd (it kills and restarts them), and two fleets on two Leases
  * in one namespace, side by side under the same faults at the same instants:
@@ -54,7 +54,7 @@ const { values: args } = parseArgs({
 });
 /** The tenure fleet's runtimes (`--runtimes node,node,node` to measure one runtime as leader every time). */
 const TENURE_RUNTIMES = args.runtimes.split(",").map((s) => s.trim());
-for (const rt of TENURE_RUNTIMES) if (!["node", "deno", "bun"].includes(rt)) throw new Error(`--runtimes: ${rt} is not node, deno or bun`);
+for (const rt of TENURE_RUNTIMES) if (!["node", "node-h2", "deno", "bun"].includes(rt)) throw new Error(`--runtimes: ${rt} is not node, node-h2 (Node over HTTP/2), deno or bun`);
 const SOAK_MINUTES = args.minutes === undefined ? undefined : Number(args.minutes);
 if (SOAK_MINUTES !== undefined && !(SOAK_MINUTES > 0)) throw new Error(`--minutes ${args.minutes}: a positive number`);
 const SOAK = args.soak || SOAK_MINUTES !== undefined;
@@ -150,6 +150,7 @@ await chmod(goWrapper, 0o755);
 const chaosPeer = join(ROOT, "test", "chaos", "peer.ts");
 const tenureCommands: Record<string, readonly string[]> = {
   node: [process.execPath, join(ROOT, ".build", "test", "chaos", "peer.js")],
+  "node-h2": ["/usr/bin/env", "TENURE_CHAOS_HTTP2=1", process.execPath, join(ROOT, ".build", "test", "chaos", "peer.js")],
   deno: [runtime("deno").bin ?? "deno", "run", "--allow-all", chaosPeer],
   bun: [runtime("bun").bin ?? "bun", chaosPeer],
 };

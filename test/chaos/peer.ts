@@ -50,7 +50,8 @@ const need = (key: string): string => {
 const pickRuntime = async (): Promise<Runtime> => {
   if ("Deno" in globalThis) return (await import("../../adapters/runtime/deno.ts")).runtime;
   if ("Bun" in globalThis) return (await import("../../adapters/runtime/bun.ts")).runtime;
-  return (await import("../../adapters/runtime/node.ts")).runtime;
+  const node = await import("../../adapters/runtime/node.ts");
+  return process.env["TENURE_CHAOS_HTTP2"] === "1" ? node.http2Runtime : node.runtime; // main.ts's `--runtimes node-h2`
 };
 
 const main = async (): Promise<never> => {

@@ -25,10 +25,13 @@ export const emulateInCluster = (): void => {
   process.env["KUBERNETES_SERVICE_PORT"] = url.port;
 };
 
+/** `TENURE_E2E_HTTP2=1`: the pods' clusters talk HTTP/2 (the `http2` option), the admin's HTTP/1.1. */
+export const HTTP2: boolean = process.env["TENURE_E2E_HTTP2"] === "1";
+
 /** The cluster as a pod of this sandbox sees it. */
 export const podCluster = (box: Sandbox): Promise<Cluster> => {
   emulateInCluster();
-  return inCluster({ serviceAccountDir: box.serviceAccountDir });
+  return inCluster({ serviceAccountDir: box.serviceAccountDir, http2: HTTP2 });
 };
 
 /** The cluster as the admin sees it (for setting things up and looking at Leases). */
