@@ -1,7 +1,7 @@
 /**
  * Node over HTTP/2 (`node:http2`), opt-in: one TLS connection per API server carries every request
- * and watch as concurrent streams, the token and headers travel HPACK-compressed, and no HTTP/1.1
- * parser runs per renew. undici's own HTTP/2 was not used: it fails every request in flight when
+ * and watch as concurrent streams, headers travel HPACK-compressed (all but `Authorization`, which
+ * Node's HTTP/2 never indexes), and no HTTP/1.1 parser runs per renew. undici's own HTTP/2 was not used: it fails every request in flight when
  * the server sends GOAWAY (kube-apiserver does after a 401), and stalls writes behind a watch.
  *
  * A session is replaced when it closes. After a GOAWAY, the streams the server says it never
