@@ -125,25 +125,20 @@ const over = (a: number | undefined, b: number | undefined): number | undefined 
 
 heading("summary (ratio = tenure / client-go; lower is better)");
 const n24 = (f: (t: TenureFigures) => string): string => (node24 ? f(node24) : "missing");
+/** A CPU-per-renew row: both Node versions against client-go's one figure. */
+const renewRow = (label: string, micros: (t: TenureFigures) => number): string[] => [
+  label,
+  `${num(micros(node20), 2)} µs`,
+  n24((t) => `${num(micros(t), 2)} µs`),
+  goRenew ? `${num(goRenew.cpuMicrosPerRenew, 2)} µs` : "missing",
+  ratio(micros(node20), goRenew?.cpuMicrosPerRenew),
+  node24 ? ratio(micros(node24), goRenew?.cpuMicrosPerRenew) : "n/a",
+];
 printTable(["measure", "Node 20", "Node 24", "client-go", "ratio 20", "ratio 24"], [
   ["(a) step() per leader renew cycle", `${num(node20.stepNanosPerRenewCycle)} ns`, n24((t) => `${num(t.stepNanosPerRenewCycle)} ns`), "no equivalent", "", ""],
   ["(a) step() per candidate poll", `${num(node20.stepNanosPerCandidateCycle)} ns`, n24((t) => `${num(t.stepNanosPerCandidateCycle)} ns`), "no equivalent", "", ""],
-  [
-    "(b) CPU per renew, one elector, memory lock",
-    `${num(node20.driver.cpuMicrosPerRenew, 2)} µs`,
-    n24((t) => `${num(t.driver.cpuMicrosPerRenew, 2)} µs`),
-    goRenew ? `${num(goRenew.cpuMicrosPerRenew, 2)} µs` : "missing",
-    ratio(node20.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew),
-    node24 ? ratio(node24.driver.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew) : "n/a",
-  ],
-  [
-    "(b) the same, lock without watch (as client-go's)",
-    `${num(node20.driverUnwatched.cpuMicrosPerRenew, 2)} µs`,
-    n24((t) => `${num(t.driverUnwatched.cpuMicrosPerRenew, 2)} µs`),
-    goRenew ? `${num(goRenew.cpuMicrosPerRenew, 2)} µs` : "missing",
-    ratio(node20.driverUnwatched.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew),
-    node24 ? ratio(node24.driverUnwatched.cpuMicrosPerRenew, goRenew?.cpuMicrosPerRenew) : "n/a",
-  ],
+  renewRow("(b) CPU per renew, one elector, memory lock", (t) => t.driver.cpuMicrosPerRenew),
+  renewRow("(b) the same, lock without watch (as client-go's)", (t) => t.driverUnwatched.cpuMicrosPerRenew),
   ["(b) of which the VirtualClock, per timer", `${num(node20.virtualClock.cpuMicrosPerTimer, 2)} µs`, n24((t) => `${num(t.virtualClock.cpuMicrosPerTimer, 2)} µs`), "", "", ""],
   [
     "(c) heap per idle elector (client-go: heap+stack)",

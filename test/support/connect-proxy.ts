@@ -26,15 +26,21 @@ const head = (text: string): { method: string; target: string; headers: Map<stri
   return { method, target, headers };
 };
 
-/** With `tls`, an https proxy: the CONNECT itself inside TLS to the proxy. */
-export const connectProxy = async (hosts: Readonly<Record<string, string>>, credentials?: string, tls?: { cert: string; key: string }): Promise<ConnectProxy> => {
-  const tunnels: ConnectProxy["tunnels"] = [];
+/** The sockets a proxy has open, so that closing it can end them all. */
+const sockets = (): { readonly open: Set<Socket>; readonly track: (socket: Socket) => void } => {
   const open = new Set<Socket>();
   const track = (socket: Socket): void => {
     open.add(socket);
     socket.on("close", () => open.delete(socket));
     socket.on("error", () => socket.destroy());
   };
+  return { open, track };
+};
+
+/** With `tls`, an https proxy: the CONNECT itself inside TLS to the proxy. */
+export const connectProxy = async (hosts: Readonly<Record<string, string>>, credentials?: string, tls?: { cert: string; key: string }): Promise<ConnectProxy> => {
+  const tunnels: ConnectProxy["tunnels"] = [];
+  const { open, track } = sockets();
   const handle = (client: Socket): void => {
     track(client);
     let received = Buffer.alloc(0);
@@ -84,12 +90,7 @@ export const connectProxy = async (hosts: Readonly<Record<string, string>>, cred
  */
 export const socksProxy = async (hosts: Readonly<Record<string, string>>): Promise<ConnectProxy> => {
   const tunnels: ConnectProxy["tunnels"] = [];
-  const open = new Set<Socket>();
-  const track = (socket: Socket): void => {
-    open.add(socket);
-    socket.on("close", () => open.delete(socket));
-    socket.on("error", () => socket.destroy());
-  };
+  const { open, track } = sockets();
   const server = createServer((client) => {
     track(client);
     let received = Buffer.alloc(0);
