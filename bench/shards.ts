@@ -56,7 +56,7 @@ const RECOVERY_BOUND = TIMINGS.leaseDuration + 2.2 * TIMINGS.retryPeriod;
 const names = bucketNames("bench", "shards", LEASES);
 /** The README's Role for a sharded election: the elector's verbs plus `list`. */
 const SHARD_RULES: readonly object[] = [
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update", "watch"] },
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update", "patch", "watch"] },
 ];
 
 interface ReplicaFigures {

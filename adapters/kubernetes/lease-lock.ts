@@ -31,6 +31,17 @@ export const leaseCodec: RecordCodec = {
     spec: specOfRecord(record),
   }),
   update: (last, record, labels) => ({ ...last, metadata: withLabels(last, labels), spec: specOfRecord(record) }),
+  patch: (last, record, labels) => {
+    const before = (last["spec"] ?? {}) as Readonly<Record<string, unknown>>;
+    const after = specOfRecord(record) as Readonly<Record<string, unknown>>;
+    // The fields that differ; null removes one, as the PUT's new spec would not have it.
+    const spec: Record<string, unknown> = {};
+    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+      if ((before[key] ?? null) !== (after[key] ?? null)) spec[key] = after[key] ?? null;
+    }
+    const relabel = Object.keys(labels).some((key) => last.metadata.labels?.[key] !== labels[key]);
+    return { metadata: { resourceVersion: last.metadata.resourceVersion, ...(relabel ? { labels } : {}) }, spec };
+  },
 };
 
 export const leaseLock = (cluster: Cluster, options: LeaseLockOptions): Lock => objectLock(cluster, options, leaseCodec);

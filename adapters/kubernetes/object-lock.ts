@@ -33,6 +33,12 @@ export interface RecordCodec {
   readonly create: (meta: { readonly name: string; readonly namespace: string }, record: LeaderElectionRecord, labels: Readonly<Record<string, string>>) => object;
   /** The last-seen object with `record` written in. */
   readonly update: (last: KubeObject, record: LeaderElectionRecord, labels: Readonly<Record<string, string>>) => object;
+  /**
+   * The same change as a JSON merge patch that carries the last-seen resourceVersion, when the
+   * codec has one: the API server answers 409 if the object changed since, so it is the same
+   * compare-and-swap as the PUT, in a fraction of the bytes.
+   */
+  readonly patch?: (last: KubeObject, record: LeaderElectionRecord, labels: Readonly<Record<string, string>>) => object;
 }
 
 export interface ObjectLockOptions {
@@ -61,6 +67,8 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
   // Our last write as the server answered it: its watch event is the same object, so it is handed
   // back without parsing or decoding it again (the leader's watch echoes every renew).
   let written: { readonly event: string; readonly snapshot: Snapshot } | undefined;
+  // Renews are merge patches (small on the wire: they matter on slow links) until one is forbidden.
+  let patching = true;
   const wrote = (snapshot: Snapshot): Snapshot => {
     const resourceVersion = (snapshot.version as KubeObject).metadata.resourceVersion;
     written = resourceVersion === undefined ? undefined : { event: `"resourceVersion":${JSON.stringify(resourceVersion)}`, snapshot };
@@ -75,7 +83,18 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
       return wrote(observe(await requestJson(cluster, { method: "POST", path: collection, body, signal, action: action("create") })));
     },
     update: async (record, version, signal) => {
-      const body = codec.update(lastSeen(version, codec.resource), record, labels);
+      const last = lastSeen(version, codec.resource);
+      if (codec.patch !== undefined && patching) {
+        const body = codec.patch(last, record, labels);
+        try {
+          return wrote(observe(await requestJson(cluster, { method: "PATCH", path, body, contentType: "application/merge-patch+json", signal, action: action("patch") })));
+        } catch (error) {
+          // client-go's Role grants update, not patch: then every write is a PUT, as client-go's.
+          if (!(error instanceof LockError && error.reason === "Forbidden")) throw error;
+          patching = false;
+        }
+      }
+      const body = codec.update(slim(last), record, labels);
       return wrote(observe(await requestJson(cluster, { method: "PUT", path, body, signal, action: action("update") })));
     },
     watch: (version, signal) =>
@@ -106,6 +125,12 @@ export const lastSeen = (version: unknown, resource: string): KubeObject => {
   if (object.metadata["managedFields"] === undefined) return object;
   const { managedFields: _, ...metadata } = object.metadata;
   return { ...object, metadata };
+};
+
+/** Less what the API server takes from the stored object when an update leaves it out. */
+const slim = (object: KubeObject): KubeObject => {
+  const { uid: _u, creationTimestamp: _c, ...metadata } = object.metadata;
+  return { ...object, metadata: metadata as KubeObject["metadata"] };
 };
 
 export const withLabels = (object: KubeObject, labels: Readonly<Record<string, string>>): KubeObject["metadata"] =>

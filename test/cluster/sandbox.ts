@@ -14,6 +14,11 @@ import type { TestCluster } from "./client.ts";
 
 /** The Role from the README: what an elector needs on Leases, and nothing else. */
 export const ELECTION_RULES: readonly object[] = [
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update", "patch", "watch"] },
+];
+
+/** client-go's Role, without `patch`: tenure then writes every update with a PUT. */
+export const CLIENT_GO_RULES: readonly object[] = [
   { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update", "watch"] },
 ];
 

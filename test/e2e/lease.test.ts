@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { readFile, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
-import { cluster, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
+import { type Cluster, cluster, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
 import { formatMicroTime } from "../../src/record.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
 import {
   adminCluster,
+  CLIENT_GO_RULES,
   contend,
   cuttable,
   eventually,
@@ -224,27 +225,80 @@ describe("watch-driven followers", () => {
 });
 
 describe("what a renew sends and reads", () => {
-  it("a renew's PUT leaves managedFields out, and the API server keeps them; the watch's echo of a renew needs no decoding", async () => {
-    const box = await sandbox("lean-put");
-    const pod = await podCluster(box);
-    const puts: Record<string, unknown>[] = [];
+  /** The pod's cluster, recording each request's method and JSON body. */
+  const recording = (pod: Cluster) => {
+    const sent: { readonly method: string; readonly body: Record<string, unknown> | undefined }[] = [];
     const fetch: typeof pod.fetch = (url, init) => {
-      if (init.method === "PUT" && typeof init.body === "string") puts.push(JSON.parse(init.body) as Record<string, unknown>);
+      sent.push({ method: init.method ?? "GET", body: typeof init.body === "string" ? JSON.parse(init.body) as Record<string, unknown> : undefined });
       return pod.fetch(url, init);
     };
-    const lock = leaseLock({ ...pod, fetch }, { name: "lock" });
+    return { cluster: { ...pod, fetch }, sent, of: (method: string) => sent.filter((r) => r.method === method) };
+  };
+
+  it("with patch in the Role (and no update), a renew is a merge patch of renewTime carrying the resourceVersion; a stale one is refused as a PUT would be", async () => {
+    const box = await sandbox("patch", [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "patch", "watch"] }]);
+    const pod = recording(await podCluster(box));
+    const lock = leaseLock(pod.cluster, { name: "lock", labels: { app: "tenure-test" } });
+    const a = contend("pod-a", lock);
+    assert.ok(await eventually(() => a.elector.isLeader()));
+    assert.ok(await eventually(() => pod.of("PATCH").length >= 3, 10_000), "renews");
+    assert.ok(a.elector.isLeader(), "renews by patch alone keep the lease");
+    assert.deepEqual(pod.of("PUT"), []);
+    for (const { body } of pod.of("PATCH")) {
+      const metadata = body?.["metadata"] as Record<string, unknown>;
+      assert.equal(typeof metadata["resourceVersion"], "string", "a patch is a compare-and-swap");
+      assert.equal(metadata["labels"], undefined, "labels already written are not sent again");
+      assert.deepEqual(Object.keys(body?.["spec"] as object), ["renewTime"], "a renew changes renewTime alone");
+    }
+    a.controller.abort();
+    await a.done;
+    assert.deepEqual(a.errors, []);
+    const held = await readLease(box.namespace, "lock");
+    assert.equal(held.spec.holderIdentity, "pod-a");
+    assert.equal(held.metadata.labels["app"], "tenure-test");
+
+    // A write based on an older resourceVersion is refused with 409, after another write...
+    const signal = new AbortController().signal;
+    const seen = await lock.get(signal);
+    const taken = await lock.update({ ...seen.record, holderIdentity: "pod-b", renewTime: formatMicroTime(Date.now()) }, seen.version, signal);
+    assert.equal(taken.record.holderIdentity, "pod-b");
+    await assert.rejects(lock.update({ ...seen.record, renewTime: formatMicroTime(Date.now()) }, seen.version, signal), { name: "LockError", reason: "Conflict" });
+    // ...and after the Lease was deleted and created again.
+    const deleted = await kube.request("DELETE", `/apis/coordination.k8s.io/v1/namespaces/${box.namespace}/leases/lock`);
+    assert.equal(deleted.status, 200);
+    await lock.create({ ...taken.record, holderIdentity: "pod-c" }, signal);
+    await assert.rejects(lock.update({ ...taken.record, renewTime: formatMicroTime(Date.now()) }, taken.version, signal), { name: "LockError", reason: "Conflict" });
+    assert.equal((await readLease(box.namespace, "lock")).spec.holderIdentity, "pod-c");
+    // A field the record drops is removed, as a PUT's new spec would not have it.
+    const now = await lock.get(signal);
+    assert.notEqual((await readLease(box.namespace, "lock")).spec.acquireTime, undefined);
+    await lock.update({ ...now.record, acquireTime: null }, now.version, signal);
+    const dropped = await readLease(box.namespace, "lock");
+    assert.equal(dropped.spec.acquireTime, undefined);
+    assert.equal(dropped.spec.holderIdentity, "pod-c");
+  });
+
+  it("with client-go's Role (no patch): one patch is refused, then every write is a PUT that leaves managedFields out, which the API server keeps; the watch's echo of a renew needs no decoding", async () => {
+    const box = await sandbox("lean-put", CLIENT_GO_RULES);
+    const pod = recording(await podCluster(box));
+    const lock = leaseLock(pod.cluster, { name: "lock" });
     const a = contend("pod-a", lock);
     assert.ok(await eventually(() => a.elector.isLeader()));
     const created = await readLease(box.namespace, "lock");
     assert.ok(Array.isArray(created.metadata.managedFields) && created.metadata.managedFields.length > 0, "the server records who wrote what");
-    assert.ok(await eventually(() => puts.length >= 3, 10_000), "renews");
-    for (const put of puts) {
-      const metadata = put["metadata"] as Record<string, unknown>;
+    assert.ok(await eventually(() => pod.of("PUT").length >= 3, 10_000), "renews");
+    assert.equal(pod.of("PATCH").length, 1, "one patch, refused");
+    assert.deepEqual(a.errors, [], "the refused patch is not an error");
+    for (const { body } of pod.of("PUT")) {
+      const metadata = body?.["metadata"] as Record<string, unknown>;
       assert.equal(metadata["managedFields"], undefined, "a PUT sends no managedFields");
+      assert.equal(metadata["uid"], undefined, "nor the uid");
       assert.equal(typeof metadata["resourceVersion"], "string", "a PUT is still a compare-and-swap");
     }
     const renewed = await readLease(box.namespace, "lock");
     assert.notEqual(renewed.metadata.resourceVersion, created.metadata.resourceVersion);
+    assert.equal(renewed.metadata.uid, created.metadata.uid, "the server keeps the uid a PUT leaves out");
+    assert.equal(renewed.metadata.creationTimestamp, created.metadata.creationTimestamp);
     assert.ok(Array.isArray(renewed.metadata.managedFields) && renewed.metadata.managedFields.length > 0, "the server keeps managedFields");
     assert.deepEqual(
       renewed.metadata.managedFields.map((f: { manager: string }) => f.manager).sort(),

@@ -13,7 +13,7 @@ import { cuttable, eventually, podCluster, sandbox } from "./support.ts";
 
 /** The README's Role for a sharded election: the elector's, plus `list` for the shared list. */
 const SHARD_RULES: readonly object[] = [
-  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update", "watch"] },
+  { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "create", "update", "patch", "watch"] },
 ];
 const LABELS = { "tenure.dev/shards": "e2e" };
 /** Failures of the replicas' shared watches, for the messages of failed assertions. */

@@ -12,7 +12,7 @@ import { createElector, type Elector, type ElectorOptions, type Lock, type LockE
 
 export const kube: TestCluster = await connectCluster();
 
-export { ELECTION_RULES, type Sandbox } from "../cluster/sandbox.ts";
+export { CLIENT_GO_RULES, ELECTION_RULES, type Sandbox } from "../cluster/sandbox.ts";
 
 /** A fresh namespace and ServiceAccount `elector`, bound to `rules` (`null`: no permissions at all), on `on` (default: the shared test cluster). */
 export const sandbox = (prefix: string, rules: readonly object[] | null = ELECTION_RULES, on: TestCluster = kube): Promise<Sandbox> =>
