@@ -33,7 +33,7 @@ const STAGES: readonly Stage[] = [
   { name: "shards", about: "sharded election at CI size: 3 replica processes share 60 Leases on the real API server; no request for a followed lease, <= 4 connections, SIGKILL recovery (npm run bench:shards -- --ci)", cluster: false, command: [node, ".build/bench/shards.js", "--ci"] },
   { name: "edge", about: "the packed package's default condition electing from workerd (Durable Objects) and edge-runtime, with Node, on one Lease", cluster: true, command: [node, "--test", ".build/test/edge"] },
   // Its own cluster (it kills and restarts kube-apiserver and etcd), so `cluster: false` here.
-  { name: "chaos", about: "tenure (Node, Deno, Bun) and client-go v0.37 fleets under TCP, HTTP, process and server faults; the latency ramp", cluster: false, command: [node, ".build/test/chaos/main.js"] },
+  { name: "chaos", about: "tenure (Node, Deno, Bun) and client-go v0.37 fleets under TCP, HTTP, process and server faults; the latency and bandwidth ramps", cluster: false, command: [node, ".build/test/chaos/main.js"] },
 ];
 
 const wanted = process.argv.slice(2).filter((a) => a !== "all");

@@ -19,8 +19,9 @@
  * context is live), printing each act with its term's leaseTransitions, on CLOCK_MONOTONIC
  * (Deno and Bun synced to it by fleet.ts's clock probes). The faults (FAULTS below) hit the
  * leader of each fleet (a silent watch hits the followers), one at a time, each followed by a
- * wait until both fleets have a leader acting again. Then a latency ramp: the round trip of
- * every process grows step by step until each implementation's leader loses the lease.
+ * wait until both fleets have a leader acting again. Then two ramps (RAMPS): the round trip of
+ * every process grows, then its bandwidth shrinks, step by step until each implementation's
+ * leader loses the lease.
  *
  * acts.ts judges: no overlapping acts, transitions never backwards, a leader acting within
  * leaseDuration + 2.2 x retryPeriod + 1 s after each heal; and prints the table. The run fails
@@ -111,7 +112,7 @@ await must("role", kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/name
   apiVersion: "rbac.authorization.k8s.io/v1",
   kind: "Role",
   metadata: { name: "leader-election" },
-  rules: [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "watch", "create", "update"] }],
+  rules: [{ apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "watch", "create", "update", "patch"] }],
 }));
 await must("rolebinding", kube.request("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, {
   apiVersion: "rbac.authorization.k8s.io/v1",
@@ -416,9 +417,53 @@ const measureTraffic = async (ms: number): Promise<Steady[]> => {
   });
 };
 
+/** A ramp: one setting of every process's proxy worsens step by step until each fleet's leader loses the lease. */
+interface Ramp {
+  readonly name: string;
+  /** What the steps set, for the summary line. */
+  readonly what: string;
+  readonly unit: string;
+  readonly steps: readonly number[];
+  readonly apply: (proxy: FaultProxy, value: number) => void;
+  /** The step at which each fleet's leader lost the lease. */
+  readonly lostAt: Record<Group, number | undefined>;
+}
+const RAMPS: readonly Ramp[] = [
+  { name: "latency ramp", what: "added round trip on every process's connections", unit: "ms", steps: [300, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1400, 1700, 2000], apply: (p, rtt) => void (p.latency = rtt), lostAt: { tenure: undefined, "client-go": undefined, mixed: undefined } },
+  // Each process's connections each way, as a slow uplink or a saturated node would.
+  { name: "bandwidth ramp", what: "every process's connections slowed to", unit: "B/s", steps: [8000, 4000, 3000, 2500, 2000, 1500, 1000, 700, 500], apply: (p, rate) => void (p.bandwidth = rate), lostAt: { tenure: undefined, "client-go": undefined, mixed: undefined } },
+];
+const isRamp = (fault: Fault): boolean => RAMPS.some((r) => r.name === fault.name);
+
+/** Worsens `ramp`'s setting on every process of the fleets that still hold, until each has lost the lease. */
+const runRamp = async (ramp: Ramp): Promise<void> => {
+  const rampStart = monoMs();
+  for (const value of ramp.steps) {
+    const open = GROUPS.filter((g) => ramp.lostAt[g] === undefined);
+    if (open.length === 0) break;
+    if (!(await settled(BOUND + 15_000))) notes.push(`${ramp.name} at ${value} ${ramp.unit}: the fleets had not settled`);
+    const leaders = new Map(open.map((g) => [g, actingMember(g)?.slot.peer] as const));
+    for (const m of members) if (open.includes(m.group)) ramp.apply(m.proxy, value);
+    const at = monoMs();
+    await sleep(LEASE_MS + 2_000);
+    for (const g of open) {
+      const leader = leaders.get(g);
+      const lost = leader === undefined || leader.lines.some((l) => (l.event === "stopped" || l.event === "work_stopped") && l.mono > at);
+      if (lost) {
+        ramp.lostAt[g] = value;
+        say(`${ramp.name}: ${g} lost the lease at ${value} ${ramp.unit}`);
+        for (const m of groupOf(g)) m.proxy.heal();
+      }
+    }
+  }
+  for (const m of members) m.proxy.heal();
+  faults.push({ name: ramp.name, start: rampStart, heal: monoMs(), groups: GROUPS });
+  await settled(BOUND + 10_000);
+  await sleep(1_000);
+};
+
 const history = recordHistory(kube, namespace);
 const started = monoMs();
-const ramp: Record<Group, number | undefined> = { tenure: undefined, "client-go": undefined, mixed: undefined };
 try {
   for (const m of members) m.slot.start();
   if (!(await settled(60_000))) throw new Error(`the fleets did not settle: ${members.map((m) => m.fleet.describe()).join("\n")}`);
@@ -449,33 +494,7 @@ try {
     while (monoMs() < end) await deal(chosen[Math.floor(Math.random() * chosen.length)] as FaultSpec);
   }
 
-  if (!args["no-ramp"] && !SOAK) {
-    // The latency ramp: every process's round trip grows until each fleet's leader loses the lease.
-    const steps = [300, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1400, 1700, 2000];
-    const rampStart = monoMs();
-    for (const rtt of steps) {
-      const open = GROUPS.filter((g) => ramp[g] === undefined);
-      if (open.length === 0) break;
-      if (!(await settled(BOUND + 15_000))) notes.push(`latency ramp at ${rtt} ms: the fleets had not settled`);
-      const leaders = new Map(open.map((g) => [g, actingMember(g)?.slot.peer] as const));
-      for (const m of members) if (open.includes(m.group)) m.proxy.latency = rtt;
-      const at = monoMs();
-      await sleep(LEASE_MS + 2_000);
-      for (const g of open) {
-        const leader = leaders.get(g);
-        const lost = leader === undefined || leader.lines.some((l) => (l.event === "stopped" || l.event === "work_stopped") && l.mono > at);
-        if (lost) {
-          ramp[g] = rtt;
-          say(`latency ramp: ${g} lost the lease at ${rtt} ms round trip`);
-          for (const m of groupOf(g)) m.proxy.heal();
-        }
-      }
-    }
-    for (const m of members) m.proxy.heal();
-    faults.push({ name: "latency ramp", start: rampStart, heal: monoMs(), groups: GROUPS });
-    await settled(BOUND + 10_000);
-    await sleep(1_000);
-  }
+  if (!args["no-ramp"] && !SOAK) for (const r of RAMPS) await runRamp(r);
 } catch (error) {
   exitCode = 1;
   notes.push(`the run stopped: ${error instanceof Error ? error.stack : String(error)}`);
@@ -491,7 +510,7 @@ try {
 
 function report(until: number): void {
   const all = acts();
-  // The ramp is not judged for recovery: its "heal" is the end of a sweep that ends in losses.
+  // A ramp is not judged for recovery: its "heal" is the end of a sweep that ends in losses.
   const verdict = judge(all, faults, { bound: BOUND, gap: GAP, spacing: ACT_EVERY, until, base: started });
   const rows: string[][] = [[
     "fault",
@@ -518,9 +537,9 @@ function report(until: number): void {
         g,
         `${(r.leaderless / 1000).toFixed(2)} s`,
         r.overlaps.length === 0 ? "0" : `${r.overlaps.length} (${longest.toFixed(0)} ms, ${r.overlaps.reduce((n, o) => n + o.acts, 0)} acts)`,
-        fault.name === "latency ramp" ? "-" : r.recovered === undefined ? "no leader" : `${r.boundHeld ? "yes" : "NO"} (${(r.recovered / 1000).toFixed(2)} s)`,
-        fault.name === "latency ramp" ? "-" : r.handover !== undefined ? `new term (${(r.handover / 1000).toFixed(2)} s)` : stopped === undefined ? "kept" : "same term resumed",
-        fault.name === "latency ramp" || stopped === undefined ? "-" : seconds(stopped),
+        isRamp(fault) ? "-" : r.recovered === undefined ? "no leader" : `${r.boundHeld ? "yes" : "NO"} (${(r.recovered / 1000).toFixed(2)} s)`,
+        isRamp(fault) ? "-" : r.handover !== undefined ? `new term (${(r.handover / 1000).toFixed(2)} s)` : stopped === undefined ? "kept" : "same term resumed",
+        isRamp(fault) || stopped === undefined ? "-" : seconds(stopped),
       ]);
     }
   }
@@ -531,8 +550,10 @@ function report(until: number): void {
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const r of rows.slice(1)) console.log(line(r));
   if (!args["no-ramp"] && !SOAK) {
-    const lost = (g: Group): string => `${ramp[g] ?? "none up to 2000"} ms`;
-    console.log(`\nlatency ramp (added round trip on every process's connections): tenure lost the lease at ${lost("tenure")}, client-go at ${lost("client-go")}${args.mixed ? `, the mixed fleet at ${lost("mixed")}` : ""}`);
+    for (const r of RAMPS) {
+      const lost = (g: Group): string => r.lostAt[g] === undefined ? `none down to ${r.steps.at(-1)} ${r.unit}` : `${r.lostAt[g]} ${r.unit}`;
+      console.log(`\n${r.name} (${r.what}): tenure lost the lease at ${lost("tenure")}, client-go at ${lost("client-go")}${args.mixed ? `, the mixed fleet at ${lost("mixed")}` : ""}`);
+    }
   }
   const dealt = members.map((m) => `${m.label}: ${m.proxy.dealt.requests} requests faulted, ${m.proxy.dealt.resets} connections reset, ${m.proxy.traffic.connections} opened`);
   console.log(`\nfaults dealt by the proxies: ${dealt.join("; ")}`);
@@ -547,7 +568,7 @@ function report(until: number): void {
   for (const o of verdict.overlaps) (o.group === "tenure" || o.a.includes("tenure-") ? tenureFailures : notes).push(`[overlap] ${o.message}`);
   for (const b of verdict.backwards) (/^(tenure|mixed): \S*tenure-/.test(b) ? tenureFailures : notes).push(`[transitions] ${b}`);
   for (const r of verdict.results) {
-    if (r.fault.name === "latency ramp" || r.boundHeld) continue;
+    if (isRamp(r.fault) || r.boundHeld) continue;
     const message = `[bound] ${r.fault.name}: ${r.group} ${r.recovered === undefined ? "had no leader acting after the heal" : `acted ${(r.recovered / 1000).toFixed(2)} s after the heal`} (bound ${(BOUND / 1000).toFixed(1)} s)`;
     (r.group === "tenure" ? tenureFailures : notes).push(message);
   }
@@ -565,7 +586,7 @@ function report(until: number): void {
   // Everything, for a closer look: each process's lines and stderr, the faults, the verdict.
   const record = join(work, "record.json");
   const peers = members.flatMap((m) => m.fleet.peers.map((p) => ({ group: m.group, identity: p.identity, lines: p.lines.map((l) => l.raw), stderr: p.stderr })));
-  writeFileSync(record, JSON.stringify({ base: started, timings: TIMINGS, faults, ramp, peers, verdict, history: history.changes }, null, 1));
+  writeFileSync(record, JSON.stringify({ base: started, timings: TIMINGS, faults, ramps: Object.fromEntries(RAMPS.map((r) => [r.name, r.lostAt])), peers, verdict, history: history.changes }, null, 1));
   console.log(`\nrecord: ${record}`);
   if (notes.length > 0) console.log(`\nnotes (client-go's findings and harness notes; not failures of the run):\n${notes.map((n) => `  ${n}`).join("\n")}`);
   if (tenureFailures.length > 0) {
