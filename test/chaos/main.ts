@@ -551,7 +551,7 @@ function report(until: number): void {
   for (const r of rows.slice(1)) console.log(line(r));
   if (!args["no-ramp"] && !SOAK) {
     for (const r of RAMPS) {
-      const lost = (g: Group): string => r.lostAt[g] === undefined ? `none down to ${r.steps.at(-1)} ${r.unit}` : `${r.lostAt[g]} ${r.unit}`;
+      const lost = (g: Group): string => r.lostAt[g] === undefined ? `none through ${r.steps.at(-1)} ${r.unit}` : `${r.lostAt[g]} ${r.unit}`;
       console.log(`\n${r.name} (${r.what}): tenure lost the lease at ${lost("tenure")}, client-go at ${lost("client-go")}${args.mixed ? `, the mixed fleet at ${lost("mixed")}` : ""}`);
     }
   }
