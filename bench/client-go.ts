@@ -40,7 +40,7 @@ const NO_RATES: RateResult = {
   minutes: 0,
   errors: new Map(),
   leaderChanged: false,
-  leader: { id: "", perMinute: { GET: NaN, PUT: NaN, POST: NaN, watch: NaN, other: NaN, total: NaN } },
+  leader: { id: "", perMinute: { GET: NaN, PATCH: NaN, PUT: NaN, POST: NaN, watch: NaN, other: NaN, total: NaN } },
   followers: [],
 };
 /**
@@ -91,7 +91,7 @@ try {
   const goRates: RateResult = measured[1] ?? NO_RATES;
   const rates: Record<Implementation, RateResult> = { tenure: tenureRates, "client-go": goRates };
   const breakdown = (p: Record<string, number>): string =>
-    ["GET", "PUT", "POST", "watch"].filter((k) => (p[k] ?? 0) > 0).map((k) => `${k} ${num(p[k] ?? 0, 2)}`).join(", ") || "none";
+    ["GET", "PATCH", "PUT", "POST", "watch"].filter((k) => (p[k] ?? 0) > 0).map((k) => `${k} ${num(p[k] ?? 0, 2)}`).join(", ") || "none";
   for (const [impl, rates] of implementations.map((impl, i) => [impl, measured[i] as RateResult] as const)) {
     const { leader, followers } = rates;
     console.log(`${impl}: leader ${num(leader.perMinute.total, 2)}/min (${breakdown(leader.perMinute)}); followers ${followers.map((f) => `${num(f.perMinute.total, 2)}/min (${breakdown(f.perMinute)})`).join("; ")}`);

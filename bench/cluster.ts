@@ -38,7 +38,7 @@ try {
   heading(`1. requests per minute, ${ELECTORS} idle electors on one Lease, ${describeTimings(DEFAULT_TIMINGS)}, ${length.minutes} min after settling`);
   const rates = await requestRates(inProcessElectors(kube, await sandbox(kube, "bench-rates")), DEFAULT_TIMINGS, ELECTORS, length.minutes);
   const breakdown = (p: Record<string, number>): string =>
-    ["GET", "PUT", "POST", "watch"].filter((k) => (p[k] ?? 0) > 0).map((k) => `${k} ${num(p[k] ?? 0, 2)}`).join(", ") || "none";
+    ["GET", "PATCH", "PUT", "POST", "watch"].filter((k) => (p[k] ?? 0) > 0).map((k) => `${k} ${num(p[k] ?? 0, 2)}`).join(", ") || "none";
   console.log(`leader ${rates.leader.id}: ${num(rates.leader.perMinute.total, 2)}/min (${breakdown(rates.leader.perMinute)})`);
   for (const f of rates.followers) console.log(`follower ${f.id}: ${num(f.perMinute.total, 2)}/min (${breakdown(f.perMinute)})`);
   if (rates.leaderChanged) console.log("WARNING: the leader changed during the window");

@@ -9,7 +9,7 @@ import { createElector, type Elector } from "../../src/index.ts";
 import type { Timings } from "./config.ts";
 import type { Sandbox, TestCluster } from "./kube.ts";
 
-export type RequestKind = "GET" | "PUT" | "POST" | "watch" | "other";
+export type RequestKind = "GET" | "PATCH" | "PUT" | "POST" | "watch" | "other";
 
 export interface Sent {
   /** performance.now() when the client started the request. */
@@ -36,7 +36,7 @@ export interface Contender {
 export const kindOf = (url: string, method: string | undefined): RequestKind => {
   if (/[?&]watch=(true|1)/.test(url)) return "watch";
   const m = (method ?? "GET").toUpperCase();
-  return m === "GET" || m === "PUT" || m === "POST" ? m : "other";
+  return m === "GET" || m === "PATCH" || m === "PUT" || m === "POST" ? m : "other";
 };
 
 /** Starts one elector on `name` in the sandbox, as its ServiceAccount, with its own counted, cuttable network. */
@@ -94,7 +94,7 @@ export type Counts = Record<RequestKind, number> & { total: number };
 
 /** Counts of `sent` in [from, to), per kind. */
 export const countBetween = (sent: readonly Sent[], from: number, to: number): Counts => {
-  const counts = { GET: 0, PUT: 0, POST: 0, watch: 0, other: 0, total: 0 };
+  const counts = { GET: 0, PATCH: 0, PUT: 0, POST: 0, watch: 0, other: 0, total: 0 };
   for (const s of sent) {
     if (s.at < from || s.at >= to) continue;
     counts[s.kind]++;

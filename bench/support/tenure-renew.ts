@@ -52,7 +52,7 @@ let reached: () => void = () => {};
 const base = (process.env["TENURE_BENCH_HTTP2"] === "1" ? http2Runtime : runtime).tlsFetch(ca === undefined ? {} : { ca });
 const counting: Fetch = async (url, init) => {
   const response = await base(url, init);
-  if (init.method === "PUT" && response.ok && ++updates === target) reached();
+  if ((init.method === "PATCH" || init.method === "PUT") && response.ok && ++updates === target) reached();
   return response;
 };
 const renewals = (n: number, limit: number): Promise<number> => {

@@ -71,6 +71,8 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
       assert.equal(spec.strategy, "OldestEmulationVersion", "the strategy the coordinator wrote is kept by tenure's writes");
       assert.equal(spec.leaseDurationSeconds, FAST.leaseDuration / 1000, "the leader writes its own leaseDuration over the coordinator's 5 s");
       assert.ok(spec.acquireTime, "tenure starts a term with an acquireTime (the coordinator writes none)");
+      // The last to register may come after the oldest was picked (a loaded machine): wait for it.
+      assert.ok(await eventually(async () => (await candidates(namespace)).length === 3, 10_000), "every candidate registers");
       assert.deepEqual(await candidates(namespace), ["c-120", "c-130", "c-140"]);
       // Renewals keep it; nobody else ever leads.
       await sleep(2 * FAST.leaseDuration);

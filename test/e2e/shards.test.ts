@@ -98,7 +98,8 @@ describe("a sharded election on the real API server", () => {
         const kept = before[i]!.size === r.shards.held().length;
         assert.ok(kept, `${r.id} kept its leases`);
         assert.deepEqual(window.filter((s) => s.lease !== undefined && !s.held), [], `${r.id}: requests for leases it follows (shared watch failures: ${watchErrors.join("; ") || "none"})`);
-        assert.ok(window.every((s) => s.method === "PUT" && s.held), `${r.id}: only renews, saw ${JSON.stringify(window.filter((s) => s.method !== "PUT"))}`);
+        const renew = (s: { readonly method: string }): boolean => s.method === "PATCH" || s.method === "PUT";
+        assert.ok(window.every((s) => renew(s) && s.held), `${r.id}: only renews, saw ${JSON.stringify(window.filter((s) => !renew(s)))}`);
         assert.equal(r.sent.filter((s) => s.list).length, 1, `${r.id}: one list`);
         assert.equal(r.sent.filter((s) => s.watch).length, 1, `${r.id}: one watch`);
       });

@@ -64,7 +64,7 @@ describe("endpointsLock", () => {
     assert.equal(put.url, `${SERVER}/api/v1/namespaces/ns/endpoints/lock`);
     const body = put.body as { metadata: { resourceVersion: string; uid: string; annotations: Record<string, string> }; subsets: unknown };
     assert.equal(body.metadata.resourceVersion, "41", "a compare-and-swap on what was read");
-    assert.equal(body.metadata.uid, "u-9");
+    assert.equal(body.metadata.uid, undefined, "the uid is left for the server to keep (the resourceVersion is the precondition)");
     assert.deepEqual(body.subsets, [{ addresses: [{ ip: "10.0.0.7" }] }]);
     assert.equal(body.metadata.annotations["team.example/owner"], "ops");
     assert.equal(
