@@ -231,17 +231,19 @@ class Driver implements Elector {
     const sent = candidacy !== undefined && this.#state.stopping !== undefined && request.op === "update" && request.record.holderIdentity === ""
       ? candidacy.withdraw().then(() => call(lock, request, signal))
       : call(lock, request, signal);
+    // An answer the protocol no longer awaits (the watch's echo confirmed the write) changes
+    // nothing: it is not stepped through.
     sent.then(
       (snapshot) => {
         if (this.#inflight !== current) return;
         this.#inflight = undefined;
-        this.#dispatch({ _tag: "Result", id, outcome: { _tag: "ok", snapshot } });
+        if (this.#state.request?.id === id) this.#dispatch({ _tag: "Result", id, outcome: { _tag: "ok", snapshot } });
       },
       (error: unknown) => {
         if (this.#inflight !== current) return;
         this.#inflight = undefined;
         this.#warn(error);
-        this.#dispatch({ _tag: "Result", id, outcome: failure(error) });
+        if (this.#state.request?.id === id) this.#dispatch({ _tag: "Result", id, outcome: failure(error) });
       },
     );
   }
