@@ -322,13 +322,15 @@ class Driver implements Elector {
 const WAKE: Event = { _tag: "Wake" };
 
 /**
- * How many requests may share one AbortSignal. Creating a signal costs about 2.4 µs on Node 20
- * (0.1 µs on Node 24), more than the rest of a renew; but fetch implementations add a listener to
- * the signal per request and drop it only at garbage collection, so a signal is not kept forever.
- * Nor across a long wait (SIGNAL_IDLE ms or more before the next request): a signal takes about
- * 0.8 KB on Node 20, and an idle elector should not hold one.
+ * How many requests may share one AbortSignal. Creating a signal costs about 5 µs on Node 20
+ * (0.1 µs on Node 24), more than the rest of a renew, and slows the renews after it (one signal
+ * every 64 renews cost about 0.3 µs per renew on Node 20); but fetch implementations add a listener
+ * to the signal per request and drop it only at garbage collection, so a signal is not kept
+ * forever. undici (Node's fetch) expects that reuse: it lifts a signal's listener limit to 1500.
+ * Nor is a signal kept across a long wait (SIGNAL_IDLE ms or more before the next request): it
+ * takes about 0.8 KB on Node 20, and an idle elector should not hold one.
  */
-const SIGNAL_USES = 64;
+const SIGNAL_USES = 1000;
 const SIGNAL_IDLE = 5_000;
 
 // One listener per signal however many electors share it: Node warns past ten on one target.
