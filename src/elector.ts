@@ -93,7 +93,7 @@ class Driver implements Elector {
   #uses = 0;
   #leaderControl: AbortController | undefined;
   #stopWatching: Watching | undefined;
-  #settle: { resolve: () => void; reject: (cause: unknown) => void; detach: () => void } | undefined;
+  #settle: { resolve: () => void; reject: (cause: unknown) => void; signal: AbortSignal | undefined; stop: () => void } | undefined;
   #started = false;
   // Beside the election, never in its way: the coordinated candidate and leadership events.
   #candidacy: Candidacy | undefined;
@@ -118,7 +118,8 @@ class Driver implements Elector {
     this.#candidacy = candidacyOf(this.#lock, this.#settings, warn);
     return new Promise<void>((resolve, reject) => {
       const stop = (): void => this.#dispatch({ _tag: "Stop" });
-      this.#settle = { resolve, reject, detach: signal ? onAbort(signal, stop) : () => {} };
+      this.#settle = { resolve, reject, signal, stop };
+      if (signal) onAbort(signal, stop);
       this.#dispatch({ _tag: "Start" });
       if (signal?.aborted) stop();
     });
@@ -310,7 +311,7 @@ class Driver implements Elector {
     }
     const done = this.#settle;
     this.#settle = undefined;
-    done?.detach();
+    if (done?.signal) forget(done.signal, done.stop);
     // Nothing outlives run(): the candidate is withdrawn and the last event written (both bounded) first.
     void Promise.all([this.#candidacy?.withdraw(), this.#events?.settled()]).then(() => {
       if (cause === undefined) done?.resolve();
@@ -336,8 +337,8 @@ const SIGNAL_IDLE = 5_000;
 // One listener per signal however many electors share it: Node warns past ten on one target.
 const stops = new WeakMap<AbortSignal, Set<() => void>>();
 
-/** Calls `stop` when `signal` aborts; returns what forgets it. */
-const onAbort = (signal: AbortSignal, stop: () => void): (() => void) => {
+/** Calls `stop` when `signal` aborts, unless forgotten first. */
+const onAbort = (signal: AbortSignal, stop: () => void): void => {
   let all = stops.get(signal);
   if (!all) {
     const fresh = new Set<() => void>();
@@ -345,8 +346,9 @@ const onAbort = (signal: AbortSignal, stop: () => void): (() => void) => {
     signal.addEventListener("abort", () => fresh.forEach((f) => f()), { once: true });
   }
   all.add(stop);
-  return () => all.delete(stop);
 };
+
+const forget = (signal: AbortSignal, stop: () => void): void => void stops.get(signal)?.delete(stop);
 
 /** Starts the request; a Lock that throws instead of rejecting fails it all the same. */
 const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Snapshot> => {
