@@ -60,17 +60,13 @@ export const formatMicroTime = (epochMs: number): MicroTime => {
   const day = Math.floor(whole / 864e5);
   if (day !== formattedDay.day) formattedDay = { day, text: new Date(day * 864e5).toISOString().slice(0, 11) };
   const ms = whole - day * 864e5;
-  const millis = ms % 1e3;
-  return `${formattedDay.text}${two(ms / 36e5)}:${two(ms / 6e4 % 60)}:${two(ms / 1e3 % 60)}.${two(millis / 10)}${millis % 10}${
+  return `${formattedDay.text}${pad(ms / 36e5, 100)}:${pad(ms / 6e4 % 60, 100)}:${pad(ms / 1e3 % 60, 100)}.${pad(ms % 1e3, 1e3)}${
     whole === epochMs ? "000" : microsOf(epochMs, whole)
   }Z`;
 };
 
-/** `00` to `99`: a table, since converting numbers to text and slicing costs twice the rest. */
-const TWO_DIGITS: readonly string[] = Array.from({ length: 100 }, (_, n) => `${100 + n}`.slice(1));
-
-/** `n` (0 to 99.99...), truncated, as two digits. */
-const two = (n: number): string => TWO_DIGITS[Math.floor(n)] as string;
+/** `n`, truncated, with leading zeros: as many digits as `10^k` has zeros. */
+const pad = (n: number, tenToK: number): string => `${tenToK + Math.floor(n)}`.slice(1);
 
 /**
  * The microseconds within the millisecond, truncated, as three digits. For the non-negative
