@@ -65,247 +65,280 @@ export class LeadershipLostError extends TenureError {
 export const createElector = (options: ElectorOptions): Elector => {
   const parsed = parseSettings(options);
   if (parsed._tag === "Left") throw parsed.left;
-  return drive(parsed.right, options);
+  return new Driver(parsed.right, options);
 };
 
-// A closure rather than a class: its state is private by construction, and it minifies.
-const drive = (settings: Settings, options: ElectorOptions): Elector => {
-  const lock: Lock = options.lock;
-  const clock: Clock = options.clock ?? systemClock;
-  const random = options.random ?? Math.random;
-  const name = options.name ?? lock.description;
-  let state: State = initial;
-  let queued: Event[] | undefined;
-  let busy = false;
+/**
+ * A class rather than a closure: its methods live once, on the prototype, where a closure made
+ * two dozen functions per elector (about 1.4 KB; a process may hold thousands). Its state is
+ * private all the same (`#`).
+ */
+class Driver implements Elector {
+  readonly #settings: Settings;
+  readonly #options: ElectorOptions;
+  readonly #lock: Lock;
+  readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #name: string;
+  #state: State = initial;
+  #queued: Event[] | undefined;
+  #busy = false;
   // One timer, for the protocol's next wake-up (a renew, a retry, a request's deadline).
-  let timerAt: number | undefined;
-  let cancelTimer: (() => void) | undefined;
+  #timerAt: number | undefined;
+  #cancelTimer: (() => void) | undefined;
   // At most one request is in flight; the protocol times it out (its deadline is a wake-up).
-  let inflight: { readonly id: number; readonly controller: AbortController } | undefined;
+  #inflight: { readonly id: number; readonly controller: AbortController } | undefined;
   // Requests share a signal until one is aborted, or for SIGNAL_USES requests (see there).
-  let controller: AbortController | undefined;
-  let uses = 0;
-  let leaderControl: AbortController | undefined;
-  let stopWatching: Watching | undefined;
-  let settle: { resolve: () => void; reject: (cause: unknown) => void; detach: () => void } | undefined;
-  let started = false;
+  #controller: AbortController | undefined;
+  #uses = 0;
+  #leaderControl: AbortController | undefined;
+  #stopWatching: Watching | undefined;
+  #settle: { resolve: () => void; reject: (cause: unknown) => void; signal: AbortSignal | undefined; stop: () => void } | undefined;
+  #started = false;
   // Beside the election, never in its way: the coordinated candidate and leadership events.
-  let candidacy: Candidacy | undefined;
-  let events: EventLog | undefined;
+  #candidacy: Candidacy | undefined;
+  #events: EventLog | undefined;
 
-  const isLeader = (): boolean => leading(state, clock.now());
+  constructor(settings: Settings, options: ElectorOptions) {
+    this.#settings = settings;
+    this.#options = options;
+    this.#lock = options.lock;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#name = options.name ?? options.lock.description;
+  }
+
+  run(signal?: AbortSignal): Promise<void> {
+    if (this.#started) {
+      return Promise.reject(new Error("run may be called only once"));
+    }
+    this.#started = true;
+    const warn = (error: unknown): void => this.#warn(error);
+    this.#events = eventLogOf(this.#lock, this.#settings, () => this.#state.version, warn);
+    this.#candidacy = candidacyOf(this.#lock, this.#settings, warn);
+    return new Promise<void>((resolve, reject) => {
+      const stop = (): void => this.#dispatch({ _tag: "Stop" });
+      this.#settle = { resolve, reject, signal, stop };
+      if (signal) onAbort(signal, stop);
+      this.#dispatch({ _tag: "Start" });
+      if (signal?.aborted) stop();
+    });
+  }
+
+  isLeader(): boolean {
+    return leading(this.#state, this.#clock.now());
+  }
+
+  leader(): string | undefined {
+    return this.#state.observation?.record.holderIdentity || undefined;
+  }
+
+  check(tolerance = 0): Error | undefined {
+    return checkHealth(this.#settings, this.#name, this.#state, this.#clock.now(), tolerance);
+  }
+
+  get term(): Term | undefined {
+    const phase = this.#state.phase;
+    return phase._tag === "leader" && this.isLeader() ? phase.term : undefined;
+  }
+
+  metrics(): ElectorMetrics {
+    return metricsOf(this.#name, this.#state, this.#clock.now(), this.isLeader());
+  }
 
   // Events that arrive while one is handled (a callback that re-enters: a throwing onNewLeader)
   // wait in `queued`, so that they run in order.
-  const dispatch = (event: Event): void => {
-    if (busy) {
-      (queued ??= []).push(event);
+  #dispatch(event: Event): void {
+    if (this.#busy) {
+      (this.#queued ??= []).push(event);
       return;
     }
-    busy = true;
+    this.#busy = true;
     try {
-      for (let next: Event | undefined = event; next !== undefined; next = queued?.shift()) {
-        const now = { mono: clock.now(), wall: clock.wall(), random: random() };
-        const before = state;
-        const [after, commands] = step(settings, state, next, now);
-        state = after;
-        events?.observe(before, after);
-        for (const command of commands) execute(command);
+      for (let next: Event | undefined = event; next !== undefined; next = this.#queued?.shift()) {
+        const clock = this.#clock;
+        const now = { mono: clock.now(), wall: clock.wall(), random: this.#random() };
+        const before = this.#state;
+        const [after, commands] = step(this.#settings, before, next, now);
+        this.#state = after;
+        this.#events?.observe(before, after);
+        for (const command of commands) this.#execute(command);
       }
-      queued = undefined;
-      reschedule();
+      this.#queued = undefined;
+      this.#reschedule();
     } finally {
-      busy = false;
+      this.#busy = false;
     }
-  };
+  }
 
-  const wake = (): void => {
-    timerAt = cancelTimer = undefined;
-    dispatch(WAKE);
-  };
-
-  const reschedule = (): void => {
-    const at = nextWake(state);
+  #reschedule(): void {
+    const at = nextWake(this.#state);
     // A signal is kept for the next requests only while they come soon (see SIGNAL_USES).
-    if (inflight === undefined && (at === undefined || at - clock.now() > SIGNAL_IDLE)) controller = undefined;
-    if (at === timerAt) return;
-    cancelTimer?.();
-    timerAt = at;
-    cancelTimer = at === undefined ? undefined : clock.setTimer(at, wake);
-  };
+    if (this.#inflight === undefined && (at === undefined || at - this.#clock.now() > SIGNAL_IDLE)) this.#controller = undefined;
+    if (at === this.#timerAt) return;
+    this.#cancelTimer?.();
+    this.#timerAt = at;
+    this.#cancelTimer = at === undefined ? undefined : this.#clock.setTimer(at, () => {
+      this.#timerAt = this.#cancelTimer = undefined;
+      this.#dispatch(WAKE);
+    });
+  }
 
-  const execute = (command: Command): void => {
+  #execute(command: Command): void {
     switch (command._tag) {
       case "Send":
-        return send(command.id, command.request);
+        return this.#send(command.id, command.request);
       case "Cancel":
-        return cancel(command.id);
+        return this.#cancel(command.id);
       case "TimedOut": {
-        const error = new LockError("Timeout", `${command.op} on ${lock.description} timed out after ${Math.round(command.timeout)} ms`);
+        const error = new LockError("Timeout", `${command.op} on ${this.#lock.description} timed out after ${Math.round(command.timeout)} ms`);
         // Our own deadline, so that a Lock ignoring its signal still cannot hold the elector up.
-        cancel(command.id, error);
-        return warn(error);
+        this.#cancel(command.id, error);
+        return this.#warn(error);
       }
       case "Watch":
-        return watch(command.from);
+        return this.#watch(command.from);
       case "CheckWatch":
-        return stopWatching?.check();
+        return this.#stopWatching?.check();
       case "NewLeader":
-        return callback(() => options.onNewLeader?.(command.identity));
+        return this.#callback(() => this.#options.onNewLeader?.(command.identity));
       case "StartLeading":
-        events?.record("became leader");
-        return startLeading(command.term);
+        this.#events?.record("became leader");
+        return this.#startLeading(command.term);
       case "StopLeading":
-        return leaderControl?.abort(new LeadershipLostError(lock.description, command.loss));
+        return this.#leaderControl?.abort(new LeadershipLostError(this.#lock.description, command.loss));
       case "End":
-        return close(command.failure);
+        return this.#close(command.failure);
     }
-  };
+  }
 
-  const send = (id: number, request: Request): void => {
+  #send(id: number, request: Request): void {
     // A request the protocol stopped waiting for (its write was confirmed by the watch's echo) was
     // left to finish; by the next request it has had its chance.
-    inflight?.controller.abort();
-    if (controller === undefined || controller.signal.aborted || uses === SIGNAL_USES) {
-      controller = new AbortController();
-      uses = 0;
+    this.#inflight?.controller.abort();
+    let controller = this.#controller;
+    if (controller === undefined || controller.signal.aborted || this.#uses === SIGNAL_USES) {
+      this.#controller = controller = new AbortController();
+      this.#uses = 0;
     }
-    uses++;
+    this.#uses++;
     const current = { id, controller };
-    inflight = current;
+    this.#inflight = current;
     // Leaving: the candidate is withdrawn before the lease is released, or the coordinator may
     // hand the lease straight back to us.
+    const lock = this.#lock;
     const signal = controller.signal;
-    const sent = candidacy !== undefined && state.stopping !== undefined && request.op === "update" && request.record.holderIdentity === ""
+    const candidacy = this.#candidacy;
+    const sent = candidacy !== undefined && this.#state.stopping !== undefined && request.op === "update" && request.record.holderIdentity === ""
       ? candidacy.withdraw().then(() => call(lock, request, signal))
       : call(lock, request, signal);
+    // An answer the protocol no longer awaits (the watch's echo confirmed the write) changes
+    // nothing: it is not stepped through.
     sent.then(
       (snapshot) => {
-        if (inflight !== current) return;
-        inflight = undefined;
-        dispatch({ _tag: "Result", id, outcome: { _tag: "ok", snapshot } });
+        if (this.#inflight !== current) return;
+        this.#inflight = undefined;
+        if (this.#state.request?.id === id) this.#dispatch({ _tag: "Result", id, outcome: { _tag: "ok", snapshot } });
       },
       (error: unknown) => {
-        if (inflight !== current) return;
-        inflight = undefined;
-        warn(error);
-        dispatch({ _tag: "Result", id, outcome: failure(error) });
+        if (this.#inflight !== current) return;
+        this.#inflight = undefined;
+        this.#warn(error);
+        if (this.#state.request?.id === id) this.#dispatch({ _tag: "Result", id, outcome: failure(error) });
       },
     );
-  };
+  }
 
   /** Tells onError about faults; lost races and missing objects are the protocol working. */
-  const warn = (error: unknown): void => {
+  #warn(error: unknown): void {
     const reason = reasonOf(error);
     if (reason === "Conflict" || reason === "AlreadyExists" || reason === "NotFound") return;
     const lockError = error instanceof LockError ? error : new LockError(reason, messageOf(error), { cause: error });
-    callback(() => options.onError?.(lockError));
-  };
+    this.#callback(() => this.#options.onError?.(lockError));
+  }
 
-  const cancel = (id: number, reason?: unknown): void => {
+  #cancel(id: number, reason?: unknown): void {
+    const inflight = this.#inflight;
     if (inflight?.id !== id) return;
-    const { controller } = inflight;
-    inflight = undefined;
-    controller.abort(reason); // its outcome is ignored, whatever the reason says
-  };
+    this.#inflight = undefined;
+    inflight.controller.abort(reason); // its outcome is ignored, whatever the reason says
+  }
 
-  const watch = (from: LockVersion): void => {
-    if (lock.watch === undefined || stopWatching !== undefined) return;
-    stopWatching = keepWatching(lock as Required<Lock>, from, clock, settings.retryPeriod, {
-      changed: (snapshot) => dispatch({ _tag: "Changed", snapshot }),
-      health: (active) => dispatch({ _tag: "WatchHealth", active }),
-      failed: warn,
+  #watch(from: LockVersion): void {
+    const lock = this.#lock;
+    if (lock.watch === undefined || this.#stopWatching !== undefined) return;
+    this.#stopWatching = keepWatching(lock as Required<Lock>, from, this.#clock, this.#settings.retryPeriod, {
+      changed: (snapshot) => this.#dispatch({ _tag: "Changed", snapshot }),
+      health: (active) => this.#dispatch({ _tag: "WatchHealth", active }),
+      failed: (error) => this.#warn(error),
     });
-  };
+  }
 
-  const callback = (run: () => void): void => {
+  #callback(run: () => void): void {
     try {
       run();
     } catch (cause) {
-      dispatch({ _tag: "Stop", failure: { cause } });
+      this.#dispatch({ _tag: "Stop", failure: { cause } });
     }
-  };
+  }
 
-  const startLeading = (term: Term): void => {
+  #startLeading(term: Term): void {
     const control = new AbortController();
-    leaderControl = control;
+    this.#leaderControl = control;
     // Asynchronously, as client-go's goroutine: leadership does not end when the work returns.
     Promise.resolve()
-      .then(() => options.onStartedLeading(control.signal, term))
+      .then(() => this.#options.onStartedLeading(control.signal, term))
       .then(
-        () => dispatch({ _tag: "WorkSettled" }),
+        () => this.#dispatch({ _tag: "WorkSettled" }),
         (cause: unknown) => {
-          dispatch({ _tag: "Stop", failure: { cause } });
-          dispatch({ _tag: "WorkSettled" });
+          this.#dispatch({ _tag: "Stop", failure: { cause } });
+          this.#dispatch({ _tag: "WorkSettled" });
         },
       );
-  };
+  }
 
   /** The run is over: stops everything and settles `run`. */
-  const close = (failure: { readonly cause: unknown } | undefined): void => {
-    stopWatching?.();
-    cancelTimer?.();
-    timerAt = cancelTimer = undefined;
-    if (inflight !== undefined) cancel(inflight.id);
+  #close(failure: { readonly cause: unknown } | undefined): void {
+    this.#stopWatching?.();
+    this.#cancelTimer?.();
+    this.#timerAt = this.#cancelTimer = undefined;
+    if (this.#inflight !== undefined) this.#cancel(this.#inflight.id);
     let cause = failure;
     try {
-      options.onStoppedLeading();
+      this.#options.onStoppedLeading();
     } catch (error) {
       cause ??= { cause: error };
     }
-    const done = settle;
-    settle = undefined;
-    done?.detach();
+    const done = this.#settle;
+    this.#settle = undefined;
+    if (done?.signal) forget(done.signal, done.stop);
     // Nothing outlives run(): the candidate is withdrawn and the last event written (both bounded) first.
-    void Promise.all([candidacy?.withdraw(), events?.settled()]).then(() => {
+    void Promise.all([this.#candidacy?.withdraw(), this.#events?.settled()]).then(() => {
       if (cause === undefined) done?.resolve();
       else done?.reject(cause.cause);
     });
-  };
-
-  return {
-    run: (signal) => {
-      if (started) {
-        return Promise.reject(new Error("run may be called only once"));
-      }
-      started = true;
-      events = eventLogOf(lock, settings, () => state.version, warn);
-      candidacy = candidacyOf(lock, settings, warn);
-      return new Promise<void>((resolve, reject) => {
-        const stop = (): void => dispatch({ _tag: "Stop" });
-        settle = { resolve, reject, detach: signal ? onAbort(signal, stop) : () => {} };
-        dispatch({ _tag: "Start" });
-        if (signal?.aborted) stop();
-      });
-    },
-    isLeader,
-    leader: () => state.observation?.record.holderIdentity || undefined,
-    check: (tolerance = 0) => checkHealth(settings, name, state, clock.now(), tolerance),
-    get term() {
-      const phase = state.phase;
-      return phase._tag === "leader" && isLeader() ? phase.term : undefined;
-    },
-    metrics: () => metricsOf(name, state, clock.now(), isLeader()),
-  };
-};
+  }
+}
 
 const WAKE: Event = { _tag: "Wake" };
 
 /**
- * How many requests may share one AbortSignal. Creating a signal costs about 2.4 µs on Node 20
- * (0.1 µs on Node 24), more than the rest of a renew; but fetch implementations add a listener to
- * the signal per request and drop it only at garbage collection, so a signal is not kept forever.
- * Nor across a long wait (SIGNAL_IDLE ms or more before the next request): a signal takes about
- * 0.8 KB on Node 20, and an idle elector should not hold one.
+ * How many requests may share one AbortSignal. Creating a signal costs about 5 µs on Node 20
+ * (0.1 µs on Node 24), more than the rest of a renew, and slows the renews after it (one signal
+ * every 64 renews cost about 0.3 µs per renew on Node 20); but fetch implementations add a listener
+ * to the signal per request and drop it only at garbage collection, so a signal is not kept
+ * forever. undici (Node's fetch) expects that reuse: it lifts a signal's listener limit to 1500.
+ * Nor is a signal kept across a long wait (SIGNAL_IDLE ms or more before the next request): it
+ * takes about 0.8 KB on Node 20, and an idle elector should not hold one.
  */
-const SIGNAL_USES = 64;
+const SIGNAL_USES = 1000;
 const SIGNAL_IDLE = 5_000;
 
 // One listener per signal however many electors share it: Node warns past ten on one target.
 const stops = new WeakMap<AbortSignal, Set<() => void>>();
 
-/** Calls `stop` when `signal` aborts; returns what forgets it. */
-const onAbort = (signal: AbortSignal, stop: () => void): (() => void) => {
+/** Calls `stop` when `signal` aborts, unless forgotten first. */
+const onAbort = (signal: AbortSignal, stop: () => void): void => {
   let all = stops.get(signal);
   if (!all) {
     const fresh = new Set<() => void>();
@@ -313,8 +346,9 @@ const onAbort = (signal: AbortSignal, stop: () => void): (() => void) => {
     signal.addEventListener("abort", () => fresh.forEach((f) => f()), { once: true });
   }
   all.add(stop);
-  return () => all.delete(stop);
 };
+
+const forget = (signal: AbortSignal, stop: () => void): void => void stops.get(signal)?.delete(stop);
 
 /** Starts the request; a Lock that throws instead of rejecting fails it all the same. */
 const call = (lock: Lock, request: Request, signal: AbortSignal): Promise<Snapshot> => {

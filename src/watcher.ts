@@ -39,48 +39,70 @@ export const keepWatching = (
   retryPeriod: number,
   handlers: WatchHandlers,
 ): Watching => {
-  let stopped = false;
+  const watcher = new Watcher(lock, clock, retryPeriod, handlers);
+  void watcher.loop(from);
+  return Object.assign(() => watcher.stop(), { check: () => watcher.check() });
+};
+
+/** A class rather than closures, as the elector (see there): an idle leader keeps one. */
+class Watcher {
+  readonly #lock: Required<Pick<Lock, "watch">>;
+  readonly #clock: Clock;
+  readonly #retryPeriod: number;
+  readonly #handlers: WatchHandlers;
+  #stopped = false;
   // Each stream has its own signal, so that one can be dropped without stopping.
-  let stream: AbortController | undefined;
+  #stream: AbortController | undefined;
   // Cancels a pending check(): anything delivered proves the stream alive.
-  let doubt: (() => void) | undefined;
-  const trust = (): void => (doubt?.(), doubt = undefined);
-  let active = false;
+  #doubt: (() => void) | undefined;
+  #active = false;
   // Found silent by check(): the stream that replaces it is trusted only once it delivers, since
   // whatever silenced the last one (a stuck proxy) may silence it too; followers poll meanwhile.
-  let suspect = false;
-  const setActive = (value: boolean): void => {
-    if (value === active || stopped) return;
-    active = value;
-    handlers.health(value);
-  };
+  #suspect = false;
   // Woken by stop() rather than by a listener on the signal: one listener per pause would pile up
   // on a follower whose watch keeps failing.
-  let wake: (() => void) | undefined;
-  // Nothing is armed once stopped: a stream ending, or onError throwing, because we stopped must
-  // not leave a timer behind that keeps the process alive.
-  const pause = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      if (stopped) return resolve();
-      const cancel = clock.setTimer(clock.now() + ms, resolve);
-      wake = () => (cancel(), resolve());
-    });
+  #wake: (() => void) | undefined;
 
-  const loop = async (): Promise<void> => {
+  constructor(lock: Required<Pick<Lock, "watch">>, clock: Clock, retryPeriod: number, handlers: WatchHandlers) {
+    this.#lock = lock;
+    this.#clock = clock;
+    this.#retryPeriod = retryPeriod;
+    this.#handlers = handlers;
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#stream?.abort();
+    this.#wake?.();
+    this.#trust();
+  }
+
+  check(): void {
+    this.#doubt ??= this.#clock.setTimer(this.#clock.now() + this.#retryPeriod, () => {
+      this.#doubt = undefined;
+      this.#suspect = true;
+      this.#setActive(false);
+      this.#stream?.abort();
+    });
+  }
+
+  async loop(from: LockVersion): Promise<void> {
+    const clock = this.#clock;
+    const handlers = this.#handlers;
     let position: LockVersion | undefined = from;
     let failures = 0;
-    while (!stopped) {
+    while (!this.#stopped) {
       const opened = clock.now();
       let events = 0;
-      const own = (stream = new AbortController());
+      const signal = (this.#stream = new AbortController()).signal;
       try {
-        const feed = await lock.watch(position, own.signal);
-        if (!suspect) setActive(true);
+        const feed = await this.#lock.watch(position, signal);
+        if (!this.#suspect) this.#setActive(true);
         for await (const event of feed) {
-          if (own.signal.aborted) break;
-          trust();
-          suspect = false;
-          setActive(true);
+          if (signal.aborted) break;
+          this.#trust();
+          this.#suspect = false;
+          this.#setActive(true);
           events++;
           failures = 0;
           if (event._tag === "changed") {
@@ -91,12 +113,12 @@ export const keepWatching = (
             if (event._tag === "deleted") handlers.changed(undefined);
           }
         }
-        if (own.signal.aborted) continue; // it ended because we stopped (the loop ends) or restarted
+        if (signal.aborted) continue; // it ended because we stopped (the loop ends) or restarted
         // The server closed the stream (its timeout): reopen at once, unless streams keep
         // ending straight away (a proxy cutting them), which counts as failing.
         failures = events === 0 && clock.now() - opened < 1000 ? failures + 1 : 0;
       } catch (error) {
-        if (own.signal.aborted) continue;
+        if (signal.aborted) continue;
         const reason = reasonOf(error);
         if (reason === "Expired" && position !== undefined) {
           position = undefined; // start over from the object as it is now
@@ -105,33 +127,35 @@ export const keepWatching = (
         failures++;
         handlers.failed(error);
         if (reason === "Forbidden") {
-          setActive(false);
-          await pause(MAX_WATCH_BACKOFF);
+          this.#setActive(false);
+          await this.#pause(MAX_WATCH_BACKOFF);
           continue;
         }
       }
       if (failures === 0) continue;
-      setActive(false);
-      await pause(Math.min(retryPeriod * 2 ** (failures - 1), MAX_WATCH_BACKOFF));
+      this.#setActive(false);
+      await this.#pause(Math.min(this.#retryPeriod * 2 ** (failures - 1), MAX_WATCH_BACKOFF));
     }
-  };
-  void loop();
-  return Object.assign(
-    () => {
-      stopped = true;
-      stream?.abort();
-      wake?.();
-      trust();
-    },
-    {
-      check: () => {
-        doubt ??= clock.setTimer(clock.now() + retryPeriod, () => {
-          doubt = undefined;
-          suspect = true;
-          setActive(false);
-          stream?.abort();
-        });
-      },
-    },
-  );
-};
+  }
+
+  #trust(): void {
+    this.#doubt?.();
+    this.#doubt = undefined;
+  }
+
+  #setActive(value: boolean): void {
+    if (value === this.#active || this.#stopped) return;
+    this.#active = value;
+    this.#handlers.health(value);
+  }
+
+  // Nothing is armed once stopped: a stream ending, or onError throwing, because we stopped must
+  // not leave a timer behind that keeps the process alive.
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#stopped) return resolve();
+      const cancel = this.#clock.setTimer(this.#clock.now() + ms, resolve);
+      this.#wake = () => (cancel(), resolve());
+    });
+  }
+}

@@ -5,7 +5,7 @@
 import { setMaxListeners } from "node:events";
 import { MemoryLeaseStore, memoryLock } from "../../adapters/memory.ts";
 import { VirtualClock } from "../../adapters/virtual-clock.ts";
-import { createElector, type Elector, type Lock } from "../../src/index.ts";
+import { createElector, type Elector, type LeaderElectionRecord, type Lock, LockError, type LockErrorReason } from "../../src/index.ts";
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -25,12 +25,15 @@ export interface ThroughputResult {
  * including the watch echo of every renewal, and the VirtualClock's own (one macrotask turn per
  * timer, see `virtualClockRate`).
  */
-export const driverThroughput = async (seconds: number, warmupSeconds = 0.3, watch = true): Promise<ThroughputResult> => {
+/** The lock of a throughput run: tenure's memory lock with or without watch, or one as small as the Go peer's. */
+export type DriverLock = "watched" | "unwatched" | "minimal";
+
+export const driverThroughput = async (seconds: number, warmupSeconds = 0.3, lockKind: DriverLock = "watched"): Promise<ThroughputResult> => {
   const clock = new VirtualClock();
   // Without the store's log of every request, which is for tests' assertions and grows forever.
   const store = new MemoryLeaseStore({ clock, history: 100, log: false });
-  // watch: false is client-go's in-memory lock's shape (no watch, so no echo of each renew).
-  const base = memoryLock(store, { namespace: "bench", name: "lease", watch });
+  // unwatched is client-go's in-memory lock's shape (no watch, so no echo of each renew).
+  const base = lockKind === "minimal" ? minimalLock() : memoryLock(store, { namespace: "bench", name: "lease", watch: lockKind === "watched" });
   let updates = 0;
   const lock: Lock = { ...base, update: (record, version, signal) => (updates++, base.update(record, version, signal)) };
   const controller = new AbortController();
@@ -70,6 +73,34 @@ export const driverThroughput = async (seconds: number, warmupSeconds = 0.3, wat
     renewsPerSecond: measured.renews / measured.seconds,
     cpuMicrosPerRenew: measured.cpu / measured.renews,
     virtualMsPerRenew: measured.virtual / measured.renews,
+  };
+};
+
+/**
+ * A Lock as small as the Go peer's `memLock` (bench/peer-go/main.go), for comparing the two
+ * electors on equal locks: the record in a variable and a counter for its version; NotFound before
+ * the create, AlreadyExists on a second one, Conflict on a stale version (tenure's Lock contract;
+ * client-go's LeaseLock leaves that check to the API server). No watch, and none of the API
+ * server's work that tenure's memory store does in-process (MicroTime decoding, validation,
+ * resourceVersions, the watch history), which the Go peer's lock leaves out too.
+ */
+const minimalLock = (): Lock => {
+  let record: LeaderElectionRecord | undefined;
+  let version = 0;
+  const fail = (reason: LockErrorReason): Promise<never> => Promise.reject(new LockError(reason, `${reason} (bench lock)`));
+  return {
+    description: "bench/minimal",
+    get: () => (record === undefined ? fail("NotFound") : Promise.resolve({ record, version })),
+    create: (next) => {
+      if (record !== undefined) return fail("AlreadyExists");
+      record = next;
+      return Promise.resolve({ record, version: ++version });
+    },
+    update: (next, seen) => {
+      if (record === undefined || seen !== version) return fail("Conflict");
+      record = next;
+      return Promise.resolve({ record, version: ++version });
+    },
   };
 };
 

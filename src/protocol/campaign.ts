@@ -14,7 +14,6 @@ import {
   type Failure,
   type Now,
   observe,
-  observeWrite,
   ours,
   type Outcome,
   type Progress,
@@ -190,7 +189,13 @@ export const changed = (settings: Settings, before: State, snapshot: Snapshot | 
     // an HTTP/1.1 connection whose answer may be a moment behind the echo.
     const confirmed = writes(phase.attempt, snapshot) ? phase.attempt : writes(phase.unanswered, snapshot) ? phase.unanswered : undefined;
     if (confirmed !== undefined) {
-      const answered: State = { ...before, ...observeWrite(snapshot, now.mono), watch, request: undefined, phase: { ...phase, attempt: confirmed, unanswered: undefined } };
+      // A leader's every renew when the echo beats the answer (a memory lock's): no spreads (see
+      // state.ts); `won` writes the observation, the version and the request.
+      const answered = draft(before);
+      answered.watch = watch;
+      const leader = draftLeader(phase);
+      leader.attempt = confirmed;
+      answered.phase = leader;
       return won(settings, answered, { _tag: "won", written: snapshot, slowpath: false }, now);
     }
   }
