@@ -72,21 +72,23 @@ export type Failure =
 
 /**
  * Which records are ours. A record that names our identity is ours only if it carries the
- * acquireTime of a term this elector held (every write of a term keeps it); otherwise another
- * process with our identity wrote it (a restart reusing a StatefulSet name or a fixed id, while
- * the old process may still act), and it is someone else's until it expires. client-go takes it
- * at once.
+ * acquireTime of a term this elector held (every write of a term keeps it), or of a take-over it
+ * sent whose answer never came (the server applied it after all); otherwise another process with
+ * our identity wrote it (a restart reusing a StatefulSet name or a fixed id, while the old process
+ * may still act), and it is someone else's until it expires. client-go takes it at once.
  */
 export interface Own {
   /** The acquireTime of the term we lead, or (between terms) of the last one we led; undefined if none. */
   readonly acquireTime: MicroTime | null | undefined;
   /** We lead that term now: writing renews it. Otherwise a write starts a new term. */
   readonly leading: boolean;
+  /** Between terms, the acquireTime of our last take-over that got no answer. */
+  readonly takeover: MicroTime | null | undefined;
 }
 
 // A record's acquireTime is a string or null, never undefined: an elector that never led owns none.
 export const ours = (settings: Settings, own: Own, record: LeaderElectionRecord): boolean =>
-  record.holderIdentity === settings.identity && record.acquireTime === own.acquireTime;
+  record.holderIdentity === settings.identity && (record.acquireTime === own.acquireTime || (record.acquireTime !== null && record.acquireTime === own.takeover));
 
 export type Progress =
   | { readonly _tag: "send"; readonly attempt: Attempt; readonly request: Request }

@@ -113,7 +113,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
     return [next, []];
   }
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
-  const base = { ...state, lastWrite: now.mono, slowpath };
+  const base = { ...state, lastWrite: now.mono, slowpath, unansweredTakeover: undefined };
   const leading: Leader = { _tag: "leader", term, authorityUntil: since + settings.renewDeadline, renewSecond, since, attempt: undefined, wakeAt, echo, working: true, unanswered: undefined };
   const [announced, commands] = announce({ ...base, phase: leading });
   const [watched, watch] = startWatch(settings, announced);
@@ -144,7 +144,9 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
       : { ...phase, attempt: undefined, wakeAt: retryAt, unanswered };
     return [{ ...state, phase: next }, []];
   }
-  const [announced, commands] = announce(state);
+  // A take-over that got no answer may have been applied: then its record is ours (see `Own`).
+  const writing = phase.attempt?.writing;
+  const [announced, commands] = announce(failure._tag === "error" && writing !== undefined ? { ...state, unansweredTakeover: writing.acquireTime } : state);
   const [watched, watch] = startWatch(settings, announced);
   // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
   const raced = failure._tag === "lost" && !phase.raced;

@@ -47,8 +47,13 @@ export const announce = (state: State): Step => {
 /** Which records are ours: of the term we lead, or between terms of the last one we led. */
 export const own = (state: State): Own =>
   state.phase._tag === "leader"
-    ? { acquireTime: state.phase.term.acquireTime, leading: true }
-    : { acquireTime: state.lastTerm?.acquireTime, leading: false };
+    ? { acquireTime: state.phase.term.acquireTime, leading: true, takeover: undefined }
+    : {
+      acquireTime: state.lastTerm?.acquireTime,
+      leading: false,
+      // The take-over in flight, once written, or the last one that got no answer.
+      takeover: (state.phase._tag === "candidate" ? state.phase.attempt?.writing?.acquireTime : undefined) ?? state.unansweredTakeover,
+    };
 
 export const withCommands = (step: Step, before: readonly Command[]): Step =>
   before.length === 0 ? step : [step[0], [...before, ...step[1]]];

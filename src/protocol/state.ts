@@ -11,7 +11,7 @@
 import type { Attempt, Outcome, Request, Observation } from "./attempt.ts";
 import type { Term } from "../config.ts";
 import type { LockVersion, Snapshot } from "../lock.ts";
-import type { LeaderElectionRecord } from "../record.ts";
+import type { LeaderElectionRecord, MicroTime } from "../record.ts";
 
 // -------------------------------------------------------------------------------------
 // model
@@ -102,6 +102,8 @@ export interface State {
   readonly slowpath: number;
   /** The last term we led, once it has ended: a record of it is still ours (see `Own`). */
   readonly lastTerm: Term | undefined;
+  /** A candidate's last take-over whose answer never came: the server may have applied it (see `Own`). */
+  readonly unansweredTakeover: MicroTime | null | undefined;
   /**
    * Asked to stop (or a callback failed, with its `cause`): the run ends once leadership is handed
    * back, and never rejoins.
@@ -154,6 +156,7 @@ export const initial: State = {
   lastWrite: undefined,
   slowpath: 0,
   lastTerm: undefined,
+  unansweredTakeover: undefined,
   stopping: undefined,
 };
 
@@ -172,6 +175,7 @@ export const draft = (state: State): Draft<State> => ({
   lastWrite: state.lastWrite,
   slowpath: state.slowpath,
   lastTerm: state.lastTerm,
+  unansweredTakeover: state.unansweredTakeover,
   stopping: state.stopping,
 });
 

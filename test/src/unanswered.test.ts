@@ -10,6 +10,8 @@ import { describe, it } from "node:test";
 import type { Outcome } from "../../src/protocol/attempt.ts";
 import { leading } from "../../src/protocol.ts";
 import { observedOf } from "../../adapters/memory/store.ts";
+import type { MemoryVersion } from "../../adapters/memory.ts";
+import { emptyRecord } from "../../src/record.ts";
 import { NAME, NAMESPACE, Scripted, settingsOf } from "../support/scripted.ts";
 
 const settings = settingsOf({ leaseDuration: 3_000, renewDeadline: 2_000, retryPeriod: 500, requestTimeout: 1_000, watch: true });
@@ -104,5 +106,59 @@ describe("a renew confirmed by its echo when its answer is lost (issue #9, chaos
     script.send({ _tag: "Changed", snapshot: echo }, 2_010);
     assert.notEqual(script.state.phase._tag, "leader");
     assert.equal(script.emitted("StartLeading").length, 1);
+  });
+});
+
+describe("a take-over whose answer is lost while the server applied it", () => {
+  const other = { ...emptyRecord, holderIdentity: "other", leaseDurationSeconds: 3, acquireTime: "2026-11-22T23:59:59.000000Z", renewTime: "2026-11-22T23:59:59.000000Z", leaseTransitions: 4 };
+
+  /** A candidate that found `other`'s lease at 0, tried to take it at its expiry, and got no answer although the write was applied. */
+  const takenUnanswered = (watch: boolean) => {
+    const script = new Scripted({ ...settings, watch });
+    script.store.create(NAMESPACE, NAME, other, {});
+    script.send({ _tag: "Start" }, 0);
+    assert.equal(script.state.phase._tag, "candidate");
+    script.hold = true;
+    script.send({ _tag: "Wake" }, 3_000);
+    script.answer(script.pending.shift()!); // the read: expired
+    const takeover = script.pending.shift()!;
+    assert.equal(takeover.request.op, "update");
+    const applied = script.serve(takeover.request);
+    assert.ok(applied._tag === "ok");
+    assert.equal(applied.snapshot.record.holderIdentity, settings.identity);
+    return { script, takeover, applied: applied.snapshot };
+  };
+
+  it("the record read next is ours: it leads at the next try, a new term, not once that record expires", () => {
+    const { script, takeover, applied } = takenUnanswered(false);
+    script.send({ _tag: "Result", id: takeover.id, outcome: lost }, 3_100);
+    assert.equal(script.state.phase._tag, "candidate");
+    script.hold = false;
+    script.send({ _tag: "Wake" }, (script.state.phase as { wakeAt: number }).wakeAt);
+    assert.equal(script.state.phase._tag, "leader", "led at the next try");
+    assert.ok(script.mono < 3_100 + settings.retryPeriod * 2.2, `at ${script.mono} ms`);
+    const term = (script.state.phase as { term: { transitions: number; acquireTime: string } }).term;
+    assert.equal(term.transitions, applied.record.leaseTransitions + 1, "a term of its own over the one it may have started");
+    assert.notEqual(term.acquireTime, applied.record.acquireTime);
+  });
+
+  it("with a watch, its echo makes it try again at once", () => {
+    const { script, takeover, applied } = takenUnanswered(true);
+    script.send({ _tag: "Changed", snapshot: applied }, 3_050);
+    script.hold = false;
+    script.send({ _tag: "Result", id: takeover.id, outcome: lost }, 3_100);
+    assert.equal(script.state.phase._tag, "leader", "at the failure, without a retry period's wait");
+    assert.equal(script.mono, 3_100);
+  });
+
+  it("a record of our identity with another acquireTime is still not ours", () => {
+    const { script, takeover } = takenUnanswered(false);
+    script.send({ _tag: "Result", id: takeover.id, outcome: lost }, 3_100);
+    // Another process with our identity (a restart reusing the name) wrote over it meanwhile.
+    const current = observedOf(script.store.get(NAMESPACE, NAME));
+    script.store.update(NAMESPACE, NAME, { ...current.record, acquireTime: "2026-11-23T00:00:03.500000Z", renewTime: "2026-11-23T00:00:03.500000Z" }, current.version as MemoryVersion, {});
+    script.hold = false;
+    script.send({ _tag: "Wake" }, (script.state.phase as { wakeAt: number }).wakeAt);
+    assert.equal(script.state.phase._tag, "candidate", "someone else's until it expires");
   });
 });
