@@ -34,11 +34,10 @@ export const leaseCodec: RecordCodec = {
   patch: (last, record, labels) => {
     const before = (last["spec"] ?? {}) as Readonly<Record<string, unknown>>;
     const after = specOfRecord(record) as Readonly<Record<string, unknown>>;
-    // The fields that differ; null removes one, as the PUT's new spec would not have it.
+    // The fields that differ (`!=`: absent and null are the same); null removes one, as the PUT's
+    // new spec would not have it.
     const spec: Record<string, unknown> = {};
-    for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
-      if ((before[key] ?? null) !== (after[key] ?? null)) spec[key] = after[key] ?? null;
-    }
+    for (const key in { ...before, ...after }) if (before[key] != after[key]) spec[key] = after[key] ?? null;
     const relabel = Object.keys(labels).some((key) => last.metadata.labels?.[key] !== labels[key]);
     return { metadata: { resourceVersion: last.metadata.resourceVersion, ...(relabel ? { labels } : {}) }, spec };
   },

@@ -113,23 +113,21 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
   };
 };
 
-/**
- * The object last seen, which an update writes back, less its managedFields: the API server keeps
- * them when an update leaves them out, and they are most of a Lease's bytes.
- */
+/** The object last seen, which an update writes over. */
 export const lastSeen = (version: unknown, resource: string): KubeObject => {
   const object = version as KubeObject | undefined;
   if (object?.metadata?.resourceVersion === undefined) {
     throw new LockError("Invalid", `${resource} not initialized: get or create it before updating`);
   }
-  if (object.metadata["managedFields"] === undefined) return object;
-  const { managedFields: _, ...metadata } = object.metadata;
-  return { ...object, metadata };
+  return object;
 };
 
-/** Less what the API server takes from the stored object when an update leaves it out. */
+/**
+ * What a PUT sends back of the last-seen object: not its managedFields (most of a Lease's bytes),
+ * uid or creationTimestamp, which the API server keeps when an update leaves them out.
+ */
 const slim = (object: KubeObject): KubeObject => {
-  const { uid: _u, creationTimestamp: _c, ...metadata } = object.metadata;
+  const { managedFields: _m, uid: _u, creationTimestamp: _c, ...metadata } = object.metadata;
   return { ...object, metadata: metadata as KubeObject["metadata"] };
 };
 

@@ -82,7 +82,7 @@ export interface Own {
   readonly acquireTime: MicroTime | null | undefined;
   /** We lead that term now: writing renews it. Otherwise a write starts a new term. */
   readonly leading: boolean;
-  /** Between terms, the acquireTime of our last take-over that got no answer. */
+  /** Between terms, the acquireTime of our last take-over sent: applied, even unanswered, it is ours. */
   readonly takeover: MicroTime | null | undefined;
 }
 

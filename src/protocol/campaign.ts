@@ -57,7 +57,9 @@ const progress = (settings: Settings, state: State, next: Progress, now: Now): S
       const wrote = previous?.wrote ?? (request.op === "get" ? undefined : now.mono);
       const writing = request.op === "get" ? previous?.writing : request.record;
       const attempt: Attempt = { started: next.attempt.started, stage: next.attempt.stage, wrote, writing, echoed: previous?.echoed };
-      return sendRequest(settings, state, withAttempt(phase, attempt), request, now);
+      // A take-over may be applied even if its answer is lost: its record is then ours (see `Own`).
+      const sent = phase._tag === "candidate" && request.op !== "get" ? { ...state, takeoverSent: request.record.acquireTime } : state;
+      return sendRequest(settings, sent, withAttempt(phase, attempt), request, now);
     }
     case "won":
       return won(settings, state, next, now);
@@ -113,7 +115,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
     return [next, []];
   }
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
-  const base = { ...state, lastWrite: now.mono, slowpath, unansweredTakeover: undefined };
+  const base = { ...state, lastWrite: now.mono, slowpath, takeoverSent: undefined };
   const leading: Leader = { _tag: "leader", term, authorityUntil: since + settings.renewDeadline, renewSecond, since, attempt: undefined, wakeAt, echo, working: true, unanswered: undefined };
   const [announced, commands] = announce({ ...base, phase: leading });
   const [watched, watch] = startWatch(settings, announced);
@@ -144,9 +146,7 @@ const lostAttempt = (settings: Settings, state: State, failure: Failure, now: No
       : { ...phase, attempt: undefined, wakeAt: retryAt, unanswered };
     return [{ ...state, phase: next }, []];
   }
-  // A take-over that got no answer may have been applied: then its record is ours (see `Own`).
-  const writing = phase.attempt?.writing;
-  const [announced, commands] = announce(failure._tag === "error" && writing !== undefined ? { ...state, unansweredTakeover: writing.acquireTime } : state);
+  const [announced, commands] = announce(state);
   const [watched, watch] = startWatch(settings, announced);
   // Read again at once after losing a race (once), or when the watch showed the lease freed meanwhile.
   const raced = failure._tag === "lost" && !phase.raced;

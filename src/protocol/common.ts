@@ -48,12 +48,7 @@ export const announce = (state: State): Step => {
 export const own = (state: State): Own =>
   state.phase._tag === "leader"
     ? { acquireTime: state.phase.term.acquireTime, leading: true, takeover: undefined }
-    : {
-      acquireTime: state.lastTerm?.acquireTime,
-      leading: false,
-      // The take-over in flight, once written, or the last one that got no answer.
-      takeover: (state.phase._tag === "candidate" ? state.phase.attempt?.writing?.acquireTime : undefined) ?? state.unansweredTakeover,
-    };
+    : { acquireTime: state.lastTerm?.acquireTime, leading: false, takeover: state.takeoverSent };
 
 export const withCommands = (step: Step, before: readonly Command[]): Step =>
   before.length === 0 ? step : [step[0], [...before, ...step[1]]];

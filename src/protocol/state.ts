@@ -102,8 +102,8 @@ export interface State {
   readonly slowpath: number;
   /** The last term we led, once it has ended: a record of it is still ours (see `Own`). */
   readonly lastTerm: Term | undefined;
-  /** A candidate's last take-over whose answer never came: the server may have applied it (see `Own`). */
-  readonly unansweredTakeover: MicroTime | null | undefined;
+  /** The acquireTime of a candidate's last take-over write, until a term starts (see `Own`). */
+  readonly takeoverSent: MicroTime | null | undefined;
   /**
    * Asked to stop (or a callback failed, with its `cause`): the run ends once leadership is handed
    * back, and never rejoins.
@@ -156,7 +156,7 @@ export const initial: State = {
   lastWrite: undefined,
   slowpath: 0,
   lastTerm: undefined,
-  unansweredTakeover: undefined,
+  takeoverSent: undefined,
   stopping: undefined,
 };
 
@@ -175,7 +175,7 @@ export const draft = (state: State): Draft<State> => ({
   lastWrite: state.lastWrite,
   slowpath: state.slowpath,
   lastTerm: state.lastTerm,
-  unansweredTakeover: state.unansweredTakeover,
+  takeoverSent: state.takeoverSent,
   stopping: state.stopping,
 });
 
