@@ -61,10 +61,13 @@ it("without the gate: onError says the API server does not serve LeaseCandidates
 describe("coordinated election (CoordinatedLeaderElection on)", () => {
   it("three candidates with different emulation versions: the coordinator makes the oldest leader; the others never write", { timeout: 60_000 }, async () => {
     const { namespace, lock } = await podLock("coord-pick", "pick");
-    const all = [contend("c-130", lock("1.3.0"), FAST), contend("c-120", lock("1.2.0"), FAST), contend("c-140", lock("1.4.0"), FAST)];
+    // rejoin: a one-shot elector's run ends when it yields, and its LeaseCandidate with it.
+    const options = { ...FAST, rejoin: true };
+    const all = [contend("c-130", lock("1.3.0"), options), contend("c-120", lock("1.2.0"), options), contend("c-140", lock("1.4.0"), options)];
     try {
       const leader = all[1] as Contender;
-      // Whoever registered first may lead until the others have registered; then the oldest leads.
+      // Whoever registered first may lead until the others have registered; then the oldest leads
+      // and the first yields (and stays a candidate).
       assert.ok(await eventually(() => when(leader, "started") !== undefined, 30_000), "the oldest emulation version leads");
       const spec = (await lease(namespace, "pick")).spec;
       assert.equal(spec.holderIdentity, "c-120");
@@ -72,7 +75,7 @@ describe("coordinated election (CoordinatedLeaderElection on)", () => {
       assert.equal(spec.leaseDurationSeconds, FAST.leaseDuration / 1000, "the leader writes its own leaseDuration over the coordinator's 5 s");
       assert.ok(spec.acquireTime, "tenure starts a term with an acquireTime (the coordinator writes none)");
       // The last to register may come after the oldest was picked (a loaded machine): wait for it.
-      assert.ok(await eventually(async () => (await candidates(namespace)).length === 3, 10_000), "every candidate registers");
+      assert.ok(await eventually(async () => (await candidates(namespace)).length === 3, 10_000), `every candidate registers: ${await candidates(namespace)}`);
       assert.deepEqual(await candidates(namespace), ["c-120", "c-130", "c-140"]);
       // Renewals keep it; nobody else ever leads.
       await sleep(2 * FAST.leaseDuration);
