@@ -2,8 +2,9 @@
  * A renew whose answer never comes (a response cut off midway, or one that never finishes) while
  * the server did commit it: the chaos suite's truncated and hanging responses. The leader's watch
  * brings the write's echo; that confirms the renew as its answer would, so the leader holds the
- * lease instead of stepping down at its deadline while the Lease shows it renewing. Pure protocol,
- * answers held by hand, 3 s / 2 s / 0.5 s.
+ * lease instead of stepping down at its deadline while the Lease shows it renewing. And a
+ * candidate's take-over answered likewise: the record it wrote is its own. Pure protocol, answers
+ * held by hand, 3 s / 2 s / 0.5 s.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
