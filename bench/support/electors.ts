@@ -19,15 +19,15 @@ export interface ThroughputResult {
   readonly virtualMsPerRenew: number;
 }
 
+/** The lock of a throughput run: tenure's memory lock with or without watch, or one as small as the Go peer's. */
+export type DriverLock = "watched" | "unwatched" | "minimal";
+
 /**
  * One elector leading a memory lease on a VirtualClock, defaults 15 s/10 s/2 s: each timer fires
  * without waiting, so the figure is the driver's (and the memory lock's) cost per renew attempt,
  * including the watch echo of every renewal, and the VirtualClock's own (one macrotask turn per
  * timer, see `virtualClockRate`).
  */
-/** The lock of a throughput run: tenure's memory lock with or without watch, or one as small as the Go peer's. */
-export type DriverLock = "watched" | "unwatched" | "minimal";
-
 export const driverThroughput = async (seconds: number, warmupSeconds = 0.3, lockKind: DriverLock = "watched"): Promise<ThroughputResult> => {
   const clock = new VirtualClock();
   // Without the store's log of every request, which is for tests' assertions and grows forever.
