@@ -21,7 +21,7 @@ import { runtime } from "../test/runtimes/runtimes.ts";
 import { candidateCycles, leaderCycles } from "./support/protocol-cycles.ts";
 import { driverThroughput, type DriverLock, idleMemory, type MemoryResult, type ThroughputResult, virtualClockRate } from "./support/electors.ts";
 import { buildGoPeer, type GoMemory, type GoRenew, runGoPeer } from "./support/go-peer.ts";
-import { runProgram } from "./support/process.ts";
+import { runJson, runProgram } from "./support/process.ts";
 import { bytes, num, ratio } from "./support/stats.ts";
 import { heading, printTable } from "./support/table.ts";
 
@@ -55,12 +55,8 @@ interface TenureFigures {
  * hand-driven step() cycles before it leave the driver's code with polymorphic type feedback,
  * which made the same figure about 20% higher on Node 20.
  */
-const driverIn = async (lock: DriverLock): Promise<ThroughputResult> => {
-  const ran = await runProgram(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), `--driver=${lock}`], 5 * 60_000);
-  const line = ran.stdout.trim().split("\n").pop() ?? "";
-  if (ran.code !== 0 || !line.startsWith("{")) throw new Error(`the ${lock} driver run failed (exit code ${ran.code}): ${ran.stderr.trim().split("\n").slice(-3).join(" | ")}`);
-  return JSON.parse(line) as ThroughputResult;
-};
+const driverIn = (lock: DriverLock): Promise<ThroughputResult> =>
+  runJson<ThroughputResult>(process.execPath, ["--expose-gc", fileURLToPath(import.meta.url), `--driver=${lock}`], 5 * 60_000);
 
 const measureTenure = async (): Promise<TenureFigures> => {
   // Memory first, while the heap is fresh.
