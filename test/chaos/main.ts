@@ -428,10 +428,11 @@ interface Ramp {
   /** The step at which each fleet's leader lost the lease. */
   readonly lostAt: Record<Group, number | undefined>;
 }
+const notLost = (): Record<Group, number | undefined> => ({ tenure: undefined, "client-go": undefined, mixed: undefined });
 const RAMPS: readonly Ramp[] = [
-  { name: "latency ramp", what: "added round trip on every process's connections", unit: "ms", steps: [300, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1400, 1700, 2000], apply: (p, rtt) => void (p.latency = rtt), lostAt: { tenure: undefined, "client-go": undefined, mixed: undefined } },
+  { name: "latency ramp", what: "added round trip on every process's connections", unit: "ms", steps: [300, 500, 600, 700, 800, 900, 1000, 1100, 1200, 1400, 1700, 2000], apply: (p, rtt) => void (p.latency = rtt), lostAt: notLost() },
   // Each process's connections each way, as a slow uplink or a saturated node would.
-  { name: "bandwidth ramp", what: "every process's connections slowed to", unit: "B/s", steps: [8000, 4000, 3000, 2500, 2000, 1500, 1000, 700, 500], apply: (p, rate) => void (p.bandwidth = rate), lostAt: { tenure: undefined, "client-go": undefined, mixed: undefined } },
+  { name: "bandwidth ramp", what: "every process's connections slowed to", unit: "B/s", steps: [8000, 4000, 3000, 2500, 2000, 1500, 1000, 700, 500], apply: (p, rate) => void (p.bandwidth = rate), lostAt: notLost() },
 ];
 const isRamp = (fault: Fault): boolean => RAMPS.some((r) => r.name === fault.name);
 
