@@ -172,13 +172,20 @@ class Driver implements Elector {
   }
 
   #reschedule(): void {
+    const now = this.#clock.now();
     const at = nextWake(this.#state);
     // A signal is kept for the next requests only while they come soon (see SIGNAL_USES).
-    if (this.#inflight === undefined && (at === undefined || at - this.#clock.now() > SIGNAL_IDLE)) this.#controller = undefined;
-    if (at === this.#timerAt) return;
+    if (this.#inflight === undefined && (at === undefined || at - now > SIGNAL_IDLE)) this.#controller = undefined;
+    // A timer due before `at` stays: the wake-up finds nothing due and arms the timer again. One
+    // timer per renew instead of three (armed for the request, cancelled at its answer, re-armed).
+    const armed = this.#timerAt;
+    if (at === undefined ? armed === undefined : armed !== undefined && armed <= at) return;
     this.#cancelTimer?.();
-    this.#timerAt = at;
-    this.#cancelTimer = at === undefined ? undefined : this.#clock.setTimer(at, () => {
+    // A request's deadline is rarely what we wake for: its answer comes first, and a leader's next
+    // renew is due retryPeriod after this one was sent, so the timer is armed for that.
+    const wakeAt = at !== undefined && this.#state.request !== undefined ? Math.min(at, now + this.#settings.retryPeriod) : at;
+    this.#timerAt = wakeAt;
+    this.#cancelTimer = wakeAt === undefined ? undefined : this.#clock.setTimer(wakeAt, () => {
       this.#timerAt = this.#cancelTimer = undefined;
       this.#dispatch(WAKE);
     });

@@ -406,6 +406,28 @@ describe("requests", () => {
     assert.equal(when(a, "stopped"), 10_000);
   });
 
+  it("a leader arms one timer per renew: the one armed when a renew is sent also wakes the next", async () => {
+    const clock = new VirtualClock();
+    let armed = 0;
+    const counting = { now: () => clock.now(), wall: () => clock.wall(), setTimer: (at: number, fn: () => void) => (armed++, clock.setTimer(at, fn)) };
+    const base = memoryLock(new MemoryLeaseStore({ clock }), { namespace: "foo", name: "bar" });
+    let renews = 0;
+    const lock = { ...base, update: (...args: Parameters<typeof base.update>) => (renews++, base.update(...args)) };
+    const elector = createElector({ lock, identity: "a", clock: counting, onStartedLeading: () => {}, onStoppedLeading: () => {} });
+    const controller = new AbortController();
+    const done = elector.run(controller.signal);
+    await clock.until(() => elector.isLeader());
+    await clock.advance(2_000);
+    [armed, renews] = [0, 0];
+    await clock.advance(20_000);
+    assert.ok(elector.isLeader());
+    assert.equal(renews, 10);
+    assert.equal(armed, renews);
+    controller.abort();
+    await clock.until(() => false, 1_000);
+    await done;
+  });
+
   it("honours Retry-After from a 429", async () => {
     const w = world();
     const a = w.candidate("a", {}, {}, [{ ops: ["get"], error: "TooManyRequests", retryAfter: 30_000, times: 1 }]);
