@@ -71,15 +71,23 @@ const progress = (settings: Settings, state: State, next: Progress, now: Now): S
 /** client-go's wait.Jitter: uniform in [retryPeriod, 2.2 x retryPeriod). */
 const jitter = (settings: Settings, now: Now): number => settings.retryPeriod * (1 + now.random * DEFAULTS.jitterFactor);
 
-const won = (settings: Settings, state: State, progress: Extract<Progress, { _tag: "won" }>, now: Now): Step => {
+/** The attempt's write was applied (`confirmed` by its answer, or by the watch's echo in `watch`). */
+const won = (
+  settings: Settings,
+  state: State,
+  progress: Extract<Progress, { _tag: "won" }>,
+  now: Now,
+  confirmed = (state.phase as Campaigning).attempt as Attempt,
+  watch = state.watch,
+): Step => {
   const phase = state.phase as Campaigning;
-  const { started, wrote, echoed } = phase.attempt as Attempt;
+  const { started, wrote, echoed } = confirmed;
   const record = progress.written.record;
   // The watch brought our write and then someone else's before our answer (client-go's MultiLock
   // overwrites a Lease just taken): a race lost after all, not a term.
-  const after = state.watch.last;
+  const after = watch.last;
   if (phase._tag === "candidate" && echoed && after !== undefined && !sameRecord(after, record)) {
-    return lostAttempt(settings, { ...state, observation: { record: after, change: undefined, at: now.mono }, version: undefined }, { _tag: "lost" }, now);
+    return lostAttempt(settings, { ...state, watch, observation: { record: after, change: undefined, at: now.mono }, version: undefined }, { _tag: "lost" }, now);
   }
   // client-go compares records to the second, so its followers restart their expiry clock at our
   // first write in a second and not at later ones: authority runs from that first write. It may be
@@ -93,7 +101,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
   // so one round trip plus retryPeriod fits in renewDeadline, as in client-go's cycle), and the
   // next second of the wall clock (1 ms past, for drift): renews within one second are invisible.
   const wakeAt = Math.max(now.mono, (wrote as number) + settings.retryPeriod, started.mono + 1001 - started.wall % 1000);
-  const echo = state.watch.last !== undefined && sameRecord(state.watch.last, record) ? undefined : record;
+  const echo = after !== undefined && sameRecord(after, record) ? undefined : record;
   const slowpath = phase._tag === "leader" && progress.slowpath ? state.slowpath + 1 : state.slowpath;
   if (phase._tag === "leader") {
     // The hot path: no spreads (see state.ts).
@@ -107,6 +115,7 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
     renewed.unanswered = undefined;
     const next = draft(state);
     next.phase = renewed;
+    next.watch = watch;
     next.observation = { record: progress.written.record, change: progress.written.change, at: now.mono }; // see `wrote`
     next.version = progress.written.version;
     next.request = undefined;
@@ -115,15 +124,15 @@ const won = (settings: Settings, state: State, progress: Extract<Progress, { _ta
     return [next, []];
   }
   const term: Term = { identity: settings.identity, transitions: record.leaseTransitions, acquireTime: record.acquireTime };
-  const base = { ...state, lastWrite: now.mono, slowpath, takeoverSent: undefined };
+  const base = { ...state, watch, lastWrite: now.mono, slowpath, takeoverSent: undefined };
   const leading: Leader = { _tag: "leader", term, authorityUntil: since + settings.renewDeadline, renewSecond, since, attempt: undefined, wakeAt, echo, working: true, unanswered: undefined };
   const [announced, commands] = announce({ ...base, phase: leading });
-  const [watched, watch] = startWatch(settings, announced);
+  const [watched, watching] = startWatch(settings, announced);
   // A watch that starts from our own write has nothing older to deliver.
-  const caughtUp = watch.length > 0
+  const caughtUp = watching.length > 0
     ? { ...watched, phase: { ...leading, echo: undefined } }
     : watched;
-  return [caughtUp, [...commands, ...watch, { _tag: "StartLeading", term }]];
+  return [caughtUp, [...commands, ...watching, { _tag: "StartLeading", term }]];
 };
 
 const lostAttempt = (settings: Settings, state: State, failure: Failure, now: Now): Step => {
@@ -190,16 +199,9 @@ export const changed = (settings: Settings, before: State, snapshot: Snapshot | 
     // request still in flight is left to finish and its answer ignored: cancelling it would close
     // an HTTP/1.1 connection whose answer may be a moment behind the echo.
     const confirmed = writes(phase.attempt, snapshot) ? phase.attempt : writes(phase.unanswered, snapshot) ? phase.unanswered : undefined;
-    if (confirmed !== undefined) {
-      // A leader's every renew when the echo beats the answer (a memory lock's): no spreads (see
-      // state.ts); `won` writes the observation, the version and the request.
-      const answered = draft(before);
-      answered.watch = watch;
-      const leader = draftLeader(phase);
-      leader.attempt = confirmed;
-      answered.phase = leader;
-      return won(settings, answered, { _tag: "won", written: snapshot, slowpath: false }, now);
-    }
+    // A leader's every renew when the echo beats the answer (a memory lock's): `won` builds the
+    // whole state (the observation, the version, the request) without spreads (see state.ts).
+    if (confirmed !== undefined) return won(settings, before, { _tag: "won", written: snapshot, slowpath: false }, now, confirmed, watch);
   }
   // The leader's hot path: the echo of its own last write, or events older than it (history).
   if (phase._tag === "leader" && phase.echo !== undefined) {
