@@ -45,8 +45,11 @@ export const emptyRecord: LeaderElectionRecord = {
   preferredHolder: "",
 };
 
-/** The last day formatted, as `2026-11-23T`. */
-let formattedDay = { day: NaN, text: "" };
+/** The last minute formatted, as `2026-11-23T18:00:`. */
+let formattedMinute = { minute: NaN, text: "" };
+
+/** `00.` to `59.`: a second and the point after it. */
+const SECONDS: readonly string[] = Array.from({ length: 60 }, (_, s) => `${100 + s}.`.slice(1));
 
 /**
  * Formats a wall-clock instant (epoch milliseconds, fractions allowed) the way the API server
@@ -56,13 +59,12 @@ let formattedDay = { day: NaN, text: "" };
 export const formatMicroTime = (epochMs: number): MicroTime => {
   const whole = Math.floor(epochMs);
   // A leader formats a time per renew: a Date and toISOString cost about 1 µs on Node 20, so only
-  // the date comes from them, once a day; the time of day is arithmetic.
-  const day = Math.floor(whole / 864e5);
-  if (day !== formattedDay.day) formattedDay = { day, text: new Date(day * 864e5).toISOString().slice(0, 11) };
-  const ms = whole - day * 864e5;
-  return `${formattedDay.text}${pad(ms / 36e5, 100)}:${pad(ms / 6e4 % 60, 100)}:${pad(ms / 1e3 % 60, 100)}.${pad(ms % 1e3, 1e3)}${
-    whole === epochMs ? "000" : microsOf(epochMs, whole)
-  }Z`;
+  // the minute comes from them, once a minute; the rest is arithmetic.
+  const minute = Math.floor(whole / 6e4);
+  if (minute !== formattedMinute.minute) formattedMinute = { minute, text: new Date(minute * 6e4).toISOString().slice(0, 17) };
+  const ms = whole - minute * 6e4;
+  const second = Math.floor(ms / 1e3);
+  return `${formattedMinute.text}${SECONDS[second] as string}${pad(ms - second * 1e3, 1e3)}${whole === epochMs ? "000" : microsOf(epochMs, whole)}Z`;
 };
 
 /** `n`, truncated, with leading zeros: as many digits as `10^k` has zeros. */

@@ -126,9 +126,11 @@ export class MemoryLeaseStore {
     const key = keyOf(namespace, name);
     const current = this.#leases.get(key);
     const base = current ?? this.#fresh(namespace, name, emptyRecord, {});
+    const record = { ...base.record, ...change.record };
+    decode(record); // as the API server decodes every body: stored times are valid (see `decode`)
     return this.#commit(key, {
       ...base,
-      record: { ...base.record, ...change.record },
+      record,
       labels: { ...base.labels, ...change.labels },
       annotations: { ...base.annotations, ...change.annotations },
     });
@@ -186,11 +188,11 @@ export class MemoryLeaseStore {
   /** @internal */
   update(namespace: string, name: string, record: LeaderElectionRecord, version: MemoryVersion | undefined, labels: Record<string, string>): StoredLease {
     const key = keyOf(namespace, name);
-    decode(record);
+    const current = this.#leases.get(key);
+    decode(record, current?.record);
     if (version === undefined || version.resourceVersion === "") {
       throw new LockError("Invalid", `Lease.coordination.k8s.io "${name}" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update`, { status: 422 });
     }
-    const current = this.#leases.get(key);
     if (current === undefined || current.uid !== version.uid) {
       // The object we saw is gone (deleted, maybe re-created): the uid precondition fails.
       throw new LockError("Conflict", `Operation cannot be fulfilled on leases.coordination.k8s.io "${name}": Precondition failed: UID in precondition: ${version.uid}, UID in object meta: ${current?.uid ?? ""}`, { status: 409 });
@@ -291,9 +293,12 @@ const selects = (selector: Readonly<Record<string, string>>, labels: Readonly<Re
 const sameLabels = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean =>
   Object.keys(a).length === Object.keys(b).length && Object.entries(a).every(([k, v]) => b[k] === v);
 
-/** Decoding the request body, before anything else: a MicroTime needs exactly six digits. */
-const decode = (record: LeaderElectionRecord): void => {
-  decodeTime("acquireTime", record.acquireTime);
+/**
+ * Decoding the request body, before anything else: a MicroTime needs exactly six digits. A time
+ * equal to the stored one's passed this check when it was stored (a renew's acquireTime).
+ */
+const decode = (record: LeaderElectionRecord, stored?: LeaderElectionRecord): void => {
+  if (record.acquireTime !== stored?.acquireTime) decodeTime("acquireTime", record.acquireTime);
   decodeTime("renewTime", record.renewTime);
 };
 
