@@ -9,8 +9,9 @@
  * it costs doing nothing; then it leads, and after the warm-up renewals it measures its own CPU
  * time (process.cpuUsage: user + system) over the next --renews successful renewals (PATCHes of the
  * Lease, or PUTs where the Role allows no patch). The cost per renew is that CPU time, less the idle
- * rate over the same span, divided by the renewals: the driver and protocol, encoding, the HTTP/1.1 request over TLS, decoding the
- * answer, and the watch event each renewal echoes back to the leader. One JSON object on stdout.
+ * rate over the same span, divided by the renewals: the driver and protocol, encoding, the HTTP/1.1
+ * request over TLS, decoding the answer, and the watch event each renewal echoes back to the
+ * leader. One JSON object on stdout.
  */
 import { parseArgs } from "node:util";
 import { type Fetch, cluster, fileTokenCredentials, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
