@@ -176,16 +176,16 @@ class Driver implements Elector {
     const at = nextWake(this.#state);
     // A signal is kept for the next requests only while they come soon (see SIGNAL_USES).
     if (this.#inflight === undefined && (at === undefined || at - now > SIGNAL_IDLE)) this.#controller = undefined;
-    // A timer due before `at` stays: the wake-up finds nothing due and arms the timer again. One
-    // timer per renew instead of three (armed for the request, cancelled at its answer, re-armed).
-    const armed = this.#timerAt;
-    if (at === undefined ? armed === undefined : armed !== undefined && armed <= at) return;
+    // A timer due no later than `at` stays: the wake-up finds nothing due and arms the timer again.
+    // One timer per renew instead of three (armed for the request, cancelled at its answer, re-armed).
+    // No wake-up (`at` undefined) only once the run is over, when `#close` cancels the timer.
+    if ((this.#timerAt ?? Infinity) <= (at ?? Infinity)) return;
     this.#cancelTimer?.();
     // A request's deadline is rarely what we wake for: its answer comes first, and a leader's next
     // renew is due retryPeriod after this one was sent, so the timer is armed for that.
-    const wakeAt = at !== undefined && this.#state.request !== undefined ? Math.min(at, now + this.#settings.retryPeriod) : at;
+    const wakeAt = this.#state.request === undefined ? at as number : Math.min(at as number, now + this.#settings.retryPeriod);
     this.#timerAt = wakeAt;
-    this.#cancelTimer = wakeAt === undefined ? undefined : this.#clock.setTimer(wakeAt, () => {
+    this.#cancelTimer = this.#clock.setTimer(wakeAt, () => {
       this.#timerAt = this.#cancelTimer = undefined;
       this.#dispatch(WAKE);
     });

@@ -45,11 +45,9 @@ export const emptyRecord: LeaderElectionRecord = {
   preferredHolder: "",
 };
 
-/** The last minute formatted, as `2026-11-23T18:00:`. */
-let formattedMinute = { minute: NaN, text: "" };
-
-/** `00.` to `59.`: a second and the point after it. */
-const SECONDS: readonly string[] = Array.from({ length: 60 }, (_, s) => `${100 + s}.`.slice(1));
+/** The last minute formatted (epoch minutes), as `2026-11-23T18:00:`. */
+let lastMinute = NaN;
+let lastMinuteText = "";
 
 /**
  * Formats a wall-clock instant (epoch milliseconds, fractions allowed) the way the API server
@@ -61,10 +59,12 @@ export const formatMicroTime = (epochMs: number): MicroTime => {
   // A leader formats a time per renew: a Date and toISOString cost about 1 µs on Node 20, so only
   // the minute comes from them, once a minute; the rest is arithmetic.
   const minute = Math.floor(whole / 6e4);
-  if (minute !== formattedMinute.minute) formattedMinute = { minute, text: new Date(minute * 6e4).toISOString().slice(0, 17) };
+  if (minute !== lastMinute) {
+    lastMinute = minute;
+    lastMinuteText = new Date(minute * 6e4).toISOString().slice(0, 17);
+  }
   const ms = whole - minute * 6e4;
-  const second = Math.floor(ms / 1e3);
-  return `${formattedMinute.text}${SECONDS[second] as string}${pad(ms - second * 1e3, 1e3)}${whole === epochMs ? "000" : microsOf(epochMs, whole)}Z`;
+  return `${lastMinuteText}${pad(ms / 1e3, 100)}.${pad(ms % 1e3, 1e3)}${whole === epochMs ? "000" : microsOf(epochMs, whole)}Z`;
 };
 
 /** `n`, truncated, with leading zeros: as many digits as `10^k` has zeros. */
