@@ -1,15 +1,28 @@
 /**
- * The elector, from the flags: `--rejoin` (always on for `serve`) is the elector's own `rejoin`,
- * so one elector campaigns again after each loss and `run` ends only when it is stopped.
+ * The lock and the elector, from the flags: `--rejoin` (always on for `serve`) is the elector's own
+ * `rejoin`, so one elector campaigns again after each loss and `run` ends only when it is stopped.
  *
  * @module
  */
-import { type Cluster, leaseLock } from "../adapters/kubernetes/index.ts";
+import { type Cluster, coordinatedLeaseLock, leadershipEvents, leaseLock } from "../adapters/kubernetes/index.ts";
 import { ConfigError, createElector, type Elector, type ElectorOptions, LeadershipLostError, type Lock } from "../src/index.ts";
 import { asFlags, type ElectionFlags, UsageError } from "./options.ts";
 
-export const lockOf = (kube: Cluster, flags: ElectionFlags): Lock =>
-  leaseLock(kube, { ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }), name: flags.lease });
+/** The Lease lock the flags ask for: with leadership Events (--events), coordinated (--coordinated). */
+export const lockOf = (kube: Cluster, flags: ElectionFlags): Lock => {
+  const options = {
+    ...(flags.namespace === undefined ? {} : { namespace: flags.namespace }),
+    name: flags.lease,
+    ...(flags.events === undefined ? {} : { events: leadershipEvents(kube, flags.events) }),
+  };
+  if (flags.coordinated === undefined) return leaseLock(kube, options);
+  try {
+    return coordinatedLeaseLock(kube, { ...options, ...flags.coordinated });
+  } catch (error) {
+    // Versions the API server would refuse, in the flags' words.
+    throw error instanceof TypeError ? new UsageError(asFlags(error.message)) : error;
+  }
+};
 
 export type Callbacks = Pick<ElectorOptions, "onStartedLeading" | "onStoppedLeading">;
 

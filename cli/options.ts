@@ -33,6 +33,10 @@ export const ELECTION_FLAGS: Flags = {
   http: { type: "string" },
   "healthz-tolerance": { type: "string" },
   rejoin: { type: "boolean" },
+  events: { type: "string" },
+  coordinated: { type: "boolean" },
+  "binary-version": { type: "string" },
+  "emulation-version": { type: "string" },
 };
 
 /** node:util's parseArgs, strict, with its errors turned into UsageErrors that name the command. */
@@ -83,6 +87,10 @@ export interface ElectionFlags {
   readonly http: { readonly host: string; readonly port: number } | undefined;
   readonly healthzTolerance: number;
   readonly rejoin: boolean;
+  /** --events COMPONENT: leadership Events from COMPONENT, on the node `NODE_NAME` (downward API) if set. */
+  readonly events: { readonly component: string; readonly host: string | undefined } | undefined;
+  /** --coordinated: a candidate of the API server's coordinated election, with these versions. */
+  readonly coordinated: { readonly binaryVersion: string; readonly emulationVersion: string | undefined } | undefined;
   readonly kubeconfig: string | undefined;
   readonly context: string | undefined;
 }
@@ -137,9 +145,26 @@ export const electionFlags = (values: Record<string, string | boolean | undefine
     http: http === undefined ? undefined : parseAddress("http", http),
     healthzTolerance: duration("healthz-tolerance", 20_000),
     rejoin: values["rejoin"] === true,
+    events: eventsOf(str("events"), env),
+    coordinated: coordinatedOf(values["coordinated"] === true, str("binary-version"), str("emulation-version")),
     kubeconfig: str("kubeconfig"),
     context: str("context"),
   };
+};
+
+const eventsOf = (component: string | undefined, env: Env): ElectionFlags["events"] => {
+  if (component === undefined) return undefined;
+  if (component.trim() === "") throw new UsageError("--events: name the component that records them (the Events' source), e.g. --events my-controller");
+  return { component, host: env["NODE_NAME"] || undefined };
+};
+
+const coordinatedOf = (on: boolean, binary: string | undefined, emulation: string | undefined): ElectionFlags["coordinated"] => {
+  if (!on) {
+    if (binary !== undefined || emulation !== undefined) throw new UsageError(`--${binary !== undefined ? "binary" : "emulation"}-version is for a coordinated candidate: add --coordinated`);
+    return undefined;
+  }
+  if (binary === undefined) throw new UsageError("--coordinated needs --binary-version: this program's version, such as 1.4.2 (the coordinator prefers the oldest)");
+  return { binaryVersion: binary, emulationVersion: emulation };
 };
 
 /** -n/--namespace, else `POD_NAMESPACE`; undefined means the cluster's own (in-cluster: the pod's). */
@@ -155,4 +180,7 @@ export const asFlags = (issue: string): string =>
     .replace(/\bleaseDuration\b/g, "--lease-duration")
     .replace(/\brenewDeadline\b/g, "--renew-deadline")
     .replace(/\bretryPeriod\b/g, "--retry-period")
-    .replace(/Lock identity is empty/, "--identity is empty");
+    .replace(/Lock identity is empty/, "--identity is empty")
+    .replace(/^coordinatedLeaseLock: /, "")
+    .replace(/\bbinaryVersion\b/g, "--binary-version")
+    .replace(/\bemulationVersion\b/g, "--emulation-version");

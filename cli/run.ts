@@ -41,6 +41,12 @@ Options:
       --grace D               SIGTERM-to-SIGKILL time after a loss; default and maximum:
                               lease-duration - renew-deadline - 1s (4s with the defaults)
       --rejoin                after a loss, campaign again (and run COMMAND again) instead of exiting
+      --events COMPONENT      record leadership Events on the Lease ("became leader", as client-go),
+                              from COMPONENT on node $NODE_NAME; the Role needs events create, patch
+      --coordinated           be a candidate of the API server's coordinated leader election (the
+                              CoordinatedLeaderElection gate): the coordinator picks the leader
+      --binary-version V      with --coordinated: this program's version, e.g. 1.4.2 (oldest leads)
+      --emulation-version V   with --coordinated: the version it emulates; default --binary-version
       --http ADDRESS          serve /, /healthz and /metrics, e.g. :8080 or 127.0.0.1:8080
       --healthz-tolerance D   /healthz fails for a leader that renewed nothing for
                               lease-duration + this; default 20s

@@ -24,7 +24,8 @@ Campaigns on the Lease NAME and serves, on ADDRESS (:8080, 127.0.0.1:8080, [::1]
 After a loss it campaigns again. SIGTERM or SIGINT releases the Lease (if held) and exits 0.
 
 Options: --lease, -n/--namespace, --identity, --lease-duration, --renew-deadline, --retry-period,
---healthz-tolerance, --kubeconfig, --context, as for 'tenure run --help'.
+--healthz-tolerance, --events, --coordinated, --binary-version, --emulation-version, --kubeconfig,
+--context, as for 'tenure run --help'.
 
 Exit status: 0 after SIGTERM/SIGINT, 1 if tenure failed, 2 for a bad flag or value.
 `;

@@ -16,6 +16,7 @@ import {
   apiServer,
   killAll,
   LEASE_MS,
+  leaderElectionEvents,
   leaseSpec,
   lives,
   overlaps,
@@ -91,6 +92,32 @@ test("a child that exits ends the term: the lease is released and tenure exits w
   assert.equal(spec?.holderIdentity ?? "", "", "released: the holder is blank");
   const events = readRecord(record).map((e) => e.event);
   assert.deepEqual([events[0], events.at(-1)], ["start", "exit"]);
+});
+
+test("--events records each term's leadership Events; --coordinated makes a candidate (without the API server's gate: a warning that says so, and no child)", async () => {
+  const box = await cliSandbox("cli-events", [
+    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update", "patch", "watch"] },
+    { apiGroups: ["coordination.k8s.io"], resources: ["leasecandidates"], verbs: ["get", "create", "update", "watch", "delete"] },
+    { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+  ]);
+  const record = join(box.dir, "record");
+  const args = (identity: string, lease: string, ...flags: string[]): string[] =>
+    ["run", "--lease", lease, "--identity", identity, "--kubeconfig", box.kubeconfig(), ...FAST, ...flags, "--", RECORD_CHILD];
+  const evented = tenure(args("solo", "evented", "--events", "my-job"), { RECORD: record, CHILD_EXIT_AFTER: "1", CHILD_EXIT_CODE: "0", NODE_NAME: "node-7" });
+  assert.deepEqual(await evented.exited, { code: 0, signal: null }, evented.stderr());
+  const events = await leaderElectionEvents(box.namespace);
+  assert.deepEqual(events.map((e) => e.message).sort(), ["solo became leader", "solo stopped leading"]);
+  for (const e of events) {
+    assert.deepEqual(e.source, { component: "my-job", host: "node-7" });
+    assert.deepEqual([e.involvedObject.kind, e.involvedObject.name], ["Lease", "evented"]);
+  }
+
+  const coordinated = tenure(args("candidate", "coordinated", "--coordinated", "--binary-version", "1.2.3"), { RECORD: record });
+  await coordinated.waitFor(/warning: .*turn on CoordinatedLeaderElection/);
+  coordinated.process.kill("SIGTERM");
+  assert.equal((await coordinated.exited).code, 0, coordinated.stderr());
+  assert.equal(readRecord(record).filter((e) => e.identity === "candidate").length, 0, "never led: only the coordinator gives the Lease out");
+  assert.equal(await leaseSpec(box.namespace, "coordinated"), undefined, "and never created it");
 });
 
 test("a network cut stops the child before the lease can expire, and only then does another start", async () => {

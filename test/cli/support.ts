@@ -40,9 +40,9 @@ export interface Box {
 }
 
 let configs = 0;
-export const cliSandbox = async (prefix: string): Promise<Box> => {
+export const cliSandbox = async (prefix: string, rules?: readonly object[]): Promise<Box> => {
   const { kube, sandbox } = await e2e();
-  const box = await sandbox(prefix);
+  const box = await sandbox(prefix, rules);
   const dir = box.serviceAccountDir;
   return {
     namespace: box.namespace,
@@ -206,6 +206,12 @@ export const gone = (pid: number): boolean => {
   } catch {
     return true;
   }
+};
+
+/** The leadership Events (reason LeaderElection) of a namespace. */
+export const leaderElectionEvents = async (namespace: string): Promise<{ message: string; source: object; involvedObject: { kind: string; name: string } }[]> => {
+  const { json } = await (await e2e()).kube.request("GET", `/api/v1/namespaces/${namespace}/events`);
+  return (json.items ?? []).filter((e: { reason?: string }) => e.reason === "LeaderElection");
 };
 
 /** The Lease as the API server holds it. */
