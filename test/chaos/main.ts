@@ -1,7 +1,8 @@
 /**
  * The chaos suite (issue #9): `node .build/test/chaos/main.js [--soak] [--minutes N] [--mixed] [--no-ramp] [--only a,b] [--runtimes node,deno,bun]`
  * (`--minutes` implies `--soak`: random faults for that long, 10 minutes by default; `--only` picks
- * faults by a part of their names; `--runtimes` the tenure fleet, e.g. `node,node,node`, or `node-h2` for Node over HTTP/2).
+ * faults by a part of their names; `--runtimes` the tenure fleet, e.g. `node,node,node`, or `node-h2` for Node over HTTP/2;
+ * `TENURE_CHAOS_TRACE=dir` has every proxy trace its bytes while a rate limit is on: see trace.ts).
  *
  * Starts its own kube-apiserver + etcd (it kills and restarts them), and two fleets on two Leases
  * in one namespace, side by side under the same faults at the same instants:
@@ -174,6 +175,7 @@ const addMember = async (group: Group, label: string, tenureRuntime?: string): P
   });
   const member: Member = { group, label, proxy, fleet, slot: new Slot(fleet, label, impl), tokenFile, secret };
   members.push(member);
+  if (process.env["TENURE_CHAOS_TRACE"] !== undefined) say(`trace: ${label} at ${proxy.url}`);
   return member;
 };
 

@@ -16,6 +16,8 @@
  */
 import { createServer as createTcpServer, connect, type Server, type Socket, type AddressInfo } from "node:net";
 import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { Agent, request } from "undici";
 import type { ProxyCert } from "../../bench/support/proxy.ts";
 
@@ -70,9 +72,12 @@ class Lane {
   #lastDue = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(to: Socket, proxy: FaultProxy) {
+  readonly #delivered: (bytes: number) => void;
+
+  constructor(to: Socket, proxy: FaultProxy, delivered: (bytes: number) => void = () => {}) {
     this.#to = to;
     this.#proxy = proxy;
+    this.#delivered = delivered;
   }
 
   push(chunk: Buffer): void {
@@ -94,7 +99,11 @@ class Lane {
     if (this.#timer !== undefined) return;
     if (this.#proxy.blackhole || this.#to.destroyed) return;
     const now = performance.now();
-    while (this.#queue.length > 0 && (this.#queue[0] as { due: number }).due <= now) this.#to.write((this.#queue.shift() as { chunk: Buffer }).chunk);
+    while (this.#queue.length > 0 && (this.#queue[0] as { due: number }).due <= now) {
+      const chunk = (this.#queue.shift() as { chunk: Buffer }).chunk;
+      this.#delivered(chunk.length);
+      this.#to.write(chunk);
+    }
     const next = this.#queue[0];
     if (next !== undefined) {
       this.#timer = setTimeout(() => {
@@ -129,8 +138,14 @@ class Lane {
   }
 }
 
+/** TENURE_CHAOS_TRACE=dir: each proxy writes dir/<port>.log, a line per connection, request and delivered piece while a rate limit is on. */
+const TRACE = process.env["TENURE_CHAOS_TRACE"];
+
 /** A proxy for one client process. `upstream` is the API server's URL; `caPem` its CA. */
 export const startFaultProxy = async (upstream: string, caPem: string, cert: ProxyCert): Promise<FaultProxy> => {
+  const traced: string[] = [];
+  const trace = (line: string, always = false): void =>
+    void (TRACE !== undefined && (always || Number.isFinite(proxy.bandwidth)) && traced.push(`${performance.now().toFixed(1)} ${line}`));
   // ---------------------------------------------------------------- the HTTP layer
   const agent = new Agent({ connect: { ca: caPem, noDelay: true }, keepAliveTimeout: 600_000, keepAliveMaxTimeout: 600_000, bodyTimeout: 0 });
   const httpSockets = new Set<Socket>();
@@ -161,6 +176,7 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
     const method = req.method.toUpperCase();
     const path = req.url;
     const isWatch = /[?&]watch=(true|1)/.test(path);
+    trace(`request ${(req.socket as Socket).remotePort} ${method} ${path.slice(0, 60)} headers ${JSON.stringify(req.headers).length}`);
     const fault = proxy.http;
     if (fault?.kind === "status") {
       dealt.requests += 1;
@@ -202,6 +218,7 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
         res.write(full.subarray(0, full.length >> 1));
         return;
       }
+      trace(`answer ${(req.socket as Socket).remotePort} ${method} ${answer.statusCode}`);
       res.writeHead(answer.statusCode, forwardable(answer.headers));
       (res as unknown as { flushHeaders?: () => void }).flushHeaders?.();
       // A watch that went silent stays silent: its stream is open and delivers nothing more.
@@ -248,20 +265,26 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
     }
     const server = connect({ host: "127.0.0.1", port: httpPort, noDelay: true });
     server.on("error", () => {});
-    const up = new Lane(server, proxy);
-    const down = new Lane(client, proxy);
+    const id = traffic.connections;
+    // Always: which connection a request came on, for connections opened before the limit too.
+    server.on("connect", () => trace(`open ${id} port ${server.localPort}`, true));
+    const up = new Lane(server, proxy, (n) => trace(`up ${id} ${n}`));
+    const down = new Lane(client, proxy, (n) => trace(`down ${id} ${n}`));
     const pair = { client, server, lanes: [up, down] };
     pairs.add(pair);
     client.on("data", (chunk: Buffer) => {
       traffic.up += chunk.length;
+      trace(`sent-up ${id} ${chunk.length}`);
       up.push(chunk);
     });
     server.on("data", (chunk: Buffer) => {
       traffic.down += chunk.length;
+      trace(`sent-down ${id} ${chunk.length}`);
       down.push(chunk);
     });
     const close = (): void => {
       if (!pairs.delete(pair)) return;
+      trace(`close ${id}`);
       up.stop();
       down.stop();
       // An end or a reset on one side passes to the other (no half-open connections kept).
@@ -313,6 +336,7 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
       proxy.blackhole = false;
     },
     async close() {
+      if (TRACE !== undefined) writeFileSync(join(TRACE, `${tcpPort}.log`), traced.join("\n") + "\n");
       for (const pair of pairs) {
         reset(pair.client);
         reset(pair.server);
