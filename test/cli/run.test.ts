@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import { ELECTION_RULES } from "../cluster/sandbox.ts";
 import { tcpProxy } from "../e2e/tcp-proxy.ts";
 import {
   cliSandbox,
@@ -96,7 +97,7 @@ test("a child that exits ends the term: the lease is released and tenure exits w
 
 test("--events records each term's leadership Events; --coordinated makes a candidate (without the API server's gate: a warning that says so, and no child)", async () => {
   const box = await cliSandbox("cli-events", [
-    { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update", "patch", "watch"] },
+    ...ELECTION_RULES,
     { apiGroups: ["coordination.k8s.io"], resources: ["leasecandidates"], verbs: ["get", "create", "update", "watch", "delete"] },
     { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
   ]);
