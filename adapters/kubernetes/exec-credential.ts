@@ -8,7 +8,7 @@
  *
  * @module
  */
-import * as z from "zod/mini";
+import type * as Z from "zod/mini";
 import { LockError } from "../../src/lock.ts";
 import { EXEC_LIMITS, type ExecLimits, execLimited } from "../runtime/exec.ts";
 import type { Runtime } from "../runtime/runtime.ts";
@@ -59,16 +59,19 @@ export interface ExecOptions extends Partial<ExecLimits> {
 
 export const EXEC_API_VERSIONS: readonly string[] = ["client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1"];
 
-const output = z.object({
-  apiVersion: z.string(),
-  kind: z.literal("ExecCredential"),
-  status: z.object({
-    token: z.optional(z.string()),
-    clientCertificateData: z.optional(z.string()),
-    clientKeyData: z.optional(z.string()),
-    expirationTimestamp: z.optional(z.string()),
-  }),
-});
+/** What a plugin prints, built with zod at the first run (see kubeconfig.ts's `schemaWith`). */
+const outputWith = (z: typeof Z) =>
+  z.object({
+    apiVersion: z.string(),
+    kind: z.literal("ExecCredential"),
+    status: z.object({
+      token: z.optional(z.string()),
+      clientCertificateData: z.optional(z.string()),
+      clientKeyData: z.optional(z.string()),
+      expirationTimestamp: z.optional(z.string()),
+    }),
+  });
+let output: ReturnType<typeof outputWith> | undefined;
 
 interface Issued {
   readonly token: string | undefined;
@@ -113,6 +116,7 @@ export const execCredentials = (
     } catch {
       throw fail("did not print JSON");
     }
+    output ??= outputWith(await import("zod/mini"));
     const parsed = output.safeParse(json, { error: explain });
     if (!parsed.success) throw fail(`printed something that is not an ExecCredential: ${issuesOf(parsed.error).join("; ")}`);
     if (parsed.data.apiVersion !== exec.apiVersion) throw fail(`answered in ${parsed.data.apiVersion}, but the kubeconfig asks for ${exec.apiVersion}`);
