@@ -72,9 +72,9 @@ class Lane {
   #lastDue = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  readonly #delivered: (bytes: number) => void;
+  readonly #delivered: ((bytes: number) => void) | undefined;
 
-  constructor(to: Socket, proxy: FaultProxy, delivered: (bytes: number) => void = () => {}) {
+  constructor(to: Socket, proxy: FaultProxy, delivered?: (bytes: number) => void) {
     this.#to = to;
     this.#proxy = proxy;
     this.#delivered = delivered;
@@ -101,7 +101,7 @@ class Lane {
     const now = performance.now();
     while (this.#queue.length > 0 && (this.#queue[0] as { due: number }).due <= now) {
       const chunk = (this.#queue.shift() as { chunk: Buffer }).chunk;
-      this.#delivered(chunk.length);
+      this.#delivered?.(chunk.length);
       this.#to.write(chunk);
     }
     const next = this.#queue[0];
@@ -144,8 +144,10 @@ const TRACE = process.env["TENURE_CHAOS_TRACE"];
 /** A proxy for one client process. `upstream` is the API server's URL; `caPem` its CA. */
 export const startFaultProxy = async (upstream: string, caPem: string, cert: ProxyCert): Promise<FaultProxy> => {
   const traced: string[] = [];
-  const trace = (line: string, always = false): void =>
-    void (TRACE !== undefined && (always || Number.isFinite(proxy.bandwidth)) && traced.push(`${performance.now().toFixed(1)} ${line}`));
+  // Undefined when not tracing: `trace?.(...)` then builds no line (it runs on every chunk).
+  const trace = TRACE === undefined
+    ? undefined
+    : (line: string, always = false): void => void ((always || Number.isFinite(proxy.bandwidth)) && traced.push(`${performance.now().toFixed(1)} ${line}`));
   // ---------------------------------------------------------------- the HTTP layer
   const agent = new Agent({ connect: { ca: caPem, noDelay: true }, keepAliveTimeout: 600_000, keepAliveMaxTimeout: 600_000, bodyTimeout: 0 });
   const httpSockets = new Set<Socket>();
@@ -176,7 +178,7 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
     const method = req.method.toUpperCase();
     const path = req.url;
     const isWatch = /[?&]watch=(true|1)/.test(path);
-    trace(`request ${(req.socket as Socket).remotePort} ${method} ${path.slice(0, 60)} headers ${JSON.stringify(req.headers).length}`);
+    trace?.(`request ${(req.socket as Socket).remotePort} ${method} ${path.slice(0, 60)} headers ${JSON.stringify(req.headers).length}`);
     const fault = proxy.http;
     if (fault?.kind === "status") {
       dealt.requests += 1;
@@ -218,7 +220,7 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
         res.write(full.subarray(0, full.length >> 1));
         return;
       }
-      trace(`answer ${(req.socket as Socket).remotePort} ${method} ${answer.statusCode}`);
+      trace?.(`answer ${(req.socket as Socket).remotePort} ${method} ${answer.statusCode}`);
       res.writeHead(answer.statusCode, forwardable(answer.headers));
       (res as unknown as { flushHeaders?: () => void }).flushHeaders?.();
       // A watch that went silent stays silent: its stream is open and delivers nothing more.
@@ -267,24 +269,24 @@ export const startFaultProxy = async (upstream: string, caPem: string, cert: Pro
     server.on("error", () => {});
     const id = traffic.connections;
     // Always: which connection a request came on, for connections opened before the limit too.
-    server.on("connect", () => trace(`open ${id} port ${server.localPort}`, true));
-    const up = new Lane(server, proxy, (n) => trace(`up ${id} ${n}`));
-    const down = new Lane(client, proxy, (n) => trace(`down ${id} ${n}`));
+    server.on("connect", () => trace?.(`open ${id} port ${server.localPort}`, true));
+    const up = new Lane(server, proxy, trace && ((n) => trace(`up ${id} ${n}`)));
+    const down = new Lane(client, proxy, trace && ((n) => trace(`down ${id} ${n}`)));
     const pair = { client, server, lanes: [up, down] };
     pairs.add(pair);
     client.on("data", (chunk: Buffer) => {
       traffic.up += chunk.length;
-      trace(`sent-up ${id} ${chunk.length}`);
+      trace?.(`sent-up ${id} ${chunk.length}`);
       up.push(chunk);
     });
     server.on("data", (chunk: Buffer) => {
       traffic.down += chunk.length;
-      trace(`sent-down ${id} ${chunk.length}`);
+      trace?.(`sent-down ${id} ${chunk.length}`);
       down.push(chunk);
     });
     const close = (): void => {
       if (!pairs.delete(pair)) return;
-      trace(`close ${id}`);
+      trace?.(`close ${id}`);
       up.stop();
       down.stop();
       // An end or a reset on one side passes to the other (no half-open connections kept).
