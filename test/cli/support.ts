@@ -208,11 +208,9 @@ export const gone = (pid: number): boolean => {
   }
 };
 
-/** The leadership Events (reason LeaderElection) of a namespace. */
-export const leaderElectionEvents = async (namespace: string): Promise<{ message: string; source: object; involvedObject: { kind: string; name: string } }[]> => {
-  const { json } = await (await e2e()).kube.request("GET", `/api/v1/namespaces/${namespace}/events`);
-  return (json.items ?? []).filter((e: { reason?: string }) => e.reason === "LeaderElection");
-};
+/** The leadership Events of a namespace (e2e/support.ts's, loaded with the cluster). */
+export const leaderElectionEvents = async (namespace: string): Promise<{ message: string; source: object; involvedObject: { kind: string; name: string } }[]> =>
+  (await e2e()).leaderElectionEvents(namespace);
 
 /** The Lease as the API server holds it. */
 export const leaseSpec = async (namespace: string, name: string): Promise<{ holderIdentity?: string; leaseTransitions?: number; renewTime?: string; acquireTime?: string; leaseDurationSeconds?: number } | undefined> => {

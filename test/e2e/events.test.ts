@@ -8,15 +8,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { cluster, configMapLock, leadershipEvents, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
 import { runtime } from "../../adapters/runtime/node.ts";
-import { contend, ELECTION_RULES, eventually, kube, type Sandbox, sandbox, when } from "./support.ts";
+import { contend, ELECTION_RULES, eventually, kube, leaderElectionEvents, type Sandbox, sandbox, when } from "./support.ts";
 
 const EVENT_RULES: readonly object[] = [...ELECTION_RULES, { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] }];
 
 const podCluster = async (box: Sandbox) =>
   cluster({ server: kube.server, fetch: runtime.tlsFetch({ ca: kube.caPem }), token: (await runtime.readFile(box.tokenFile)).trim(), namespace: box.namespace });
 
-const eventsIn = async (namespace: string): Promise<any[]> =>
-  ((await kube.request("GET", `/api/v1/namespaces/${namespace}/events`)).json.items ?? []).filter((e: any) => e.reason === "LeaderElection");
 
 describe("leadership events", () => {
   it("off by default: no Event is written", async () => {
@@ -25,7 +23,7 @@ describe("leadership events", () => {
     assert.ok(await eventually(() => when(a, "started") !== undefined));
     a.controller.abort();
     await a.done;
-    assert.deepEqual(await eventsIn(box.namespace), []);
+    assert.deepEqual(await leaderElectionEvents(box.namespace), []);
   });
 
   it("on a Lease: became leader and stopped leading, a repeat counted on the same Event", { timeout: 60_000 }, async () => {
@@ -41,7 +39,7 @@ describe("leadership events", () => {
     assert.ok(await eventually(() => a.terms.length === 2, 20_000), "led again");
     a.controller.abort();
     await a.done;
-    const events = await eventsIn(box.namespace);
+    const events = await leaderElectionEvents(box.namespace);
     const messages = events.map((e) => `${e.message} x${e.count}`).sort();
     assert.deepEqual(messages, ["a became leader x2", "a stopped leading x2"]);
     for (const e of events) {
@@ -61,7 +59,7 @@ describe("leadership events", () => {
     assert.ok(await eventually(() => when(a, "started") !== undefined));
     a.controller.abort();
     await a.done;
-    const events = await eventsIn(box.namespace);
+    const events = await leaderElectionEvents(box.namespace);
     assert.deepEqual(events.map((e) => e.message).sort(), ["a became leader", "a stopped leading"]);
     for (const e of events) assert.deepEqual([e.involvedObject.kind, e.involvedObject.apiVersion, e.involvedObject.name], ["ConfigMap", "v1", "cm"]);
   });

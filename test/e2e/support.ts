@@ -80,6 +80,10 @@ export const contend = (id: string, lock: Lock, options: Partial<ElectorOptions>
 export const when = (contender: Contender, what: string): number | undefined =>
   contender.events.find(([, w]) => w === what)?.[0];
 
+/** The leadership Events (reason LeaderElection) of a namespace, as the admin reads them. */
+export const leaderElectionEvents = async (namespace: string): Promise<any[]> =>
+  ((await kube.request("GET", `/api/v1/namespaces/${namespace}/events`)).json.items ?? []).filter((e: any) => e.reason === "LeaderElection");
+
 export const readLease = async (namespace: string, name: string): Promise<any> =>
   (await kube.request("GET", `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases/${name}`)).json;
 
