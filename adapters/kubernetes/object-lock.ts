@@ -85,7 +85,7 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
   const reread = async (last: KubeObject, signal: AbortSignal): Promise<KubeObject> => {
     const now = observe(await requestJson(cluster, { method: "GET", path, signal, action: action("get") })).version as KubeObject;
     const [was, is] = [last.metadata.resourceVersion, now.metadata.resourceVersion];
-    if (is !== was) throw new LockError("Conflict", `${describe(action("update"))}: the object changed since it was read (resourceVersion ${was}, now ${is})`);
+    if (is !== was) throw new LockError("Conflict", `${describe(action("update"))}: changed since it was read (resourceVersion ${was}, now ${is})`);
     return now;
   };
   const wrote = (snapshot: Snapshot): Snapshot => {

@@ -16,7 +16,7 @@ export const PROTOBUF = "application/vnd.kubernetes.protobuf";
 export const PARTIAL: unique symbol = Symbol("partial");
 
 const fail = (what: string): never => {
-  throw new LockError("Decode", `the server's protobuf answer is malformed: ${what}`);
+  throw new LockError("Decode", `malformed protobuf from the server: ${what}`);
 };
 
 /** Each field number's values in order: varints as numbers, length-delimited fields as bytes. */
@@ -111,33 +111,28 @@ const causes: Reader = (f, n) => all(f, n)?.map((cause) => read(fieldsOf(cause),
 const details: Reader = (f, n) => f[n] && read(sub(f, n), [["causes", 4, causes], ["retryAfterSeconds", 5, num]], true);
 const STATUS: Shape = [["message", 3, str], ["reason", 4, str], ["details", 5, details], ["code", 6, num]];
 
-/** The envelope: "k8s\0", then an Unknown {TypeMeta 1 {apiVersion 1, kind 2}, the object's bytes 2}. */
-const unwrap = (b: Uint8Array, kind: string): { apiVersion: string; object: Fields } => {
+/** The object in the envelope: "k8s\0", then an Unknown {TypeMeta 1 {apiVersion 1, kind 2}, raw 2}. */
+const unwrap = (b: Uint8Array, kind: string): Fields => {
   if (utf8.decode(b.subarray(0, 4)) !== "k8s\0") fail(`no "k8s\\0" at its start`);
   const unknown = fieldsOf(b.subarray(4));
-  const type = sub(unknown, 1);
-  if (str(type, 2) !== kind) fail(`a ${str(type, 2)} where a ${kind} was expected`);
-  return { apiVersion: str(type, 1) as string, object: sub(unknown, 2) };
+  const type = str(sub(unknown, 1), 2);
+  return type === kind ? sub(unknown, 2) : fail(`a ${type} where a ${kind} was expected`);
 };
-
-const leaseOf = (apiVersion: string, o: Fields): KubeObject => ({
-  apiVersion,
-  kind: "Lease",
-  metadata: read(sub(o, 1), META, true) as unknown as KubeObject["metadata"],
-  spec: read(sub(o, 2), SPEC, false),
-  [PARTIAL]: true,
-});
-
-const statusOf = (o: Fields): Status => ({ kind: "Status", ...read(o, STATUS, true) }) as Status;
 
 /** A Lease answer's body. */
 export const decodeProtobufLease = (b: Uint8Array): KubeObject => {
-  const { apiVersion, object } = unwrap(b, "Lease");
-  return leaseOf(apiVersion, object);
+  const lease = unwrap(b, "Lease");
+  return {
+    apiVersion: "coordination.k8s.io/v1",
+    kind: "Lease",
+    metadata: read(sub(lease, 1), META, true) as KubeObject["metadata"],
+    spec: read(sub(lease, 2), SPEC, false),
+    [PARTIAL]: true,
+  };
 };
 
 /** An error answer's body. */
-export const decodeProtobufStatus = (b: Uint8Array): Status => statusOf(unwrap(b, "Status").object);
+export const decodeProtobufStatus = (b: Uint8Array): Status => ({ kind: "Status", ...read(unwrap(b, "Status"), STATUS, true) });
 
 /** One watch frame (its 4-byte length taken off): a WatchEvent {type 1, object 2 {raw 1}}. */
 export const decodeProtobufEvent = (b: Uint8Array): WatchEvent => {

@@ -188,7 +188,7 @@ const statusOf = (body: Uint8Array): unknown => {
   try {
     return decodeProtobufStatus(body);
   } catch {
-    return "(a protobuf Status that cannot be read)";
+    return "(an unreadable protobuf Status)";
   }
 };
 

@@ -141,7 +141,7 @@ describe("errors in protobuf", () => {
     same(await failure(() => pb(502, new TextEncoder().encode("Bad Gateway"), {}, "text/plain")), await failure(() => new Response("Bad Gateway", { status: 502, headers: { "content-type": "text/plain" } })));
     const unreadable = await failure(() => pb(409, hex(F.CONFLICT.protobuf).subarray(0, 40)));
     assert.equal(unreadable.reason, "Conflict");
-    assert.match(unreadable.message, /a protobuf Status that cannot be read/);
+    assert.match(unreadable.message, /an unreadable protobuf Status/);
   });
 });
 
