@@ -14,7 +14,7 @@ import type { LeaderElectionRecord } from "../../src/record.ts";
 import type { Cluster } from "./cluster.ts";
 import { type Action, describe } from "./errors.ts";
 import type { RecordEvent } from "./events.ts";
-import { PARTIAL } from "./protobuf.ts";
+import { modifiedVersion, PARTIAL } from "./protobuf.ts";
 import { type Call, requestJson, requestLease } from "./request.ts";
 import { watchObject } from "./watch.ts";
 import type { KubeObject } from "./wire.ts";
@@ -71,7 +71,7 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
   const observe = (body: unknown): Snapshot => codec.read(body, name);
   // Our last write as the server answered it: its watch event is the same object, so it is handed
   // back without parsing or decoding it again (the leader's watch echoes every renew).
-  let written: { readonly event: string; readonly snapshot: Snapshot } | undefined;
+  let written: { readonly version: string; readonly event: string; readonly snapshot: Snapshot } | undefined;
   // Renews are merge patches (small on the wire: they matter on slow links) until one is forbidden.
   let patching = true;
   // Then every write is a PUT of a whole object, which protobuf does not give: JSON again.
@@ -90,7 +90,7 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
   };
   const wrote = (snapshot: Snapshot): Snapshot => {
     const resourceVersion = (snapshot.version as KubeObject).metadata.resourceVersion;
-    written = resourceVersion === undefined ? undefined : { event: `"resourceVersion":${JSON.stringify(resourceVersion)}`, snapshot };
+    written = resourceVersion === undefined ? undefined : { version: resourceVersion, event: `"resourceVersion":${JSON.stringify(resourceVersion)}`, snapshot };
     return snapshot;
   };
 
@@ -123,8 +123,12 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
         action: action("watch"),
         observe,
         protobuf: protobuf(),
-        // The API server writes `type` first. A resourceVersion names one state of the object.
-        known: (line) => line.startsWith('{"type":"MODIFIED"') && written !== undefined && line.includes(written.event) ? written.snapshot : undefined,
+        // The API server writes `type` first. A resourceVersion names one state of the object. A
+        // protobuf frame's is read alone: 5x less CPU than decoding the Lease.
+        known: (item) =>
+          written !== undefined && (typeof item === "string" ? item.startsWith('{"type":"MODIFIED"') && item.includes(written.event) : modifiedVersion(item) === written.version)
+            ? written.snapshot
+            : undefined,
       }, version, signal),
     ...(record === undefined ? {} : {
       recordEvent: (message: string, version: unknown, signal: AbortSignal) =>

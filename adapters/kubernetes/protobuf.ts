@@ -134,11 +134,19 @@ export const decodeProtobufLease = (b: Uint8Array): KubeObject => {
 /** An error answer's body. */
 export const decodeProtobufStatus = (b: Uint8Array): Status => ({ kind: "Status", ...read(unwrap(b, "Status"), STATUS, true) });
 
+/** A MODIFIED event's resourceVersion, the rest not decoded (a watch's echo of the lock's own write is known). */
+export const modifiedVersion = (b: Uint8Array): string | undefined => {
+  const event = fieldsOf(b);
+  return str(event, 1) === "MODIFIED" ? str(sub(unwrap(raw(event), "Lease"), 1), 6) as string : undefined;
+};
+
+/** A WatchEvent's object: {type 1, object 2 {raw 1}}. */
+const raw = (event: Fields): Uint8Array => bytes(sub(event, 2), 1) ?? new Uint8Array(0);
+
 /** One watch frame (its 4-byte length taken off): a WatchEvent {type 1, object 2 {raw 1}}. */
 export const decodeProtobufEvent = (b: Uint8Array): WatchEvent => {
   const event = fieldsOf(b);
   const type = str(event, 1) as string;
   if (!["ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"].includes(type)) fail(`a watch event of type ${type}`);
-  const raw = bytes(sub(event, 2), 1) ?? new Uint8Array(0);
-  return { type, object: type === "ERROR" ? decodeProtobufStatus(raw) : decodeProtobufLease(raw) } as WatchEvent;
+  return { type, object: (type === "ERROR" ? decodeProtobufStatus : decodeProtobufLease)(raw(event)) } as WatchEvent;
 };

@@ -20,8 +20,8 @@ export interface WatchTarget {
   readonly action: Action;
   /** Decodes an object from an ADDED or MODIFIED event. */
   readonly observe: (object: unknown) => Snapshot;
-  /** An event line the lock already knows (the echo of its own write), without parsing it. */
-  readonly known?: (line: string) => Snapshot | undefined;
+  /** An event (a line, a frame) the lock already knows (the echo of its own write), without decoding it. */
+  readonly known?: (item: string | Uint8Array) => Snapshot | undefined;
   /** Ask for protobuf (protobuf.ts reads a Lease's events); JSON lines if the server answers so. */
   readonly protobuf?: boolean;
 }
@@ -81,7 +81,7 @@ export const watchObject = async (
       const items = isProtobuf(response) ? frames(response, cluster, call) : lines(response, cluster, call);
       for await (const item of items) {
         idle();
-        const known = typeof item === "string" ? target.known?.(item) : undefined;
+        const known = target.known?.(item);
         if (known !== undefined) {
           yield { _tag: "changed", snapshot: known };
           continue;

@@ -241,6 +241,22 @@ describe("a watch in protobuf", () => {
     assert.ok(isLockError(unknownType.error) && /a watch event of type SOMETHING/.test(unknownType.error.message), String(unknownType.error));
   });
 
+  it("the echo of the lock's own write is known by its resourceVersion and handed back undecoded; other events are decoded", async () => {
+    const api = fakeApi([
+      () => pb(200, F.GET_TENURE),
+      () => pb(200, F.PATCHED),
+      () => new Response(body(stream, 100), { headers: { "content-type": `${PROTOBUF};stream=watch` } }),
+    ]);
+    const lock = leaseLock(api.cluster, { name: "lock" });
+    const before = await lock.get(signal());
+    const written = await lock.update({ ...before.record, renewTime: "2026-12-02T16:55:05.000001Z" }, before.version, signal());
+    const seen: LockEvent[] = [];
+    for await (const e of await lock.watch!(before.version, signal())) seen.push(e);
+    assert.deepEqual(summary(seen).slice(2, 4), ["changed tenure-node-abcdef12 222", "changed tenure-node-abcdef12 225"]);
+    assert.equal(seen[2]!._tag === "changed" && seen[2]!.snapshot, written, "the PATCH's answer itself");
+    assert.notEqual(seen[3]!._tag === "changed" && seen[3]!.snapshot, written);
+  });
+
   it("an ERROR event's Status is the LockError of its code: 410 is Expired", async () => {
     const { seen, error } = await watch(cat(stream.subarray(0, 269), watchEvent("ERROR", statusBytes(410, "Expired", "too old resource version: 1 (217)"))));
     assert.equal(seen.length, 1);
