@@ -124,7 +124,7 @@ export const objectLock = (cluster: Cluster, options: ObjectLockOptions, codec: 
         observe,
         protobuf: protobuf(),
         // The API server writes `type` first. A resourceVersion names one state of the object. A
-        // protobuf frame's is read alone: 5x less CPU than decoding the Lease.
+        // protobuf frame's is read alone: about 4x less CPU than decoding the Lease.
         known: (item) =>
           written !== undefined && (typeof item === "string" ? item.startsWith('{"type":"MODIFIED"') && item.includes(written.event) : modifiedVersion(item) === written.version)
             ? written.snapshot

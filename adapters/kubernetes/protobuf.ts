@@ -3,7 +3,8 @@
  * slow link (issue #9). Reads a Lease (an answer, a watch event's object) into the KubeObject the
  * JSON path gives, less what it does not read (ownerReferences, finalizers, managedFields...): such
  * an object is marked PARTIAL and never PUT back (object-lock.ts). Also reads a Status (an error
- * answer, a watch's ERROR event) and a watch's frames. Malformed bytes are a Decode LockError.
+ * answer, a watch's ERROR event) and a watch's events (request.ts cuts the stream into frames).
+ * Malformed bytes are a Decode LockError.
  *
  * @module
  */
@@ -66,7 +67,7 @@ const str: Reader = (f, n) => {
   const v = bytes(f, n);
   return v && utf8.decode(v);
 };
-// int32 fields beyond its range (a negative one is 10 bytes) fail the Lease's io-ts decoding.
+// An int32 beyond its range (a negative one is 10 bytes) fails the Lease's io-ts decoding.
 const num: Reader = (f, n) => {
   const v = f[n]?.at(-1);
   return typeof v === "object" ? wrong(n) : v;

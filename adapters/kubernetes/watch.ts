@@ -1,7 +1,8 @@
 /**
  * Watching one object by name: `GET <list>?watch=true&fieldSelector=metadata.name=<name>` with
- * bookmarks, as newline-delimited JSON events or (a Lease's, when asked) protobuf frames. A too-old resourceVersion arrives as HTTP 200 and
- * then an ERROR event with code 410, which becomes an `Expired` LockError.
+ * bookmarks, as newline-delimited JSON events or (a Lease's, when asked) protobuf frames. A too-old
+ * resourceVersion arrives as HTTP 200 and then an ERROR event with code 410, which becomes an
+ * `Expired` LockError.
  *
  * @module
  */
