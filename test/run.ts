@@ -20,7 +20,7 @@ const matrix = (runtime: string): readonly string[] => [node, ".build/test/runti
 const STAGES: readonly Stage[] = [
   { name: "unit", about: "pure core, driver, memory lock, codecs (Node 20)", cluster: false, command: [node, "--test", ".build/test/src", ".build/test/adapters", ".build/test/chaos/acts.test.js"] },
   { name: "package", about: "npm pack contents, no Node in the default condition, publint, attw, deno publish --dry-run", cluster: false, command: [node, "--test", ".build/test/runtimes/package.test.js"] },
-  { name: "size", about: "bundle sizes (esbuild, minified, gzip): core < 8.5 KB, in-cluster program < 17.5 KB", cluster: false, command: [node, ".build/bench/size.js"] },
+  { name: "size", about: "bundle sizes (esbuild, minified, gzip): core < 8.5 KB, in-cluster program < 19.5 KB", cluster: false, command: [node, ".build/bench/size.js"] },
   { name: "e2e", about: "Kubernetes adapter against kube-apiserver + etcd", cluster: true, command: [node, "--test", ".build/test/e2e"] },
   { name: "node20", about: "in-cluster election and examples/node on Node 20, the machine's (its unit suite is `unit`)", cluster: true, command: matrix("node20") },
   { name: "node22", about: "unit suite, in-cluster election, examples/node, the mixed client-go fleet on Node 22 (npm)", cluster: true, command: matrix("node22") },

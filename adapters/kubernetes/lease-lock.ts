@@ -20,6 +20,7 @@ export const leaseCodec: RecordCodec = {
   api: "/apis/coordination.k8s.io/v1",
   kind: "Lease",
   apiVersion: "coordination.k8s.io/v1",
+  protobuf: true,
   read: (body) => {
     const lease = decodeLease(body);
     return { record: recordOfSpec(lease.spec), version: lease };

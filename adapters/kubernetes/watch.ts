@@ -1,7 +1,8 @@
 /**
  * Watching one object by name: `GET <list>?watch=true&fieldSelector=metadata.name=<name>` with
- * bookmarks, as newline-delimited JSON events. A too-old resourceVersion arrives as HTTP 200 and
- * then an ERROR event with code 410, which becomes an `Expired` LockError.
+ * bookmarks, as newline-delimited JSON events or (a Lease's, when asked) protobuf frames. A too-old
+ * resourceVersion arrives as HTTP 200 and then an ERROR event with code 410, which becomes an
+ * `Expired` LockError.
  *
  * @module
  */
@@ -9,7 +10,8 @@ import { type LockEvent, LockError, type Snapshot } from "../../src/lock.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Action } from "./errors.ts";
 import { describe, errorOfResponse } from "./errors.ts";
-import { lines, parseJson, send } from "./request.ts";
+import { decodeProtobufEvent } from "./protobuf.ts";
+import { ACCEPT_PROTOBUF, frames, isProtobuf, lines, parseJson, send } from "./request.ts";
 import { decodeWatchEvent, type KubeObject } from "./wire.ts";
 
 export interface WatchTarget {
@@ -19,8 +21,10 @@ export interface WatchTarget {
   readonly action: Action;
   /** Decodes an object from an ADDED or MODIFIED event. */
   readonly observe: (object: unknown) => Snapshot;
-  /** An event line the lock already knows (the echo of its own write), without parsing it. */
-  readonly known?: (line: string) => Snapshot | undefined;
+  /** An event (a line, a frame) the lock already knows (the echo of its own write), without decoding it. */
+  readonly known?: (item: string | Uint8Array) => Snapshot | undefined;
+  /** Ask for protobuf (protobuf.ts reads a Lease's events); JSON lines if the server answers so. */
+  readonly protobuf?: boolean;
 }
 
 /** How long the server keeps a watch open; varied so that many followers do not reconnect in step. */
@@ -52,7 +56,13 @@ export const watchObject = async (
   const abort = (): void => (clearTimeout(timer), controller.abort(signal.reason));
   signal.addEventListener("abort", abort, { once: true });
   timer = setTimeout(() => controller.abort(new LockError("Timeout", `${describe(target.action)}: no answer within ${OPEN_TIMEOUT} ms`)), OPEN_TIMEOUT);
-  const call = { method: "GET", path: `${target.collection}?${query}`, signal: controller.signal, action: target.action } as const;
+  const call = {
+    method: "GET",
+    path: `${target.collection}?${query}`,
+    signal: controller.signal,
+    action: target.action,
+    ...(target.protobuf ? { accept: ACCEPT_PROTOBUF } : {}),
+  } as const;
   let response: Response;
   try {
     response = await send(cluster, call);
@@ -69,14 +79,15 @@ export const watchObject = async (
 
   async function* events(): AsyncGenerator<LockEvent> {
     try {
-      for await (const line of lines(response, cluster, call)) {
+      const items = isProtobuf(response) ? frames(response, cluster, call) : lines(response, cluster, call);
+      for await (const item of items) {
         idle();
-        const known = target.known?.(line);
+        const known = target.known?.(item);
         if (known !== undefined) {
           yield { _tag: "changed", snapshot: known };
           continue;
         }
-        const event = decodeWatchEvent(parseJson(line, call));
+        const event = typeof item === "string" ? decodeWatchEvent(parseJson(item, call)) : decodeProtobufEvent(item);
         switch (event.type) {
           case "ADDED":
           case "MODIFIED":
