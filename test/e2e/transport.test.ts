@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { http2Runtime, runtime } from "../../adapters/runtime/node.ts";
 import { issueCert, makeCa } from "../cluster/pki.ts";
-import { emulateInCluster, kube, sandbox } from "./support.ts";
+import { emulateInCluster, sandbox } from "./support.ts";
 
 const listen = async (server: HttpServer): Promise<number> => {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
