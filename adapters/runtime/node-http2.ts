@@ -40,11 +40,14 @@ interface Session {
   lastRead: number;
 }
 
-/** A fetch over HTTP/2 to one server with these TLS settings (no proxy: see node.ts). */
+/** A fetch over HTTP/2 with these TLS settings, one session per origin (no proxy: see node.ts). */
 export const http2Fetch = (tls: TlsOptions): Fetch => {
-  let current: Session | undefined;
+  // One session per origin: a Cluster's fetch may be shared by locks on other servers (or on the
+  // same one through another path), and a request must never ride a connection to another origin.
+  const sessions = new Map<string, Session>();
 
   const sessionFor = (origin: string): Session => {
+    const current = sessions.get(origin);
     if (current !== undefined && !current.http2.closed && !current.http2.destroyed) return current;
     const options = {
       ...(tls.ca === undefined ? {} : { ca: tls.ca }),
@@ -58,7 +61,7 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
     };
     const http2 = connect(origin, options);
     const session: Session = { http2, streams: 0, lastRead: performance.now() };
-    const forget = (): void => void (current === session && (current = undefined));
+    const forget = (): void => void (sessions.get(origin) === session && sessions.delete(origin));
     http2.on("error", () => {}); // each stream reports its own failure
     http2.once("close", forget);
     http2.once("goaway", (_code: number, lastStreamId: number) => {
@@ -75,7 +78,7 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
     http2.once("close", () => clearTimeout(handshake));
     watchdog(session);
     http2.unref();
-    current = session;
+    sessions.set(origin, session);
     return session;
   };
 

@@ -124,6 +124,15 @@ describe("HTTP/2 against a test server", () => {
     assert.equal(server.sessions(), 2);
   });
 
+  it("one fetch, two servers: each request goes to its own server's connection", async () => {
+    const one = await serve((stream) => ok(stream, "one"));
+    const two = await serve((stream) => ok(stream, "two"));
+    const fetch = http2Runtime.tlsFetch({ ca });
+    const texts = await Promise.all([one, two, one, two].map((s) => fetch(`${s.url}/`, {}).then((r) => r.text())));
+    assert.deepEqual(texts, ["one", "two", "one", "two"]);
+    assert.deepEqual([one.sessions(), two.sessions()], [1, 1]);
+  });
+
   it("REFUSED_STREAM: sent once more; refused twice, a failure", async () => {
     let refusals = 1;
     const server = await serve((stream) => (refusals-- > 0 ? stream.close(constants.NGHTTP2_REFUSED_STREAM) : ok(stream)));
