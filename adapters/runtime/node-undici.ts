@@ -2,7 +2,8 @@
  * Node over HTTP/1.1 through undici: its own `fetch` and `Agent` (Node's global fetch takes no CA),
  * `ProxyAgent` (HTTP CONNECT over an http or https proxy) and `Socks5ProxyAgent` (which undici
  * marks experimental). undici is imported the first time one of these fetches is built, never
- * before: a process that talks HTTP/2 straight to the server does not pay its ~4.8 MiB of heap.
+ * before: a process that talks HTTP/2 straight to the server does not pay for it (heap after
+ * importing the Node entry and one request in-cluster: 6.3 MiB instead of 9.2 MiB, Node 20).
  *
  * @module
  */
