@@ -149,7 +149,7 @@ try {
   ];
   printTable(["measure", "tenure", "client-go", "ratio"], figures.map(([label, , t, g, format]) => [label, format(t), format(g), ratio(t, g)]));
   console.log(
-    "\nnotes: every request each process sent is counted at its own proxy (client-go speaks HTTP/2 to it, tenure HTTP/1.1);\n" +
+    "\nnotes: every request each process sent is counted at its own proxy (both speak HTTP/2 to it: Node's default transport);\n" +
       "the proxy adds one loopback hop to both. A crash is a SIGKILL: no release, the lease must expire.",
   );
   if (missing !== undefined) console.log(`client-go's column and the ratios are missing because the peer could not be built: ${missing}`);

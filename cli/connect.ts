@@ -12,8 +12,9 @@ type Entry = typeof import("../adapters/kubernetes/entry-node.ts");
 
 /**
  * The entry of the runtime we run on. Not a static import: each entry loads its runtime's
- * transport (undici on Node), which must not load on the others. A bundler (bun build
- * --compile, deno compile) still sees the three literal specifiers and includes them.
+ * transport (node:http2 on Node, and undici there when a proxy needs it), which must not load on
+ * the others. A bundler (bun build --compile, deno compile) still sees the three literal
+ * specifiers and includes them.
  */
 const entry = (): Promise<Entry> => {
   if ("Deno" in globalThis) return import("../adapters/kubernetes/entry-deno.ts");

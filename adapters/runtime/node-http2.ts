@@ -19,6 +19,17 @@ const CONNECT_TIMEOUT = 10_000;
 const READ_IDLE = 30_000;
 const PING_TIMEOUT = 15_000;
 
+/** The server chose another protocol than HTTP/2 in the TLS handshake (ALPN); no request reached it. */
+export class Http2NotOffered extends Error {
+  override readonly name: string = "Http2NotOffered";
+  constructor(origin: string, chose: string | false | undefined) {
+    super(`${origin} did not offer HTTP/2 in its TLS handshake (ALPN: ${chose || "none"}); leave out the http2 option, and HTTP/1.1 is used for it`);
+  }
+}
+
+/** Whether a fetch failed because its server does not speak HTTP/2 (nothing was sent, so HTTP/1.1 may try). */
+export const http2NotOffered = (error: unknown): boolean => error instanceof TypeError && error.cause instanceof Http2NotOffered;
+
 /** One server's session, with what its GOAWAY said (the streams above `lastStreamId` were not processed). */
 interface Session {
   readonly http2: ClientHttp2Session;
@@ -29,21 +40,28 @@ interface Session {
   lastRead: number;
 }
 
-/** A fetch over HTTP/2 to one server with these TLS settings (no proxy: see node.ts). */
+/** A fetch over HTTP/2 with these TLS settings, one session per origin (no proxy: see node.ts). */
 export const http2Fetch = (tls: TlsOptions): Fetch => {
-  let current: Session | undefined;
+  // One session per origin: a Cluster's fetch may be shared by locks on other servers (or on the
+  // same one through another path), and a request must never ride a connection to another origin.
+  const sessions = new Map<string, Session>();
 
   const sessionFor = (origin: string): Session => {
+    const current = sessions.get(origin);
     if (current !== undefined && !current.http2.closed && !current.http2.destroyed) return current;
-    const http2 = connect(origin, {
+    const options = {
       ...(tls.ca === undefined ? {} : { ca: tls.ca }),
       ...(tls.cert === undefined ? {} : { cert: tls.cert }),
       ...(tls.key === undefined ? {} : { key: tls.key }),
       ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
       rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
-    });
+      // Undocumented for clients, but Node's TLS options for HTTP/2 then offer `http/1.1` after `h2`
+      // (Node 20, 22, 24): a server without HTTP/2 answers the handshake instead of refusing it.
+      allowHTTP1: true,
+    };
+    const http2 = connect(origin, options);
     const session: Session = { http2, streams: 0, lastRead: performance.now() };
-    const forget = (): void => void (current === session && (current = undefined));
+    const forget = (): void => void (sessions.get(origin) === session && sessions.delete(origin));
     http2.on("error", () => {}); // each stream reports its own failure
     http2.once("close", forget);
     http2.once("goaway", (_code: number, lastStreamId: number) => {
@@ -52,11 +70,15 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
     });
     const handshake = setTimeout(() => http2.destroy(new Error(`TLS handshake with ${origin} timed out after ${CONNECT_TIMEOUT} ms`)), CONNECT_TIMEOUT);
     handshake.unref();
-    http2.once("connect", () => clearTimeout(handshake));
+    http2.once("connect", () => {
+      clearTimeout(handshake);
+      // Before the streams waiting for the handshake go out: they fail with this as their cause.
+      if (http2.encrypted === true && http2.alpnProtocol !== "h2") http2.destroy(new Http2NotOffered(origin, http2.alpnProtocol));
+    });
     http2.once("close", () => clearTimeout(handshake));
     watchdog(session);
     http2.unref();
-    current = session;
+    sessions.set(origin, session);
     return session;
   };
 

@@ -1,40 +1,24 @@
 /**
- * Node: TLS through undici's own `fetch` and `Agent` (Node's global fetch takes no CA), proxies
- * through undici's `ProxyAgent` (HTTP CONNECT over an http or https proxy) and `Socks5ProxyAgent`
- * (which undici marks experimental), files through `node:fs`, plugins through `node:child_process`.
+ * Node: HTTP/2 (`node:http2`, node-http2.ts) to an https server when no proxy applies, as client-go
+ * negotiates it; HTTP/1.1 through undici (node-undici.ts) through proxies (http, https, socks5), to
+ * plain `http://` servers (`kubectl proxy`), and to a server whose TLS handshake does not offer
+ * HTTP/2. Files through `node:fs`, plugins through `node:child_process`.
  *
  * @module
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
-// A namespace import: Bun bundles its own undici, which has no Socks5ProxyAgent, and refuses a named import of it.
-import * as undici from "undici";
 import type { Fetch } from "../kubernetes/cluster.ts";
-import { http2Fetch } from "./node-http2.ts";
-import { type Runtime, unsupported } from "./runtime.ts";
+import { http2Fetch, http2NotOffered } from "./node-http2.ts";
+import { undiciFetch } from "./node-undici.ts";
+import { type Runtime, type TlsOptions, unsupported } from "./runtime.ts";
 
+/** Node with its default transport: HTTP/2 where it can, else HTTP/1.1 (see the module's doc). */
 export const runtime: Runtime = {
   name: "node",
   can: { serverName: true, proxies: ["http:", "https:", "socks5:"], direct: true },
-  tlsFetch: (tls, proxy) => {
-    const options = {
-      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-      ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-      ...(tls.key === undefined ? {} : { key: tls.key }),
-      ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
-      rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
-    };
-    // undici's fetch paired with undici's Agent: mixing with Node's bundled undici breaks across versions.
-    const dispatcher =
-      proxy === undefined
-        ? new undici.Agent({ connect: tls.serverName === undefined ? options : serverNamed(options, tls.serverName) })
-        : proxy.protocol === "socks5:"
-          ? socks5(proxy.href, options)
-          : // Go checks an https proxy with the cluster's TLS settings too, and its tls-server-name if set.
-            new undici.ProxyAgent({ uri: proxy.href, requestTls: options, proxyTls: { ...options, servername: tls.serverName ?? proxy.hostname } });
-    return ((url, init) => undici.fetch(url, { ...init, dispatcher } as never)) as Fetch;
-  },
+  tlsFetch: (tls, proxy) => (proxy === undefined ? http2OrHttp1(tls) : undiciFetch(tls, proxy)),
   readFile: (path) => readFile(path, "utf8"),
   env: (name) => process.env[name],
   windows: process.platform === "win32",
@@ -53,26 +37,40 @@ export const runtime: Runtime = {
   },
 };
 
-/** Node with the opt-in HTTP/2 transport (node-http2.ts); it goes through no proxy. */
+/** Node with HTTP/1.1 through undici only (`http2: false`). */
+export const http1Runtime: Runtime = { ...runtime, tlsFetch: undiciFetch };
+
+/** Node with HTTP/2 only (`http2: true`): no proxy, and a server that does not offer HTTP/2 fails every request. */
 export const http2Runtime: Runtime = {
   ...runtime,
   tlsFetch: (tls, proxy) => {
     if (proxy !== undefined) {
-      throw unsupported("Node", `connect through the ${proxy.protocol.slice(0, -1)} proxy ${proxy.host} over HTTP/2`, "leave out the http2 option: the default HTTP/1.1 transport goes through http, https and socks5 proxies");
+      throw unsupported("Node", `connect through the ${proxy.protocol.slice(0, -1)} proxy ${proxy.host} over HTTP/2`, "leave out the http2 option: the default transport goes through http, https and socks5 proxies over HTTP/1.1");
     }
     return http2Fetch(tls);
   },
 };
 
-/** A connector that always sends `name`: undici otherwise prefers the URL's host name to `connect.servername`. */
-const serverNamed = (options: object, name: string): undici.buildConnector.connector => {
-  const connect = undici.buildConnector(options);
-  return (opts, callback) => connect({ ...opts, servername: name }, callback);
-};
-
-/** undici marks its SOCKS5 agent experimental; a bundled undici (Bun's) may not have it at all. */
-const socks5 = (href: string, requestTls: object): undici.Dispatcher => {
-  const Socks5 = (undici as { Socks5ProxyAgent?: typeof undici.Socks5ProxyAgent }).Socks5ProxyAgent;
-  if (Socks5 === undefined) throw unsupported("node", "reach the API server through a socks5 proxy", "this undici has no Socks5ProxyAgent: use an http or https proxy");
-  return new Socks5(href, { requestTls } as undici.Socks5ProxyAgent.Options); // requestTls: read by undici, missing from its types
+/**
+ * HTTP/2 to https servers, HTTP/1.1 to `http://` ones and to those whose handshake did not offer
+ * HTTP/2: remembered per origin for the life of this fetch, so each request fails over at most once
+ * (the ones in flight when the handshake told) and the next ones go straight to HTTP/1.1.
+ */
+const http2OrHttp1 = (tls: TlsOptions): Fetch => {
+  const http2 = http2Fetch(tls);
+  let http1: Fetch | undefined; // built (and undici loaded) only when first needed
+  const http1Origins = new Set<string>();
+  return async (input, init) => {
+    const url = new URL(input);
+    if (url.protocol === "https:" && !http1Origins.has(url.origin)) {
+      try {
+        return await http2(input, init);
+      } catch (error) {
+        if (!http2NotOffered(error)) throw error;
+        http1Origins.add(url.origin); // nothing was sent: HTTP/1.1 may send it
+      }
+    }
+    http1 ??= undiciFetch(tls);
+    return http1(input, init);
+  };
 };

@@ -49,9 +49,9 @@ const methods: Record<string, number> = {};
 let shards: Shards | undefined;
 const leading = new Set<string>();
 
-// tenure's opt-in HTTP/2 transport (what `http2: true` gives), counted: the watch and every
-// lease's requests are streams on one connection, served concurrently. (The default, HTTP/1.1,
-// needs a connection per request in flight.)
+// tenure's HTTP/2 transport (what `http2: true` gives; the default too, less its HTTP/1.1
+// fallback), counted: the watch and every lease's requests are streams on one connection, served
+// concurrently. (HTTP/1.1, `http2: false`, needs a connection per request in flight.)
 const ca = values["ca-file"] === undefined ? undefined : readFileSync(values["ca-file"], "utf8");
 const transport = http2Runtime.tlsFetch(ca === undefined ? {} : { ca });
 const fetch: Fetch = (url, init) => {

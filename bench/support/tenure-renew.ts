@@ -15,7 +15,7 @@
  */
 import { parseArgs } from "node:util";
 import { type Fetch, cluster, fileTokenCredentials, leaseLock } from "../../adapters/kubernetes/entry-node.ts";
-import { http2Runtime, runtime } from "../../adapters/runtime/node.ts";
+import { http1Runtime, runtime } from "../../adapters/runtime/node.ts";
 import { createElector } from "../../src/index.ts";
 import { connection, failing, goDuration, PEER_FLAGS } from "./peer-flags.ts";
 
@@ -49,8 +49,8 @@ const renews = count(values.renews);
 let updates = 0;
 let target = Infinity;
 let reached: () => void = () => {};
-// TENURE_BENCH_HTTP2=1: the opt-in HTTP/2 transport (`http2: true`) instead of HTTP/1.1.
-const base = (process.env["TENURE_BENCH_HTTP2"] === "1" ? http2Runtime : runtime).tlsFetch(ca === undefined ? {} : { ca });
+// Node's default transport (HTTP/2 here); TENURE_BENCH_HTTP1=1: HTTP/1.1 through undici (`http2: false`).
+const base = (process.env["TENURE_BENCH_HTTP1"] === "1" ? http1Runtime : runtime).tlsFetch(ca === undefined ? {} : { ca });
 const counting: Fetch = async (url, init) => {
   const response = await base(url, init);
   if ((init.method === "PATCH" || init.method === "PUT") && response.ok && ++updates === target) reached();

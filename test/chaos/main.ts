@@ -1,7 +1,7 @@
 /**
  * The chaos suite (issue #9): `node .build/test/chaos/main.js [--soak] [--minutes N] [--mixed] [--no-ramp] [--only a,b] [--runtimes node,deno,bun]`
  * (`--minutes` implies `--soak`: random faults for that long, 10 minutes by default; `--only` picks
- * faults by a part of their names; `--runtimes` the tenure fleet, e.g. `node,node,node`, or `node-h2` for Node over HTTP/2;
+ * faults by a part of their names; `--runtimes` the tenure fleet, e.g. `node,node,node`, `node` talking HTTP/2 (Node's default transport), `node-h1` HTTP/1.1 through undici;
  * `TENURE_CHAOS_TRACE=dir` has every proxy trace its bytes while a rate limit is on: see trace.ts).
  *
  * Starts its own kube-apiserver + etcd (it kills and restarts them), and two fleets on two Leases
@@ -56,7 +56,7 @@ const { values: args } = parseArgs({
 });
 /** The tenure fleet's runtimes (`--runtimes node,node,node` to measure one runtime as leader every time). */
 const TENURE_RUNTIMES = args.runtimes.split(",").map((s) => s.trim());
-for (const rt of TENURE_RUNTIMES) if (!["node", "node-h2", "deno", "bun"].includes(rt)) throw new Error(`--runtimes: ${rt} is not node, node-h2 (Node over HTTP/2), deno or bun`);
+for (const rt of TENURE_RUNTIMES) if (!["node", "node-h1", "deno", "bun"].includes(rt)) throw new Error(`--runtimes: ${rt} is not node (over HTTP/2), node-h1 (Node over HTTP/1.1, undici), deno or bun`);
 const SOAK_MINUTES = args.minutes === undefined ? undefined : Number(args.minutes);
 if (SOAK_MINUTES !== undefined && !(SOAK_MINUTES > 0)) throw new Error(`--minutes ${args.minutes}: a positive number`);
 const SOAK = args.soak || SOAK_MINUTES !== undefined;
@@ -152,7 +152,7 @@ await chmod(goWrapper, 0o755);
 const chaosPeer = join(ROOT, "test", "chaos", "peer.ts");
 const tenureCommands: Record<string, readonly string[]> = {
   node: [process.execPath, join(ROOT, ".build", "test", "chaos", "peer.js")],
-  "node-h2": ["/usr/bin/env", "TENURE_CHAOS_HTTP2=1", process.execPath, join(ROOT, ".build", "test", "chaos", "peer.js")],
+  "node-h1": ["/usr/bin/env", "TENURE_CHAOS_HTTP1=1", process.execPath, join(ROOT, ".build", "test", "chaos", "peer.js")],
   deno: [runtime("deno").bin ?? "deno", "run", "--allow-all", chaosPeer],
   bun: [runtime("bun").bin ?? "bun", chaosPeer],
 };

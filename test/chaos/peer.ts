@@ -51,7 +51,7 @@ const pickRuntime = async (): Promise<Runtime> => {
   if ("Deno" in globalThis) return (await import("../../adapters/runtime/deno.ts")).runtime;
   if ("Bun" in globalThis) return (await import("../../adapters/runtime/bun.ts")).runtime;
   const node = await import("../../adapters/runtime/node.ts");
-  return process.env["TENURE_CHAOS_HTTP2"] === "1" ? node.http2Runtime : node.runtime; // main.ts's `--runtimes node-h2`
+  return process.env["TENURE_CHAOS_HTTP1"] === "1" ? node.http1Runtime : node.runtime; // main.ts's `--runtimes node-h1`; `node` is HTTP/2
 };
 
 const main = async (): Promise<never> => {

@@ -1,6 +1,7 @@
 /**
- * The opt-in HTTP/2 transport (adapters/runtime/node-http2.ts): against the real API server, one
- * connection carries concurrent requests and a watch, and a 401 (after which kube-apiserver sends
+ * The HTTP/2 transport (adapters/runtime/node-http2.ts), Node's default: against the real API
+ * server, one connection carries concurrent requests and a watch (through the default transport,
+ * which shows that it talks HTTP/2 there), and a 401 (after which kube-apiserver sends
  * GOAWAY) fails no other request; against a small node:http2 server, what the real one cannot be
  * made to do on demand: GOAWAY below a stream in flight, REFUSED_STREAM, a broken answer, a hung one.
  */
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import { createServer as createTlsServer } from "node:tls";
 import { after, before, describe, it } from "node:test";
 import { UnsupportedError } from "../../adapters/kubernetes/entry-node.ts";
-import { http2Runtime } from "../../adapters/runtime/node.ts";
+import { http2Runtime, runtime } from "../../adapters/runtime/node.ts";
 import { issueCert, makeCa } from "../cluster/pki.ts";
 import { kube } from "./support.ts";
 
@@ -36,10 +37,10 @@ const counting = async (target: string): Promise<{ url: string; connections: () 
 };
 
 describe("HTTP/2 against the real API server", () => {
-  it("sends 16 requests at once and a watch over one connection", async () => {
+  it("the default transport sends 16 requests at once and a watch over one connection", async () => {
     const proxy = await counting(kube.server);
     try {
-      const fetch = http2Runtime.tlsFetch({ ca: kube.caPem });
+      const fetch = runtime.tlsFetch({ ca: kube.caPem });
       const headers = { authorization: `Bearer ${kube.adminToken}`, accept: "application/json" };
       const stop = new AbortController();
       const watch = await fetch(`${proxy.url}${LEASES}?watch=true&timeoutSeconds=30`, { headers, signal: stop.signal });
@@ -121,6 +122,15 @@ describe("HTTP/2 against a test server", () => {
     assert.equal(await (await a).text(), "first");
     assert.equal(await (await b).text(), "again");
     assert.equal(server.sessions(), 2);
+  });
+
+  it("one fetch, two servers: each request goes to its own server's connection", async () => {
+    const one = await serve((stream) => ok(stream, "one"));
+    const two = await serve((stream) => ok(stream, "two"));
+    const fetch = http2Runtime.tlsFetch({ ca });
+    const texts = await Promise.all([one, two, one, two].map((s) => fetch(`${s.url}/`, {}).then((r) => r.text())));
+    assert.deepEqual(texts, ["one", "two", "one", "two"]);
+    assert.deepEqual([one.sessions(), two.sessions()], [1, 1]);
   });
 
   it("REFUSED_STREAM: sent once more; refused twice, a failure", async () => {

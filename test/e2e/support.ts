@@ -7,7 +7,7 @@ import { connectCluster } from "../cluster/connect.ts";
 import type { TestCluster } from "../cluster/client.ts";
 import { createSandbox, ELECTION_RULES, type Sandbox } from "../cluster/sandbox.ts";
 import { type Cluster, cluster, inCluster } from "../../adapters/kubernetes/entry-node.ts";
-import { runtime } from "../../adapters/runtime/node.ts";
+import { http1Runtime, runtime } from "../../adapters/runtime/node.ts";
 import { createElector, type Elector, type ElectorOptions, type Lock, type LockError, type Term } from "../../src/index.ts";
 
 export const kube: TestCluster = await connectCluster();
@@ -25,18 +25,21 @@ export const emulateInCluster = (): void => {
   process.env["KUBERNETES_SERVICE_PORT"] = url.port;
 };
 
-/** `TENURE_E2E_HTTP2=1`: the pods' clusters talk HTTP/2 (the `http2` option), the admin's HTTP/1.1. */
-export const HTTP2: boolean = process.env["TENURE_E2E_HTTP2"] === "1";
+/**
+ * `TENURE_E2E_HTTP1=1`: the pods' and the admin's clusters talk HTTP/1.1 through undici
+ * (`http2: false`) instead of Node's default HTTP/2. Clusters a test builds itself stay on the default.
+ */
+export const HTTP1: boolean = process.env["TENURE_E2E_HTTP1"] === "1";
 
 /** The cluster as a pod of this sandbox sees it. */
 export const podCluster = (box: Sandbox): Promise<Cluster> => {
   emulateInCluster();
-  return inCluster({ serviceAccountDir: box.serviceAccountDir, http2: HTTP2 });
+  return inCluster({ serviceAccountDir: box.serviceAccountDir, ...(HTTP1 ? { http2: false } : {}) });
 };
 
 /** The cluster as the admin sees it (for setting things up and looking at Leases). */
 export const adminCluster = (): Cluster =>
-  cluster({ server: kube.server, fetch: runtime.tlsFetch({ ca: kube.caPem }), token: kube.adminToken });
+  cluster({ server: kube.server, fetch: (HTTP1 ? http1Runtime : runtime).tlsFetch({ ca: kube.caPem }), token: kube.adminToken });
 
 export { eventually, sleep } from "../support/wait.ts";
 

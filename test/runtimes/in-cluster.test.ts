@@ -1,7 +1,7 @@
 /**
  * The Kubernetes end-to-end subset that runs on every runtime of the matrix: an in-cluster Lease
  * election against the real test cluster, with the cluster's CA trusted through the runtime's own
- * mechanism (undici's Agent on Node, `Deno.createHttpClient`, Bun's `tls` fetch option), and a
+ * mechanism (node:http2, Node's default transport; `Deno.createHttpClient`; Bun's `tls` fetch option), and a
  * handover to a follower that learns of the release from its watch.
  *
  * It imports tenure by its own name, so `tenure/kubernetes` resolves through package.json's export
