@@ -1,5 +1,5 @@
 /**
- * Node over HTTP/2 (`node:http2`), opt-in: one TLS connection per API server carries every request
+ * HTTP/2 through `node:http2` (Node's default transport, and Bun's): one TLS connection per API server carries every request
  * and watch as concurrent streams, headers travel HPACK-compressed (all but `Authorization`, which
  * Node's HTTP/2 never indexes), and no HTTP/1.1 parser runs per renew. undici's own HTTP/2 was not used: it fails every request in flight when
  * the server sends GOAWAY (kube-apiserver does after a 401), and stalls writes behind a watch.
@@ -38,6 +38,8 @@ interface Session {
   streams: number;
   /** performance.now() when it last brought an answer or data. */
   lastRead: number;
+  /** Its handshake chose another protocol than HTTP/2: why every stream on it failed. */
+  notOffered?: Http2NotOffered;
 }
 
 /** A fetch over HTTP/2 with these TLS settings, one session per origin (no proxy: see node.ts). */
@@ -62,7 +64,12 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
     const http2 = connect(origin, options);
     const session: Session = { http2, streams: 0, lastRead: performance.now() };
     const forget = (): void => void (sessions.get(origin) === session && sessions.delete(origin));
-    http2.on("error", () => {}); // each stream reports its own failure
+    // Each stream reports its own failure. Bun's session fails by itself when the handshake chose
+    // HTTP/1.1 (its socket then says so), before "connect".
+    http2.on("error", () => {
+      const chose = (http2.socket as { alpnProtocol?: string | false } | undefined)?.alpnProtocol;
+      if (chose !== undefined && chose !== "h2") session.notOffered ??= new Http2NotOffered(origin, chose);
+    });
     http2.once("close", forget);
     http2.once("goaway", (_code: number, lastStreamId: number) => {
       session.lastStreamId = lastStreamId;
@@ -73,7 +80,7 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
     http2.once("connect", () => {
       clearTimeout(handshake);
       // Before the streams waiting for the handshake go out: they fail with this as their cause.
-      if (http2.encrypted === true && http2.alpnProtocol !== "h2") http2.destroy(new Http2NotOffered(origin, http2.alpnProtocol));
+      if (http2.encrypted === true && http2.alpnProtocol !== "h2") http2.destroy((session.notOffered = new Http2NotOffered(origin, http2.alpnProtocol)));
     });
     http2.once("close", () => clearTimeout(handshake));
     watchdog(session);
@@ -115,7 +122,7 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
         if (answered || signal?.aborted) return;
         const unprocessed = stream.rstCode === constants.NGHTTP2_REFUSED_STREAM || (session.lastStreamId !== undefined && (stream.id === undefined || stream.id > session.lastStreamId));
         if (unprocessed && !retried) return void attempt(url, headers, body, signal, true).then(resolve, reject);
-        reject(new TypeError("fetch failed", { cause: failure ?? new Error(`the HTTP/2 stream closed before an answer (code ${stream.rstCode})`) }));
+        reject(new TypeError("fetch failed", { cause: session.notOffered ?? failure ?? new Error(`the HTTP/2 stream closed before an answer (code ${stream.rstCode})`) }));
       });
       let failure: unknown;
       // A stream that fell with its session is "cancelled"; the session's error says why (TLS, a reset).
@@ -227,4 +234,29 @@ const bodyOf = (stream: ClientHttp2Stream): ReadableStream<Uint8Array> => {
       stream.close(constants.NGHTTP2_CANCEL);
     },
   });
+};
+
+/**
+ * HTTP/2 to https servers; `http1` (built only when first needed) to `http://` ones and to those
+ * whose handshake did not offer HTTP/2: remembered per origin for the life of this fetch, so each
+ * request fails over at most once (the ones in flight when the handshake told) and the next ones
+ * go straight to HTTP/1.1.
+ */
+export const http2OrElse = (tls: TlsOptions, http1: () => Fetch): Fetch => {
+  const http2 = http2Fetch(tls);
+  let fallback: Fetch | undefined;
+  const http1Origins = new Set<string>();
+  return async (input, init) => {
+    const url = new URL(input);
+    if (url.protocol === "https:" && !http1Origins.has(url.origin)) {
+      try {
+        return await http2(input, init);
+      } catch (error) {
+        if (!http2NotOffered(error)) throw error;
+        http1Origins.add(url.origin); // nothing was sent: HTTP/1.1 may send it
+      }
+    }
+    fallback ??= http1();
+    return fallback(input, init);
+  };
 };

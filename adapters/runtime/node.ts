@@ -9,16 +9,15 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { Readable } from "node:stream";
-import type { Fetch } from "../kubernetes/cluster.ts";
-import { http2Fetch, http2NotOffered } from "./node-http2.ts";
+import { http2Fetch, http2OrElse } from "./node-http2.ts";
 import { undiciFetch } from "./node-undici.ts";
-import { type Runtime, type TlsOptions, unsupported } from "./runtime.ts";
+import { type Runtime, unsupported } from "./runtime.ts";
 
 /** Node with its default transport: HTTP/2 where it can, else HTTP/1.1 (see the module's doc). */
 export const runtime: Runtime = {
   name: "node",
   can: { serverName: true, proxies: ["http:", "https:", "socks5:"], direct: true },
-  tlsFetch: (tls, proxy) => (proxy === undefined ? http2OrHttp1(tls) : undiciFetch(tls, proxy)),
+  tlsFetch: (tls, proxy) => (proxy === undefined ? http2OrElse(tls, () => undiciFetch(tls)) : undiciFetch(tls, proxy)),
   readFile: (path) => readFile(path, "utf8"),
   env: (name) => process.env[name],
   windows: process.platform === "win32",
@@ -49,28 +48,4 @@ export const http2Runtime: Runtime = {
     }
     return http2Fetch(tls);
   },
-};
-
-/**
- * HTTP/2 to https servers, HTTP/1.1 to `http://` ones and to those whose handshake did not offer
- * HTTP/2: remembered per origin for the life of this fetch, so each request fails over at most once
- * (the ones in flight when the handshake told) and the next ones go straight to HTTP/1.1.
- */
-const http2OrHttp1 = (tls: TlsOptions): Fetch => {
-  const http2 = http2Fetch(tls);
-  let http1: Fetch | undefined; // built (and undici loaded) only when first needed
-  const http1Origins = new Set<string>();
-  return async (input, init) => {
-    const url = new URL(input);
-    if (url.protocol === "https:" && !http1Origins.has(url.origin)) {
-      try {
-        return await http2(input, init);
-      } catch (error) {
-        if (!http2NotOffered(error)) throw error;
-        http1Origins.add(url.origin); // nothing was sent: HTTP/1.1 may send it
-      }
-    }
-    http1 ??= undiciFetch(tls);
-    return http1(input, init);
-  };
 };

@@ -6,7 +6,8 @@
  *
  * 1. the unit suite, test/src and test/adapters, unchanged (Node 20 runs it in the `unit` stage);
  * 2. the in-cluster subset, test/runtimes/in-cluster.test.ts, and on Deno and Bun the kubeconfig
- *    connections (tls-server-name, proxies), test/runtimes/kubeconfig-connect.test.ts;
+ *    connections (tls-server-name, proxies), test/runtimes/kubeconfig-connect.test.ts, and on Bun
+ *    its transport's choice of HTTP/2 or HTTP/1.1, test/runtimes/transport.test.ts;
  * 3. the runtime's example as three replicas (examples.test.ts, which drives them from Node 20);
  * 4. on Deno, Bun and Node 22, the interop mixed fleet (test/interop/mixed-fleet.test.ts, driven
  *    from Node 20) with that runtime's tenure peers, run from the sources, against client-go v0.37's.
@@ -75,6 +76,7 @@ const steps = (rt: RuntimeName, bin: string): Step[] => {
         { name: "unit", command: [bin, "test", "--timeout=600000", ...UNIT.map((d) => `./${d}`)] },
         { name: "in-cluster", command: [bin, "test", "--timeout=120000", "./test/runtimes/in-cluster.test.ts"] },
         { name: "connect", command: [bin, "test", "--timeout=120000", "./test/runtimes/kubeconfig-connect.test.ts"] },
+        { name: "transport", command: [bin, "test", "--timeout=120000", "./test/runtimes/transport.test.ts"] },
         examples,
         interop([], "bun"),
       ];
