@@ -89,7 +89,7 @@ describe("the npm package", () => {
     assert.deepEqual(missing, []);
   });
 
-  it("the default condition's modules never import undici or node: built-ins; the node condition's do", async () => {
+  it("the default condition's modules never import undici or node: built-ins; the node condition's do, and the bun condition's only node:http2", async () => {
     const reach = async (entry: string): Promise<Set<string>> => {
       const seen = new Set<string>();
       const external = new Set<string>();
@@ -111,6 +111,8 @@ describe("the npm package", () => {
         const imports = [...(await reach(file))];
         const condition = conditions.at(-1) ?? "default";
         if (condition === "node") assert.ok(imports.includes("undici"), `${subpath} [node] should use undici: ${imports.join(", ")}`);
+        // Bun's HTTP/2 is its node:http2 (its fetch has none); nothing else of Node's.
+        else if (condition === "bun") assert.deepEqual(imports.filter(nodeOnly).filter((i) => i !== "node:http2"), [], `${subpath} [bun] -> ${file} imports ${imports.join(", ")}`);
         else assert.deepEqual(imports.filter(nodeOnly), [], `${subpath} [${condition}] -> ${file} imports ${imports.join(", ")}`);
       }
     }
