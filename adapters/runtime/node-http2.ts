@@ -127,7 +127,6 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
       let failure: unknown;
       // A stream that fell with its session is "cancelled"; the session's error says why (TLS, a reset).
       stream.on("error", (error: Error & { code?: string }) => void (failure = error.code === "ERR_HTTP2_STREAM_CANCEL" && error.cause !== undefined ? error.cause : error));
-      stream.on("data", () => void (session.lastRead = performance.now()));
       stream.once("response", (received: IncomingHttpHeaders) => {
         answered = true;
         session.lastRead = performance.now();
@@ -141,6 +140,9 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
           stream.close(constants.NGHTTP2_PROTOCOL_ERROR);
           return reject(new TypeError("fetch failed", { cause: error }));
         }
+        // Only now: a "data" listener makes the stream flow, and what flowed before the body's own
+        // listener was attached would be lost (empty bodies under many concurrent streams).
+        stream.on("data", () => void (session.lastRead = performance.now()));
         if (nobody) stream.resume();
         resolve(response);
       });
