@@ -42,6 +42,15 @@ interface Session {
   notOffered?: Http2NotOffered;
 }
 
+/** The TLS settings as `node:tls` (and undici, which passes them on) take them. */
+export const nodeTls = (tls: TlsOptions): { ca?: string; cert?: string; key?: string; servername?: string; rejectUnauthorized: boolean } => ({
+  ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+  ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+  ...(tls.key === undefined ? {} : { key: tls.key }),
+  ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+  rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
+});
+
 /** A fetch over HTTP/2 with these TLS settings, one session per origin (no proxy: see node.ts). */
 export const http2Fetch = (tls: TlsOptions): Fetch => {
   // One session per origin: a Cluster's fetch may be shared by locks on other servers (or on the
@@ -52,11 +61,7 @@ export const http2Fetch = (tls: TlsOptions): Fetch => {
     const current = sessions.get(origin);
     if (current !== undefined && !current.http2.closed && !current.http2.destroyed) return current;
     const options = {
-      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-      ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-      ...(tls.key === undefined ? {} : { key: tls.key }),
-      ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
-      rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
+      ...nodeTls(tls),
       // Undocumented for clients, but Node's TLS options for HTTP/2 then offer `http/1.1` after `h2`
       // (Node 20, 22, 24): a server without HTTP/2 answers the handshake instead of refusing it.
       allowHTTP1: true,

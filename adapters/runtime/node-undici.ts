@@ -10,6 +10,7 @@
 import type * as Undici from "undici";
 import type { Fetch } from "../kubernetes/cluster.ts";
 import { type TlsOptions, unsupported } from "./runtime.ts";
+import { nodeTls } from "./node-http2.ts";
 
 let loading: Promise<typeof Undici> | undefined;
 const undici = (): Promise<typeof Undici> => (loading ??= import("undici"));
@@ -26,13 +27,7 @@ export const undiciReady = async (fetch: Fetch): Promise<void> => void (await se
 
 /** A fetch over HTTP/1.1 with these TLS settings, through `proxy` when given. */
 export const undiciFetch = (tls: TlsOptions, proxy?: URL): Fetch => {
-  const options = {
-    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-    ...(tls.cert === undefined ? {} : { cert: tls.cert }),
-    ...(tls.key === undefined ? {} : { key: tls.key }),
-    ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
-    rejectUnauthorized: tls.insecureSkipTlsVerify !== true,
-  };
+  const options = nodeTls(tls);
   const setup = undici().then((u) => {
     // undici's fetch paired with undici's Agent: mixing with Node's bundled undici breaks across versions.
     const dispatcher =
