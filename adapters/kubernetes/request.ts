@@ -140,23 +140,27 @@ export async function* lines(response: Response, source: Source, call: Call): As
 export async function* frames(response: Response, source: Source, call: Call): AsyncGenerator<Uint8Array> {
   let parts: Uint8Array[] = [];
   let size = 0;
-  // The bytes needed: the length, then the whole frame. Chunks are joined only when enough are in.
+  // The bytes needed: the length (4), then the whole frame once the length is read. Chunks are
+  // joined only when enough are in.
   let need = 4;
+  let length: number | undefined;
   for await (const chunk of chunks(response, source, call)) {
     parts.push(chunk);
     size += chunk.length;
     while (size >= need) {
       const b = concat(parts, size);
       parts = [b];
-      if (need === 4) {
-        need += new DataView(b.buffer, b.byteOffset).getUint32(0);
-        if (need - 4 > source.maxResponseBytes) throw tooLarge(call, source.maxResponseBytes);
+      if (length === undefined) {
+        length = new DataView(b.buffer, b.byteOffset).getUint32(0);
+        if (length > source.maxResponseBytes) throw tooLarge(call, source.maxResponseBytes);
+        need += length;
         continue;
       }
       yield b.subarray(4, need);
       parts = [b.subarray(need)];
       size -= need;
       need = 4;
+      length = undefined;
     }
   }
   if (size > 0) throw cut(call);

@@ -237,6 +237,10 @@ describe("a watch in protobuf", () => {
     const bad = await watch(damaged, 50);
     assert.deepEqual(summary(bad.seen), ["changed - 218"]);
     assert.ok(isLockError(bad.error) && bad.error.reason === "Decode", String(bad.error));
+    // An empty frame is an event without a type: refused, not read over and over.
+    const empty = await watch(cat(stream.subarray(0, 269), [0, 0, 0, 0], stream.subarray(269)));
+    assert.deepEqual(summary(empty.seen), ["changed - 218"]);
+    assert.ok(isLockError(empty.error) && empty.error.reason === "Decode", String(empty.error));
     const unknownType = await watch(watchEvent("SOMETHING", hex(F.GET_TENURE)));
     assert.ok(isLockError(unknownType.error) && /a watch event of type SOMETHING/.test(unknownType.error.message), String(unknownType.error));
   });
