@@ -3,8 +3,8 @@
  * Node (Bun's fetch speaks only HTTP/1.1); else fetch, with TLS through its `tls` option (an
  * explicit `ca` replaces the default roots; `serverName` for SNI and verification), proxies through
  * its `proxy` option (http and https proxies; `false` keeps it from applying HTTPS_PROXY by
- * itself), to `http://` servers and to servers that do not offer HTTP/2. Files through `Bun.file`, plugins through
- * `Bun.spawn`. Only the slice of `Bun` used here is typed.
+ * itself), to `http://` servers and to servers that do not offer HTTP/2. Files through `Bun.file`,
+ * plugins through `Bun.spawn`. Only the slice of `Bun` used here is typed.
  *
  * @module
  */

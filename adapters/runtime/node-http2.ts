@@ -1,8 +1,9 @@
 /**
- * HTTP/2 through `node:http2` (Node's default transport, and Bun's): one TLS connection per API server carries every request
- * and watch as concurrent streams, headers travel HPACK-compressed (all but `Authorization`, which
- * Node's HTTP/2 never indexes), and no HTTP/1.1 parser runs per renew. undici's own HTTP/2 was not used: it fails every request in flight when
- * the server sends GOAWAY (kube-apiserver does after a 401), and stalls writes behind a watch.
+ * HTTP/2 through `node:http2` (Node's default transport, and Bun's): one TLS connection per API
+ * server carries every request and watch as concurrent streams, headers travel HPACK-compressed
+ * (all but `Authorization`, which Node's HTTP/2 never indexes), and no HTTP/1.1 parser runs per
+ * renew. undici's own HTTP/2 was not used: it fails every request in flight when the server sends
+ * GOAWAY (kube-apiserver does after a 401), and stalls writes behind a watch.
  *
  * A session is replaced when it closes. After a GOAWAY, the streams the server says it never
  * processed (above its last stream id, or refused) are sent once more on a new session, as Go's
@@ -253,14 +254,16 @@ export const http2OrElse = (tls: TlsOptions, http1: () => Fetch): Fetch => {
   const http2 = http2Fetch(tls);
   let fallback: Fetch | undefined;
   const http1Origins = new Set<string>();
+  // The URL is parsed for its origin only once a server has been found without HTTP/2 (http2Fetch
+  // parses it anyway): not on every renew.
+  const origin = (input: string): string => new URL(input).origin;
   return async (input, init) => {
-    const url = new URL(input);
-    if (url.protocol === "https:" && !http1Origins.has(url.origin)) {
+    if (input.startsWith("https:") && (http1Origins.size === 0 || !http1Origins.has(origin(input)))) {
       try {
         return await http2(input, init);
       } catch (error) {
         if (!http2NotOffered(error)) throw error;
-        http1Origins.add(url.origin); // nothing was sent: HTTP/1.1 may send it
+        http1Origins.add(origin(input)); // nothing was sent: HTTP/1.1 may send it
       }
     }
     fallback ??= http1();
